@@ -1,0 +1,65 @@
+# streampools — the entry point: `make run`, `make test`, `make lint`, `make bench`.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test lint format bench migrate clean
+
+help:
+	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
+	@echo "make test   - the test suite against real PostgreSQL and Redis"
+	@echo "make lint   - ruff, mypy --strict, import-linter"
+	@echo "make bench  - performance benchmarks, each printed beside its reference"
+	@echo "make format - apply ruff's fixes and formatting"
+	@echo "make clean  - stop nothing, delete local data (.data/) and tools (.tools/)"
+
+# uv, when it is not installed: the official wheel from PyPI, unpacked with Python's stdlib only.
+define UV_BOOTSTRAP
+import io, json, os, platform, sys, urllib.request, zipfile
+version = sys.argv[1]
+machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[platform.machine().lower()]
+meta = json.load(urllib.request.urlopen(f"https://pypi.org/pypi/uv/{version}/json"))
+wheel = next(f for f in meta["urls"] if f["filename"].endswith(".whl") and "manylinux" in f["filename"] and machine in f["filename"])
+archive = zipfile.ZipFile(io.BytesIO(urllib.request.urlopen(wheel["url"]).read()))
+member = next(n for n in archive.namelist() if n.endswith("/scripts/uv"))
+os.makedirs(".tools", exist_ok=True)
+with open(".tools/uv", "wb") as out:
+    out.write(archive.read(member))
+os.chmod(".tools/uv", 0o755)
+print(f"installed uv {version} into .tools/uv")
+endef
+export UV_BOOTSTRAP
+
+$(CURDIR)/.tools/uv:
+	@echo "uv is not installed: fetching uv $(UV_VERSION) from PyPI into .tools/"
+	@python3 -c "$$UV_BOOTSTRAP" $(UV_VERSION)
+
+install: $(UV)
+	@$(UV) sync --frozen
+
+run: install
+	@$(UV) run --frozen streampools run
+
+test: install
+	@$(UV) run --frozen lint-imports
+	@$(UV) run --frozen pytest
+
+lint: install
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+	@$(UV) run --frozen mypy
+	@$(UV) run --frozen lint-imports
+
+format: install
+	@$(UV) run --frozen ruff check --fix .
+	@$(UV) run --frozen ruff format .
+
+bench: install
+	@$(UV) run --frozen python -m tests.bench
+
+migrate: install
+	@$(UV) run --frozen streampools migrate
+
+clean:
+	rm -rf .data .tools

@@ -1,0 +1,81 @@
+"""The composition root: the Litestar HTTP app with the Socket.IO server mounted beside it."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import socketio
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from app.auth.dependencies import provide_optional_principal, provide_principal
+from app.auth.endpoints import AuthController
+from app.health.endpoints import HealthController
+from app.kit.http import (
+    EXCEPTION_HANDLERS,
+    provide_read_session,
+    provide_resources,
+    provide_session,
+    request_id_middleware,
+    resources_of,
+)
+from app.kit.logging import configure_logging
+from app.kit.resources import Resources, open_resources
+from app.settings import Settings, get_settings
+from app.user.endpoints import MeController
+from realtime.server import build_socket_server
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def create_http_app(settings: Settings) -> Litestar:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state["resources"] = await open_resources(settings)
+        try:
+            yield
+        finally:
+            await resources_of(app.state).close()
+
+    prometheus = PrometheusConfig(
+        app_name="streampools", prefix="streampools", group_path=True, exclude=["/metrics"]
+    )
+    app = Litestar(
+        route_handlers=[HealthController, MetricsController, AuthController, MeController],
+        dependencies={
+            "resources": Provide(provide_resources),
+            "session": Provide(provide_session),
+            "read_session": Provide(provide_read_session),
+            "principal": Provide(provide_principal),
+            "optional_principal": Provide(provide_optional_principal),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[prometheus.middleware],
+        cors_config=CORSConfig(allow_origins=settings.cors_origins),
+        openapi_config=OpenAPIConfig(title="streampools", version="1.0.0", path="/schema"),
+        lifespan=[lifespan],
+        request_max_body_size=256 * 1024,
+        debug=False,
+        logging_config=None,  # ours: JSON lines with request ids (app.kit.logging)
+    )
+    # Outside the router, so unmatched routes (404, 405) get a request id and an access log too.
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    return app
+
+
+def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+    """The whole web process: HTTP routes, and Socket.IO at ``/socket.io/`` on the same port."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    http = create_http_app(settings)
+
+    def resources() -> Resources:
+        return resources_of(http.state)
+
+    sockets = build_socket_server(settings, resources)
+    return socketio.ASGIApp(sockets, other_asgi_app=http, socketio_path="socket.io")

@@ -1,0 +1,45 @@
+"""Why signing up or in did not work."""
+
+from app.kit.errors import AppError
+
+
+class AuthError(AppError):
+    status = 401
+
+
+class EmailTaken(AuthError):
+    code = "email_taken"
+    status = 409
+    message = "An account with this email already exists. Sign in instead."
+
+
+class WeakPassword(AuthError):
+    code = "validation_error"
+    status = 422
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"password: {reason}", field="password")
+
+
+class InvalidCredentials(AuthError):
+    code = "invalid_credentials"
+    message = "Email or password is incorrect."
+
+
+class InvalidAccessToken(AuthError):
+    code = "invalid_token"
+    message = "The access token is invalid or expired; refresh it or sign in again."
+
+
+class InvalidRefreshToken(AuthError):
+    code = "invalid_refresh_token"
+    message = "The refresh token is invalid, expired or revoked; sign in again."
+
+
+class RefreshTokenReused(AuthError):
+    code = "refresh_token_reused"
+    message = (
+        "This refresh token was already used. Every session of this sign-in has been "
+        "revoked to be safe; sign in again."
+    )
+    keeps_changes = True

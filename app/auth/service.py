@@ -1,0 +1,210 @@
+"""Sign-up, sign-in, refresh-token rotation with reuse detection, sign-out."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+
+from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import schemas
+from app.auth.errors import (
+    EmailTaken,
+    InvalidAccessToken,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    RefreshTokenReused,
+    WeakPassword,
+)
+from app.auth.passwords import Passwords
+from app.auth.repository import refresh_token_repository, user_repository
+from app.auth.tokens import (
+    InvalidToken,
+    Principal,
+    decode_access_token,
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+)
+from app.kit import ratelimit
+from app.kit.resources import Resources
+from app.models.user import User
+from app.settings import Settings
+
+COMMON_PASSWORDS = frozenset(
+    {
+        "1234567890",
+        "12345678910",
+        "1q2w3e4r5t",
+        "password123",
+        "password1234",
+        "qwertyuiop",
+        "iloveyou123",
+        "0987654321",
+        "1qaz2wsx3edc",
+        "abcdefghij",
+        "letmein123",
+        "welcome123",
+        "passwordpassword",
+        "qwerty12345",
+        "aaaaaaaaaa",
+        "changeme123",
+    }
+)
+
+
+@lru_cache(maxsize=4)
+def _passwords(time_cost: int, memory_kib: int, parallelism: int) -> Passwords:
+    return Passwords(time_cost, memory_kib, parallelism)
+
+
+def passwords(settings: Settings) -> Passwords:
+    return _passwords(
+        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+    )
+
+
+def _revoked_family_key(family_id: uuid.UUID | str) -> str:
+    return f"auth:revoked_family:{family_id}"
+
+
+class AuthService:
+    async def register(
+        self, session: AsyncSession, resources: Resources, data: schemas.Register
+    ) -> schemas.AuthSession:
+        """Create an account with a password and sign it in."""
+        _check_password_strength(data.password, data.email)
+        if await user_repository.get_by_email(session, data.email) is not None:
+            raise EmailTaken()
+        try:
+            async with session.begin_nested():
+                user = await user_repository.create(
+                    session,
+                    email=data.email,
+                    password_hash=passwords(resources.settings).hash(data.password),
+                    display_name=data.display_name.strip(),
+                )
+        except IntegrityError as error:  # a concurrent registration won the race
+            raise EmailTaken() from error
+        return await self._start_session(session, resources.settings, user, uuid.uuid4())
+
+    async def login(
+        self,
+        session: AsyncSession,
+        resources: Resources,
+        data: schemas.Login,
+        client_address: str,
+    ) -> schemas.AuthSession:
+        """Check the credentials, rate limited per account and per client address."""
+        settings = resources.settings
+        account_key = f"login:account:{data.email.lower()}"
+        await ratelimit.hit(
+            resources.redis,
+            f"login:address:{client_address}",
+            settings.login_max_per_address,
+            settings.login_window_seconds,
+        )
+        await ratelimit.hit(
+            resources.redis,
+            account_key,
+            settings.login_max_per_account,
+            settings.login_window_seconds,
+        )
+        user = await user_repository.get_by_email(session, data.email)
+        hasher = passwords(settings)
+        if not hasher.verify(user.password_hash if user else None, data.password):
+            raise InvalidCredentials()
+        assert user is not None and user.password_hash is not None
+        await ratelimit.reset(resources.redis, account_key)
+        if hasher.needs_rehash(user.password_hash):
+            user.password_hash = hasher.hash(data.password)
+        return await self._start_session(session, settings, user, uuid.uuid4())
+
+    async def refresh(
+        self, session: AsyncSession, resources: Resources, token: str
+    ) -> schemas.AuthSession:
+        """Rotate a refresh token. A token presented twice revokes its whole family."""
+        stored = await refresh_token_repository.get_for_update(session, hash_refresh_token(token))
+        now = datetime.now(UTC)
+        if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
+            raise InvalidRefreshToken()
+        if stored.rotated_at is not None:
+            await self._revoke_family(
+                session, resources.redis, resources.settings, stored.family_id
+            )
+            raise RefreshTokenReused()
+        stored.rotated_at = now
+        user = await user_repository.get(session, stored.user_id)
+        if user is None:
+            raise InvalidRefreshToken()
+        return await self._start_session(session, resources.settings, user, stored.family_id)
+
+    async def logout(self, session: AsyncSession, resources: Resources, token: str) -> None:
+        """Revoke the sign-in the token belongs to. Unknown tokens are ignored."""
+        stored = await refresh_token_repository.get(session, hash_refresh_token(token))
+        if stored is not None:
+            await self._revoke_family(
+                session, resources.redis, resources.settings, stored.family_id
+            )
+
+    async def authenticate(self, resources: Resources, token: str) -> tuple[Principal, int]:
+        """The principal behind an access token and the token's expiry (unix seconds)."""
+        try:
+            principal, expires_at, family = decode_access_token(resources.settings, token)
+        except InvalidToken as error:
+            raise InvalidAccessToken() from error
+        if await resources.redis.exists(_revoked_family_key(family)):
+            raise InvalidAccessToken()
+        return principal, expires_at
+
+    async def _start_session(
+        self, session: AsyncSession, settings: Settings, user: User, family_id: uuid.UUID
+    ) -> schemas.AuthSession:
+        refresh_token, token_hash = new_refresh_token()
+        await refresh_token_repository.create(
+            session,
+            user_id=user.id,
+            family_id=family_id,
+            token_hash=token_hash,
+            expires_at=datetime.now(UTC) + timedelta(seconds=settings.refresh_token_ttl_seconds),
+        )
+        access_token, expires_in = issue_access_token(settings, user.id, user.role, family_id)
+        return schemas.AuthSession(
+            user=profile(user),
+            access_token=access_token,
+            refresh_token=refresh_token,
+            expires_in=expires_in,
+        )
+
+    async def _revoke_family(
+        self, session: AsyncSession, redis: Redis, settings: Settings, family_id: uuid.UUID
+    ) -> None:
+        await refresh_token_repository.revoke_family(session, family_id)
+        # Access tokens of the family stop working at once, not when they expire.
+        await redis.set(
+            _revoked_family_key(family_id), "1", ex=settings.access_token_ttl_seconds + 60
+        )
+
+
+def profile(user: User) -> schemas.UserProfile:
+    return schemas.UserProfile(
+        id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        role=user.role.value,
+        created_at=user.created_at,
+    )
+
+
+def _check_password_strength(password: str, email: str) -> None:
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS:
+        raise WeakPassword("is one of the most common passwords; choose another")
+    if len(set(password)) < 4:
+        raise WeakPassword("uses too few distinct characters")
+    if lowered == email.lower() or lowered == email.split("@")[0].lower():
+        raise WeakPassword("must not be your email address")
+
+
+auth_service = AuthService()

@@ -1,0 +1,200 @@
+"""The ``streampools`` command: run the whole platform locally, migrate, seed, check the ledger."""
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from app.kit.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.kit.migrate import PROJECT_ROOT, upgrade
+from app.settings import Settings
+
+DATABASE_NAME = "streampools"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="streampools", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "run",
+        help="start PostgreSQL and Redis (embedded unless "
+        "DATABASE_URL/REDIS_URL are set), migrate, seed, run web and worker",
+    )
+    commands.add_parser("migrate", help="apply the database migrations to DATABASE_URL")
+    commands.add_parser("seed", help="create the demo accounts in DATABASE_URL")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "run":
+        return LocalPlatform(settings).run()
+    if args.command == "migrate":
+        upgrade(_require(settings.database_url, "DATABASE_URL"))
+        return 0
+    if args.command == "seed":
+        _print_demo(asyncio.run(_seed(settings)))
+        return 0
+    return 2
+
+
+def _require(value: str, name: str) -> str:
+    if not value:
+        sys.exit(f"{name} is not set")
+    return value
+
+
+async def _seed(settings: Settings) -> list[tuple[str, str]]:
+    from app.demo.service import demo_service
+    from app.kit.resources import open_resources
+    from app.kit.uow import unit_of_work
+
+    resources = await open_resources(settings)
+    try:
+        async with unit_of_work(resources) as session:
+            accounts = await demo_service.seed(session, resources)
+    finally:
+        await resources.close()
+    return [(a.email, a.password) for a in accounts]
+
+
+def _print_demo(accounts: list[tuple[str, str]]) -> None:
+    print("Demo accounts (email / password):")
+    for email, password in accounts:
+        print(f"  {email} / {password}")
+
+
+class LocalPlatform:
+    """``make run``: embedded servers when no URLs are given, then web and worker processes.
+    Ctrl-C (or SIGTERM) stops the children, then the embedded servers."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.data_dir = (PROJECT_ROOT / settings.data_dir).resolve()
+        self.postgres: EmbeddedPostgres | None = None
+        self.redis: EmbeddedRedis | None = None
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.stopping = False
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        try:
+            env = self._start_servers()
+            print("Applying migrations...", flush=True)
+            upgrade(env["DATABASE_URL"])
+            accounts = asyncio.run(
+                _seed(Settings(database_url=env["DATABASE_URL"], redis_url=env["REDIS_URL"]))
+            )
+            self._start_children(env)
+            self._announce(accounts)
+            return self._wait()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            self._stop()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    def _start_servers(self) -> dict[str, str]:
+        env = dict(os.environ)
+        database_url = self.settings.database_url
+        redis_url = self.settings.redis_url
+        if not database_url:
+            print(
+                f"Starting embedded PostgreSQL (data in {self.data_dir / 'postgres'})...",
+                flush=True,
+            )
+            self.postgres = EmbeddedPostgres(
+                self.data_dir / "postgres", self.settings.embedded_postgres_port
+            ).start()
+            self.postgres.create_database(DATABASE_NAME)
+            database_url = self.postgres.url(DATABASE_NAME)
+        if not redis_url:
+            print(f"Starting embedded Redis (data in {self.data_dir / 'redis'})...", flush=True)
+            self.redis = EmbeddedRedis(
+                self.data_dir / "redis", self.settings.embedded_redis_port
+            ).start()
+            redis_url = self.redis.url
+        env["DATABASE_URL"] = database_url
+        env["REDIS_URL"] = redis_url
+        return env
+
+    def _start_children(self, env: dict[str, str]) -> None:
+        bin_dir = Path(sys.executable).parent
+        web = [
+            str(bin_dir / "uvicorn"),
+            "--factory",
+            "app.asgi:create_app",
+            "--host",
+            self.settings.host,
+            "--port",
+            str(self.settings.port),
+            "--no-access-log",
+        ]
+        worker = [str(bin_dir / "arq"), "workers.settings.WorkerSettings"]
+        for command in (web, worker):
+            self.children.append(subprocess.Popen(command, env=env, cwd=PROJECT_ROOT))
+
+    def _announce(self, accounts: list[tuple[str, str]]) -> None:
+        base = f"http://{self.settings.host}:{self.settings.port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _ready(base):
+            if any(child.poll() is not None for child in self.children):
+                raise RuntimeError("a process exited during start-up; see the log above")
+            time.sleep(0.25)
+        print(
+            "\nstreampools is running:\n"
+            f"  API        {base}/api/v1\n"
+            f"  OpenAPI    {base}/schema\n"
+            f"  Socket.IO  {base}/socket.io/\n"
+            f"  Health     {base}/healthz   {base}/readyz   {base}/metrics\n",
+            flush=True,
+        )
+        _print_demo(accounts)
+        print("\nPress Ctrl-C to stop.", flush=True)
+
+    def _wait(self) -> int:
+        while True:
+            for child in self.children:
+                code = child.poll()
+                if code is not None:
+                    print(f"{child.args!r} exited with {code}; stopping.", file=sys.stderr)
+                    return code or 1
+            time.sleep(0.5)
+
+    def _stop(self) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in self.children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if self.redis is not None:
+            self.redis.stop()
+        if self.postgres is not None:
+            self.postgres.stop()
+        print("Stopped.", flush=True)
+
+
+def _ready(base_url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""HTTP plumbing for Litestar: dependencies (unit of work, caller), error rendering, request ids."""
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Request, Response
+from litestar.datastructures import State
+from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.errors import AppError
+from app.kit.logging import request_id_var
+from app.kit.resources import Resources
+from app.kit.uow import read_session, unit_of_work
+
+log = logging.getLogger("streampools.http")
+
+
+def resources_of(state: State) -> Resources:
+    resources = state["resources"]
+    assert isinstance(resources, Resources)
+    return resources
+
+
+async def provide_resources(state: State) -> Resources:
+    return resources_of(state)
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed before the response goes out."""
+    async with unit_of_work(resources_of(state)) as session:
+        yield session
+
+
+async def provide_read_session(state: State) -> AsyncIterator[AsyncSession]:
+    async with read_session(resources_of(state)) as session:
+        yield session
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+# -- error rendering --------------------------------------------------------------------------
+
+
+def _error_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[Any]:
+    request_id = request_id_var.get()
+    if request_id:
+        body = {**body, "request_id": request_id}
+    return Response({"error": body}, status_code=status, headers=headers)
+
+
+def app_error_handler(_: Request[Any, Any, Any], error: AppError) -> Response[Any]:
+    return _error_response(error.status, error.to_dict(), error.headers)
+
+
+def validation_error_handler(
+    _: Request[Any, Any, Any], error: ValidationException
+) -> Response[Any]:
+    problems = error.extra if isinstance(error.extra, list) else []
+    fields = [
+        {"field": p.get("key") or "body", "message": p.get("message", "is invalid")}
+        for p in problems
+        if isinstance(p, dict)
+    ]
+    if fields:
+        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+    else:
+        message = "The request body is not valid JSON or does not match the expected shape."
+    return _error_response(
+        422, {"code": "validation_error", "message": message, "details": {"fields": fields}}
+    )
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def http_error_handler(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    status = error.status_code
+    if status >= 500:
+        log.error("http error %s: %s", status, error.detail)
+        return _error_response(
+            status, {"code": "internal_error", "message": "Something went wrong on our side."}
+        )
+    if isinstance(error, NotAuthorizedException):
+        status = 401
+    return _error_response(
+        status, {"code": _HTTP_CODES.get(status, "error"), "message": error.detail}
+    )
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _error_response(
+        500,
+        {
+            "code": "internal_error",
+            "message": "Something went wrong on our side; it has been logged.",
+        },
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    AppError: app_error_handler,
+    ValidationException: validation_error_handler,
+    HTTPException: http_error_handler,
+    Exception: unexpected_error_handler,
+}
+
+
+# -- request ids and access logs --------------------------------------------------------------
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Give every request an id (the caller's ``X-Request-Id`` if sane), echo it back, and
+    write one access-log line when the response starts."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else None
+        request_id = request_id or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": message["status"],
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
+            await send(message)
+
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+    return middleware

@@ -1,0 +1,33 @@
+"""arq plumbing shared by the web process (enqueue) and the worker (run): JSON, never pickle."""
+
+from typing import Any
+
+import msgspec
+from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import ConnectionPool
+
+_encoder = msgspec.json.Encoder(enc_hook=repr)
+_decoder = msgspec.json.Decoder()
+
+
+def serialize(data: dict[str, Any]) -> bytes:
+    return _encoder.encode(data)
+
+
+def deserialize(raw: bytes) -> dict[str, Any]:
+    decoded: dict[str, Any] = _decoder.decode(raw)
+    return decoded
+
+
+def redis_settings(url: str) -> RedisSettings:
+    return RedisSettings.from_dsn(url)
+
+
+def create_job_pool(url: str) -> ArqRedis:
+    """A queue client that connects on first use, so a process starts even while Redis is down
+    (and ``/readyz`` says so)."""
+    return ArqRedis(
+        ConnectionPool.from_url(url, socket_connect_timeout=2),
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+    )

@@ -1,0 +1,51 @@
+"""Long-lived connections a process holds: database engines, Redis, the job queue, the emitter."""
+
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from app.kit.db import create_engine, create_sessionmaker
+from app.kit.emitter import SocketEmitter
+from app.kit.jobs import create_job_pool
+from app.settings import Settings
+
+
+@dataclass(slots=True)
+class Resources:
+    settings: Settings
+    engine: AsyncEngine
+    read_engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    read_sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Redis
+    jobs: ArqRedis
+    emitter: SocketEmitter
+
+    async def close(self) -> None:
+        await self.emitter.close()
+        await self.jobs.aclose()
+        await self.redis.aclose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+        await self.engine.dispose()
+
+
+async def open_resources(settings: Settings) -> Resources:
+    engine = create_engine(settings.database_url, settings)
+    read_engine = (
+        create_engine(settings.database_read_url, settings)
+        if settings.database_read_url
+        else engine
+    )
+    return Resources(
+        settings=settings,
+        engine=engine,
+        read_engine=read_engine,
+        sessionmaker=create_sessionmaker(engine),
+        read_sessionmaker=create_sessionmaker(read_engine),
+        redis=Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=2),
+        jobs=create_job_pool(settings.redis_url),
+        emitter=SocketEmitter(settings.redis_url),
+    )

@@ -1,0 +1,91 @@
+"""The one settings object, read from the environment (prefix ``STREAMPOOLS_``)."""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the platform. ``DATABASE_URL`` and ``REDIS_URL`` also work unprefixed."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMPOOLS_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("STREAMPOOLS_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL of the primary (postgresql+asyncpg://...). Empty: embedded.",
+    )
+    database_read_url: str = Field(
+        default="",
+        description="URL of a read replica for lag-tolerant reads; empty means the primary.",
+    )
+    database_pool_size: int = 10
+    redis_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("STREAMPOOLS_REDIS_URL", "REDIS_URL"),
+        description="redis://host:port/db. Empty: embedded.",
+    )
+
+    # Local (embedded) servers used when the URLs above are empty.
+    data_dir: str = ".data"
+    embedded_postgres_port: int = 54329
+    embedded_redis_port: int = 63799
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    # Tokens
+    jwt_secret: SecretStr = SecretStr("dev-only-change-me-dev-only-change-me")
+    jwt_issuer: str = "streampools"
+    jwt_audience: str = "streampools-api"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+
+    # Passwords: argon2id, never below OWASP's minimum (m=19 MiB, t=2, p=1).
+    argon2_time_cost: int = Field(default=3, ge=2)
+    argon2_memory_kib: int = Field(default=65536, ge=19456)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    # Login rate limits (attempts per window).
+    login_window_seconds: int = 15 * 60
+    login_max_per_account: int = 10
+    login_max_per_address: int = 50
+
+    # Stripe (deposits): an empty secret key disables payments.
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_api_base: str = "https://api.stripe.com"
+    checkout_success_url: str = "http://127.0.0.1:8000/deposit/success"
+    checkout_cancel_url: str = "http://127.0.0.1:8000/deposit/cancel"
+    cash_currency: str = "USD"
+    deposit_min: int = 100
+    deposit_max: int = 1_000_000
+    withdrawal_min: int = 100
+
+    # Player protection (cash only)
+    minimum_age: int = 18
+
+    # Channels and pools
+    points_signup_grant: int = 1000
+    points_daily_bonus: int = 100
+    points_max_grant: int = 100_000
+    cash_rake_bps_default: int = 500
+    cash_rake_bps_cap: int = 1000
+    pool_stale_lock_hours: int = 24
+
+    @property
+    def payments_enabled(self) -> bool:
+        return bool(self.stripe_secret_key.get_secret_value())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

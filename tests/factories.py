@@ -1,0 +1,58 @@
+"""Plain typed factories for test data, with explicit defaults."""
+
+import itertools
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.repository import user_repository
+from app.auth.service import passwords
+from app.models.user import Role, User
+from app.settings import Settings
+
+DEFAULT_PASSWORD = "correct horse battery"
+_numbers = itertools.count(1)
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}{next(_numbers)}@example.com"
+
+
+async def create_user(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    display_name: str = "Tester",
+    role: Role = Role.user,
+) -> User:
+    return await user_repository.create(
+        session,
+        email=email or unique_email(),
+        password_hash=passwords(settings).hash(password),
+        display_name=display_name,
+        role=role,
+    )
+
+
+async def register(
+    client: AsyncTestClient[Litestar],
+    *,
+    email: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    display_name: str = "Tester",
+) -> dict[str, object]:
+    """Register through the API; returns the session body (user, tokens)."""
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": email or unique_email(), "password": password, "display_name": display_name},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def bearer(token: object) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

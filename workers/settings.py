@@ -1,0 +1,57 @@
+"""The arq worker: every job and cron is registered here, under a stable dotted name."""
+
+from typing import Any, ClassVar
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.cron import CronJob
+from arq.worker import Function, func
+
+from app.auth import tasks as auth_tasks
+from app.kit.jobs import deserialize, redis_settings, serialize
+from app.kit.logging import configure_logging
+from app.kit.resources import open_resources
+from app.kit.worker import JobContext, resources_of
+from app.settings import get_settings
+
+FUNCTIONS: list[Function] = [
+    func(auth_tasks.prune_refresh_tokens, name="auth.prune_refresh_tokens"),
+]
+
+CRON_JOBS: list[CronJob] = [
+    cron(
+        auth_tasks.prune_refresh_tokens,
+        name="cron:auth.prune_refresh_tokens",
+        hour={4},
+        minute={17},
+        unique=True,
+    ),
+]
+
+
+async def startup(ctx: JobContext) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    ctx["resources"] = await open_resources(settings)
+
+
+async def shutdown(ctx: JobContext) -> None:
+    if "resources" in ctx:
+        await resources_of(ctx).close()
+
+
+class WorkerSettings:
+    functions: ClassVar[list[Any]] = FUNCTIONS
+    cron_jobs: ClassVar[list[CronJob]] = CRON_JOBS
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings: ClassVar[RedisSettings] = redis_settings(
+        get_settings().redis_url or "redis://127.0.0.1:6379"
+    )
+    job_serializer = staticmethod(serialize)
+    job_deserializer = staticmethod(deserialize)
+    max_jobs = 20
+    job_timeout = 120
+    keep_result = 60
+    poll_delay = 0.1
+    health_check_interval = 30
