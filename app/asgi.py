@@ -25,6 +25,7 @@ from app.kit.logging import configure_logging
 from app.kit.resources import Resources, open_resources
 from app.settings import Settings, get_settings
 from app.user.endpoints import MeController
+from app.wallet.endpoints import WalletController
 from realtime.server import build_socket_server
 
 
@@ -46,7 +47,13 @@ def create_http_app(settings: Settings) -> Litestar:
         app_name="streampools", prefix="streampools", group_path=True, exclude=["/metrics"]
     )
     app = Litestar(
-        route_handlers=[HealthController, MetricsController, AuthController, MeController],
+        route_handlers=[
+            HealthController,
+            MetricsController,
+            AuthController,
+            MeController,
+            WalletController,
+        ],
         dependencies={
             "resources": Provide(provide_resources),
             "session": Provide(provide_session),

@@ -28,23 +28,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands.add_parser("migrate", help="apply the database migrations to DATABASE_URL")
     commands.add_parser("seed", help="create the demo accounts in DATABASE_URL")
+    ledger = commands.add_parser("ledger", help="ledger tools")
+    ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
+    ledger_commands.add_parser(
+        "check", help="verify every ledger invariant; exit 1 naming each violation"
+    )
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "run":
         return LocalPlatform(settings).run()
+    settings = _settings_with_local_defaults(settings)
     if args.command == "migrate":
-        upgrade(_require(settings.database_url, "DATABASE_URL"))
+        upgrade(settings.database_url)
         return 0
+    if args.command == "ledger":
+        return asyncio.run(_check_ledger(settings))
     if args.command == "seed":
         _print_demo(asyncio.run(_seed(settings)))
         return 0
     return 2
-
-
-def _require(value: str, name: str) -> str:
-    if not value:
-        sys.exit(f"{name} is not set")
-    return value
 
 
 async def _seed(settings: Settings) -> list[tuple[str, str]]:
@@ -59,6 +61,39 @@ async def _seed(settings: Settings) -> list[tuple[str, str]]:
     finally:
         await resources.close()
     return [(a.email, a.password) for a in accounts]
+
+
+async def _check_ledger(settings: Settings) -> int:
+    from app.kit.resources import open_resources
+    from app.kit.uow import read_session
+    from app.ledger.service import ledger_service
+
+    resources = await open_resources(settings)
+    try:
+        async with read_session(resources) as session:
+            violations = await ledger_service.check(session)
+    finally:
+        await resources.close()
+    for violation in violations:
+        print(f"VIOLATION: {violation}")
+    print(
+        "ledger check: "
+        + (f"{len(violations)} violation(s)" if violations else "all invariants hold")
+    )
+    return 1 if violations else 0
+
+
+def _settings_with_local_defaults(settings: Settings) -> Settings:
+    """Without DATABASE_URL/REDIS_URL, talk to the servers `make run` starts (if running)."""
+    updates: dict[str, str] = {}
+    if not settings.database_url:
+        updates["database_url"] = (
+            f"postgresql+asyncpg://postgres@127.0.0.1:{settings.embedded_postgres_port}/"
+            f"{DATABASE_NAME}"
+        )
+    if not settings.redis_url:
+        updates["redis_url"] = f"redis://127.0.0.1:{settings.embedded_redis_port}/0"
+    return settings.model_copy(update=updates)
 
 
 def _print_demo(accounts: list[tuple[str, str]]) -> None:

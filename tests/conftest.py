@@ -35,7 +35,7 @@ from app.asgi import create_app
 from app.kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from app.kit.http import resources_of
 from app.kit.migrate import PROJECT_ROOT, upgrade
-from app.kit.resources import Resources
+from app.kit.resources import Resources, open_resources
 from app.settings import Settings
 
 TEMPLATE_DATABASE = "streampools_template"
@@ -111,9 +111,11 @@ async def client(http_app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]
 
 
 @pytest.fixture
-def resources(client: AsyncTestClient[Litestar]) -> Resources:
-    """The resources the running app opened in its lifespan."""
-    return resources_of(client.app.state)
+async def resources(settings: Settings) -> AsyncIterator[Resources]:
+    """Connections of the test's own (the app serves requests on its own event loop)."""
+    opened = await open_resources(settings)
+    yield opened
+    await opened.close()
 
 
 @dataclass(frozen=True)

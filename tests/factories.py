@@ -56,3 +56,29 @@ async def register(
 
 def bearer(token: object) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def fund_wallet(
+    session: AsyncSession, user_id: int, amount: int, currency: str = "cash:USD"
+) -> int:
+    """Credit a user's wallet from Stripe clearing (as a deposit would); returns the wallet id."""
+    from app.ledger.repository import Posting
+    from app.ledger.service import ledger_service
+    from app.models.ledger import AccountKind, TransactionKind
+
+    wallet = await ledger_service.wallet(session, user_id, currency)
+    source_kind = (
+        AccountKind.stripe_clearing if currency.startswith("cash:") else AccountKind.points_issuer
+    )
+    ref_id = None if currency.startswith("cash:") else int(currency.split(":")[1])
+    source = await ledger_service.system_account(session, source_kind, currency, ref_id)
+    await ledger_service.post_transaction(
+        session,
+        idempotency_key=f"test-fund:{user_id}:{currency}:{next(_numbers)}",
+        kind=TransactionKind.deposit,
+        postings=[
+            Posting(source, currency, -amount),
+            Posting(wallet, currency, amount),
+        ],
+    )
+    return wallet

@@ -12,10 +12,12 @@ from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.logging import configure_logging
 from app.kit.resources import open_resources
 from app.kit.worker import JobContext, resources_of
+from app.ledger import tasks as ledger_tasks
 from app.settings import get_settings
 
 FUNCTIONS: list[Function] = [
     func(auth_tasks.prune_refresh_tokens, name="auth.prune_refresh_tokens"),
+    func(ledger_tasks.check_ledger, name="ledger.check"),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -26,6 +28,7 @@ CRON_JOBS: list[CronJob] = [
         minute={17},
         unique=True,
     ),
+    cron(ledger_tasks.check_ledger, name="cron:ledger.check", hour={3}, minute={7}, unique=True),
 ]
 
 

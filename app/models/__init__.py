@@ -1,6 +1,35 @@
 """All ORM models, imported here so the metadata is complete wherever it is used."""
 
 from app.models.base import Base
+from app.models.inbox import InboxEvent
+from app.models.ledger import (
+    Account,
+    AccountKind,
+    LedgerEntry,
+    LedgerTransaction,
+    TransactionKind,
+)
+from app.models.payment import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
+from app.models.protection import DepositLimit, LimitPeriod, ProtectionAudit, SelfExclusion
 from app.models.user import RefreshToken, Role, User
 
-__all__ = ["Base", "RefreshToken", "Role", "User"]
+__all__ = [
+    "Account",
+    "AccountKind",
+    "Base",
+    "Deposit",
+    "DepositLimit",
+    "DepositStatus",
+    "InboxEvent",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "LimitPeriod",
+    "ProtectionAudit",
+    "RefreshToken",
+    "Role",
+    "SelfExclusion",
+    "TransactionKind",
+    "User",
+    "Withdrawal",
+    "WithdrawalStatus",
+]

@@ -81,3 +81,4 @@ def downgrade() -> None:
     op.drop_index("uq_users_email_lower", table_name="users")
     op.drop_table("users")
     # ### end Alembic commands ###
+    op.execute("DROP TYPE user_role")

@@ -1,0 +1,1 @@
+"""The double-entry ledger: the one way money moves."""

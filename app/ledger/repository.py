@@ -1,0 +1,290 @@
+"""All SQL of the ledger: accounts, transactions, entries, and the invariant checks."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.ledger import AccountKind, TransactionKind
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One line of a ledger transaction: ``amount`` (minor units) to ``account_id``."""
+
+    account_id: int
+    currency: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    id: int
+    transaction_id: int
+    amount: int
+    kind: str
+    memo: dict[str, Any]
+    created_at: Any
+
+
+class LedgerRepository:
+    async def find_account(
+        self,
+        session: AsyncSession,
+        kind: AccountKind,
+        currency: str,
+        user_id: int | None = None,
+        ref_id: int | None = None,
+    ) -> int | None:
+        result = await session.execute(
+            text(
+                "SELECT id FROM accounts WHERE kind = :kind AND currency = :currency"
+                " AND user_id IS NOT DISTINCT FROM :user_id"
+                " AND ref_id IS NOT DISTINCT FROM :ref_id"
+            ),
+            {"kind": kind.value, "currency": currency, "user_id": user_id, "ref_id": ref_id},
+        )
+        return result.scalar_one_or_none()
+
+    async def ensure_account(
+        self,
+        session: AsyncSession,
+        kind: AccountKind,
+        currency: str,
+        user_id: int | None = None,
+        ref_id: int | None = None,
+    ) -> int:
+        """The account's id, creating it (empty) the first time."""
+        found = await self.find_account(session, kind, currency, user_id, ref_id)
+        if found is not None:
+            return found
+        await session.execute(
+            text(
+                "INSERT INTO accounts (kind, currency, user_id, ref_id, balance)"
+                " VALUES (:kind, :currency, :user_id, :ref_id, :balance)"
+                " ON CONFLICT DO NOTHING"
+            ),
+            {
+                "kind": kind.value,
+                "currency": currency,
+                "user_id": user_id,
+                "ref_id": ref_id,
+                "balance": 0 if kind is AccountKind.user_wallet else None,
+            },
+        )
+        created = await self.find_account(session, kind, currency, user_id, ref_id)
+        assert created is not None
+        return created
+
+    async def insert_transaction(
+        self,
+        session: AsyncSession,
+        idempotency_key: str,
+        kind: TransactionKind,
+        fingerprint: bytes,
+        memo: dict[str, Any],
+    ) -> int | None:
+        """Insert the transaction header; None when the key exists (waits for a concurrent
+        holder of the same key to commit or roll back, as the unique index does)."""
+        result = await session.execute(
+            text(
+                "INSERT INTO ledger_transactions (idempotency_key, kind, fingerprint, memo)"
+                " VALUES (:key, :kind, :fingerprint, CAST(:memo AS jsonb))"
+                " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+            ),
+            {
+                "key": idempotency_key,
+                "kind": kind.value,
+                "fingerprint": fingerprint,
+                "memo": msgspec.json.encode(memo).decode(),
+            },
+        )
+        return result.scalar_one_or_none()
+
+    async def get_transaction_by_key(
+        self, session: AsyncSession, idempotency_key: str
+    ) -> tuple[int, bytes]:
+        result = await session.execute(
+            text("SELECT id, fingerprint FROM ledger_transactions WHERE idempotency_key = :key"),
+            {"key": idempotency_key},
+        )
+        row = result.one()
+        return int(row.id), bytes(row.fingerprint)
+
+    async def frozen_among(self, session: AsyncSession, account_ids: Sequence[int]) -> list[int]:
+        result = await session.execute(
+            text("SELECT id FROM accounts WHERE id = ANY(CAST(:ids AS bigint[])) AND frozen"),
+            {"ids": list(account_ids)},
+        )
+        return [int(row) for row in result.scalars()]
+
+    async def insert_entries(
+        self, session: AsyncSession, transaction_id: int, postings: Sequence[Posting]
+    ) -> None:
+        """All entries of a transaction in one statement (wallet balances follow by trigger)."""
+        await session.execute(
+            text(
+                "INSERT INTO ledger_entries (transaction_id, account_id, currency, amount)"
+                " SELECT :tx, account_id, currency, amount FROM unnest("
+                " CAST(:accounts AS bigint[]), CAST(:currencies AS text[]),"
+                " CAST(:amounts AS bigint[])) AS p(account_id, currency, amount)"
+            ),
+            {
+                "tx": transaction_id,
+                "accounts": [p.account_id for p in postings],
+                "currencies": [p.currency for p in postings],
+                "amounts": [p.amount for p in postings],
+            },
+        )
+
+    async def wallet_balances(
+        self, session: AsyncSession, account_ids: Sequence[int]
+    ) -> dict[int, int]:
+        result = await session.execute(
+            text(
+                "SELECT id, balance FROM accounts"
+                " WHERE id = ANY(CAST(:ids AS bigint[])) AND balance IS NOT NULL"
+            ),
+            {"ids": list(account_ids)},
+        )
+        return {int(row.id): int(row.balance) for row in result}
+
+    async def balance(self, session: AsyncSession, account_id: int) -> int:
+        """Any account's balance: the cached one for wallets, the sum of entries otherwise."""
+        result = await session.execute(
+            text(
+                "SELECT coalesce(a.balance, (SELECT coalesce(sum(e.amount), 0)"
+                " FROM ledger_entries e WHERE e.account_id = a.id)) FROM accounts a"
+                " WHERE a.id = :id"
+            ),
+            {"id": account_id},
+        )
+        return int(result.scalar_one())
+
+    async def user_wallets(
+        self, session: AsyncSession, user_id: int
+    ) -> list[tuple[str, int, bool]]:
+        result = await session.execute(
+            text(
+                "SELECT currency, balance, frozen FROM accounts"
+                " WHERE user_id = :user_id AND kind = 'user_wallet' ORDER BY currency"
+            ),
+            {"user_id": user_id},
+        )
+        return [(row.currency, int(row.balance), bool(row.frozen)) for row in result]
+
+    async def set_frozen(self, session: AsyncSession, account_id: int, frozen: bool) -> None:
+        await session.execute(
+            text("UPDATE accounts SET frozen = :frozen WHERE id = :id"),
+            {"id": account_id, "frozen": frozen},
+        )
+
+    async def entries(
+        self, session: AsyncSession, account_id: int, before_id: int | None, limit: int
+    ) -> list[EntryRow]:
+        """An account's entries, newest first, each with the balance right after it."""
+        result = await session.execute(
+            text(
+                "SELECT e.id, e.transaction_id, e.amount, e.created_at, t.kind, t.memo"
+                " FROM ledger_entries e JOIN ledger_transactions t ON t.id = e.transaction_id"
+                " WHERE e.account_id = :account AND (CAST(:before AS bigint) IS NULL"
+                " OR e.id < :before)"
+                " ORDER BY e.id DESC LIMIT :limit"
+            ),
+            {"account": account_id, "before": before_id, "limit": limit},
+        )
+        return [
+            EntryRow(
+                id=int(row.id),
+                transaction_id=int(row.transaction_id),
+                amount=int(row.amount),
+                kind=str(row.kind),
+                memo=dict(row.memo),
+                created_at=row.created_at,
+            )
+            for row in result
+        ]
+
+    async def sum_since(self, session: AsyncSession, account_id: int, from_id: int) -> int:
+        """The sum of an account's entries with ids from ``from_id`` on."""
+        result = await session.execute(
+            text(
+                "SELECT coalesce(sum(amount), 0) FROM ledger_entries"
+                " WHERE account_id = :account AND id >= :from_id"
+            ),
+            {"account": account_id, "from_id": from_id},
+        )
+        return int(result.scalar_one())
+
+    # -- invariants (DESIGN §4), each query returns the rows that break one ------------------
+
+    async def unbalanced_transactions(self, session: AsyncSession) -> list[str]:
+        result = await session.execute(
+            text(
+                "SELECT transaction_id, currency, sum(amount) AS total FROM ledger_entries"
+                " GROUP BY transaction_id, currency HAVING sum(amount) <> 0"
+                " ORDER BY transaction_id LIMIT 100"
+            )
+        )
+        return [
+            f"transaction {r.transaction_id} does not balance in {r.currency}: off by {r.total}"
+            for r in result
+        ]
+
+    async def transactions_without_two_entries(self, session: AsyncSession) -> list[str]:
+        result = await session.execute(
+            text(
+                "SELECT t.id, count(e.id) AS n FROM ledger_transactions t"
+                " LEFT JOIN ledger_entries e ON e.transaction_id = t.id"
+                " GROUP BY t.id HAVING count(e.id) < 2 ORDER BY t.id LIMIT 100"
+            )
+        )
+        return [f"transaction {r.id} has {r.n} entries (at least 2 expected)" for r in result]
+
+    async def stale_cached_balances(self, session: AsyncSession) -> list[str]:
+        result = await session.execute(
+            text(
+                "SELECT a.id, a.balance, coalesce(s.total, 0) AS total FROM accounts a"
+                " LEFT JOIN (SELECT account_id, sum(amount) AS total FROM ledger_entries"
+                " GROUP BY account_id) s ON s.account_id = a.id"
+                " WHERE a.balance IS NOT NULL AND a.balance <> coalesce(s.total, 0)"
+                " ORDER BY a.id LIMIT 100"
+            )
+        )
+        return [
+            f"account {r.id} caches balance {r.balance} but its entries sum to {r.total}"
+            for r in result
+        ]
+
+    async def negative_wallets(self, session: AsyncSession) -> list[str]:
+        result = await session.execute(
+            text(
+                "SELECT a.id, a.user_id, a.currency, coalesce(sum(e.amount), 0) AS total"
+                " FROM accounts a LEFT JOIN ledger_entries e ON e.account_id = a.id"
+                " WHERE a.kind = 'user_wallet' GROUP BY a.id"
+                " HAVING coalesce(sum(e.amount), 0) < 0 OR min(a.balance) < 0"
+                " ORDER BY a.id LIMIT 100"
+            )
+        )
+        return [
+            f"wallet {r.id} of user {r.user_id} is negative in {r.currency}: {r.total}"
+            for r in result
+        ]
+
+    async def mismatched_entry_currencies(self, session: AsyncSession) -> list[str]:
+        result = await session.execute(
+            text(
+                "SELECT e.id, e.currency, a.currency AS account_currency FROM ledger_entries e"
+                " JOIN accounts a ON a.id = e.account_id WHERE a.currency <> e.currency LIMIT 100"
+            )
+        )
+        return [
+            f"entry {r.id} is in {r.currency} but its account is in {r.account_currency}"
+            for r in result
+        ]
+
+
+ledger_repository = LedgerRepository()

@@ -1,0 +1,1 @@
+"""Wallets: a user's balances and their history."""
