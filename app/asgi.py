@@ -23,6 +23,7 @@ from app.kit.http import (
 )
 from app.kit.logging import configure_logging
 from app.kit.resources import Resources, open_resources
+from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
 from app.user.endpoints import MeController
 from app.wallet.endpoints import WalletController
@@ -53,6 +54,7 @@ def create_http_app(settings: Settings) -> Litestar:
             AuthController,
             MeController,
             WalletController,
+            ProtectionController,
         ],
         dependencies={
             "resources": Provide(provide_resources),

@@ -1,0 +1,1 @@
+"""Player protection for cash play: age, deposit limits, self-exclusion."""
