@@ -20,9 +20,11 @@ from app.kit.http import (
     provide_session,
     request_id_middleware,
     resources_of,
+    strict_body,
 )
 from app.kit.logging import configure_logging
 from app.kit.resources import Resources, open_resources
+from app.payment.endpoints import PaymentController, StripeWebhookController
 from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
 from app.user.endpoints import MeController
@@ -55,6 +57,8 @@ def create_http_app(settings: Settings) -> Litestar:
             MeController,
             WalletController,
             ProtectionController,
+            PaymentController,
+            StripeWebhookController,
         ],
         dependencies={
             "resources": Provide(provide_resources),
@@ -64,6 +68,7 @@ def create_http_app(settings: Settings) -> Litestar:
             "optional_principal": Provide(provide_optional_principal),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=strict_body,
         middleware=[prometheus.middleware],
         cors_config=CORSConfig(allow_origins=settings.cors_origins),
         openapi_config=OpenAPIConfig(title="streampools", version="1.0.0", path="/schema"),

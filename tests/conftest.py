@@ -20,23 +20,30 @@ import asyncio
 import itertools
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 import uvicorn
+from arq.constants import default_queue_name
+from arq.worker import Worker
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from app.asgi import create_app
 from app.kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from app.kit.http import resources_of
+from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.migrate import PROJECT_ROOT, upgrade
 from app.kit.resources import Resources, open_resources
 from app.settings import Settings
+from workers.settings import FUNCTIONS
 
 TEMPLATE_DATABASE = "streampools_template"
 _database_numbers = itertools.count(1)
@@ -105,9 +112,10 @@ def http_app(settings: Settings) -> Litestar:
 
 
 @pytest.fixture
-async def client(http_app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=http_app, base_url="http://testserver.local") as test_client:
-        yield test_client
+async def client(live_server: "LiveServer") -> AsyncIterator[httpx.AsyncClient]:
+    """Real HTTP to the app on loopback (one event loop with the test, fakes and workers)."""
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        yield http
 
 
 @pytest.fixture
@@ -124,18 +132,17 @@ class LiveServer:
     resources: Resources
 
 
-@pytest.fixture
-async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    """The whole web process (HTTP and Socket.IO) served by uvicorn on a loopback port."""
-    app = create_app(settings)
-    port = free_port()
+@asynccontextmanager
+async def serve(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a loopback port; yields its base URL."""
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             app,
             host="127.0.0.1",
             port=port,
             log_level="warning",
-            lifespan="on",
+            lifespan="auto",
             timeout_graceful_shutdown=1,
         )
     )
@@ -144,8 +151,51 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
-    http = app.other_asgi_app
-    assert isinstance(http, Litestar)
-    yield LiveServer(f"http://127.0.0.1:{port}", resources_of(http.state))
-    server.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The whole web process (HTTP and Socket.IO) served by uvicorn on a loopback port."""
+    app = create_app(settings)
+    async with serve(app) as url:
+        http = app.other_asgi_app
+        assert isinstance(http, Litestar)
+        yield LiveServer(url, resources_of(http.state))
+
+
+RunJobs = Callable[[], Awaitable[int]]
+
+
+@pytest.fixture
+def run_jobs(resources: Resources) -> RunJobs:
+    """Run the jobs that are due in a real arq worker (burst mode) until none is due; jobs
+    deferred into the future (retries with backoff) stay queued."""
+
+    async def run() -> int:
+        done = 0
+        while due := await resources.jobs.zcount(default_queue_name, 0, time.time() * 1000):
+            worker = Worker(
+                functions=FUNCTIONS,
+                redis_settings=redis_settings(resources.settings.redis_url),
+                ctx={"resources": resources},
+                burst=True,
+                max_burst_jobs=due,
+                poll_delay=0.01,
+                handle_signals=False,
+                job_serializer=serialize,
+                job_deserializer=deserialize,
+                keep_result=0,
+            )
+            try:
+                await worker.main()
+            finally:
+                await worker.close()
+            done += worker.jobs_complete + worker.jobs_failed + worker.jobs_retried
+        return done
+
+    return run

@@ -2,8 +2,7 @@
 
 import itertools
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.repository import user_repository
@@ -38,7 +37,7 @@ async def create_user(
 
 
 async def register(
-    client: AsyncTestClient[Litestar],
+    client: httpx.AsyncClient,
     *,
     email: str | None = None,
     password: str = DEFAULT_PASSWORD,

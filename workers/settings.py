@@ -8,6 +8,7 @@ from arq.cron import CronJob
 from arq.worker import Function, func
 
 from app.auth import tasks as auth_tasks
+from app.inbox import tasks as inbox_tasks
 from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.logging import configure_logging
 from app.kit.resources import open_resources
@@ -18,6 +19,8 @@ from app.settings import get_settings
 FUNCTIONS: list[Function] = [
     func(auth_tasks.prune_refresh_tokens, name="auth.prune_refresh_tokens"),
     func(ledger_tasks.check_ledger, name="ledger.check"),
+    func(inbox_tasks.handle_inbox_event, name="inbox.handle", max_tries=25),
+    func(inbox_tasks.sweep_inbox, name="inbox.sweep"),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -29,6 +32,7 @@ CRON_JOBS: list[CronJob] = [
         unique=True,
     ),
     cron(ledger_tasks.check_ledger, name="cron:ledger.check", hour={3}, minute={7}, unique=True),
+    cron(inbox_tasks.sweep_inbox, name="cron:inbox.sweep", second={30}, unique=True),
 ]
 
 

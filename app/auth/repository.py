@@ -13,6 +13,11 @@ class UserRepository:
     async def get(self, session: AsyncSession, user_id: int) -> User | None:
         return await session.get(User, user_id)
 
+    async def lock(self, session: AsyncSession, user_id: int) -> User | None:
+        """Lock the user's row: serialises decisions about one user's money."""
+        result = await session.execute(select(User).where(User.id == user_id).with_for_update())
+        return result.scalar_one_or_none()
+
     async def get_by_email(self, session: AsyncSession, email: str) -> User | None:
         result = await session.execute(select(User).where(func.lower(User.email) == email.lower()))
         return result.scalar_one_or_none()

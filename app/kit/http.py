@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.enums import ScopeType
@@ -44,6 +45,27 @@ async def provide_read_session(state: State) -> AsyncIterator[AsyncSession]:
 
 def client_address(request: Request[Any, Any, Any]) -> str:
     return request.client.host if request.client else "unknown"
+
+
+# -- strict request bodies ------------------------------------------------------------------
+
+
+async def strict_body(request: Request[Any, Any, Any]) -> None:
+    """Decode a JSON body strictly before Litestar's lenient conversion sees it: ``"100"`` is
+    not an amount and ``true`` is not 1. Runs as the app's ``before_request`` hook."""
+    data_field = request.route_handler.parsed_fn_signature.parameters.get("data")
+    if data_field is None or not isinstance(data_field.annotation, type):
+        return
+    if not issubclass(data_field.annotation, msgspec.Struct):
+        return
+    try:
+        msgspec.json.decode(await request.body(), type=data_field.annotation, strict=True)
+    except msgspec.ValidationError as error:
+        message = str(error)
+        field = message.rsplit("`$.", 1)[-1].rstrip("`") if "`$." in message else "body"
+        raise ValidationException(extra=[{"key": field, "message": message}]) from error
+    except msgspec.DecodeError as error:
+        raise ValidationException(extra=[{"key": "body", "message": str(error)}]) from error
 
 
 # -- error rendering --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from app.kit.db import create_engine, create_sessionmaker
 from app.kit.emitter import SocketEmitter
 from app.kit.jobs import create_job_pool
 from app.settings import Settings
+from integrations.stripe.client import StripeClient
 
 
 @dataclass(slots=True)
@@ -22,8 +23,12 @@ class Resources:
     redis: Redis
     jobs: ArqRedis
     emitter: SocketEmitter
+    #: None when payments are not configured (no Stripe secret key).
+    stripe: StripeClient | None
 
     async def close(self) -> None:
+        if self.stripe is not None:
+            await self.stripe.aclose()
         await self.emitter.close()
         await self.jobs.aclose()
         await self.redis.aclose()
@@ -48,4 +53,9 @@ async def open_resources(settings: Settings) -> Resources:
         redis=Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=2),
         jobs=create_job_pool(settings.redis_url),
         emitter=SocketEmitter(settings.redis_url),
+        stripe=(
+            StripeClient(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
+            if settings.payments_enabled
+            else None
+        ),
     )

@@ -3,15 +3,14 @@
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import jwt
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from app.settings import Settings
 from tests.factories import DEFAULT_PASSWORD, bearer, register, unique_email
 
-Client = AsyncTestClient[Litestar]
+Client = httpx.AsyncClient
 
 
 async def test_register_returns_a_working_session(client: Client) -> None:

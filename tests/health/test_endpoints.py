@@ -1,11 +1,12 @@
 """Operations endpoints: liveness, readiness, metrics, OpenAPI, request ids, error shape."""
 
+import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from app.settings import Settings
 
-Client = AsyncTestClient[Litestar]
+Client = httpx.AsyncClient
 
 
 async def test_healthz_and_readyz_are_ok(client: Client) -> None:

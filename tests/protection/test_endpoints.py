@@ -2,8 +2,7 @@
 
 from datetime import date, timedelta
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
+import httpx
 from sqlalchemy import text
 
 from app.kit.resources import Resources
@@ -11,7 +10,7 @@ from app.kit.uow import unit_of_work
 from app.protection.repository import protection_repository
 from tests.factories import bearer, register
 
-Client = AsyncTestClient[Litestar]
+Client = httpx.AsyncClient
 
 
 async def _signed_in(client: Client) -> tuple[int, dict[str, str]]:

@@ -1,7 +1,6 @@
 """/api/v1/me/wallets: balances and cursor-paginated history with reasons."""
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
+import httpx
 
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
@@ -10,7 +9,7 @@ from app.ledger.service import ledger_service
 from app.models.ledger import AccountKind, TransactionKind
 from tests.factories import bearer, fund_wallet, register
 
-Client = AsyncTestClient[Litestar]
+Client = httpx.AsyncClient
 
 
 async def test_wallets_and_history_newest_first_with_running_balance(

@@ -1,0 +1,1 @@
+"""The webhook inbox: verified events stored once and handled once, in jobs."""

@@ -1,0 +1,1 @@
+"""Cash in (Stripe deposits) and cash out (reviewed withdrawals)."""

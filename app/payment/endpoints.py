@@ -1,0 +1,149 @@
+"""/api/v1/payments (deposits, withdrawals) and /webhooks/stripe."""
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.tokens import Principal
+from app.inbox.service import inbox_service
+from app.kit.errors import Forbidden
+from app.kit.resources import Resources
+from app.models.payment import WithdrawalStatus
+from app.payment import schemas
+from app.payment.errors import (
+    IdempotencyKeyRequired,
+    InvalidWebhookSignature,
+    PaymentsNotConfigured,
+)
+from app.payment.service import payment_service
+from integrations.stripe.webhooks import InvalidSignature, verify_and_parse
+
+IdempotencyKey = Annotated[
+    str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)
+]
+
+
+def require_key(key: str | None) -> str:
+    if not key or not key.strip():
+        raise IdempotencyKeyRequired()
+    return key.strip()
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("Only an admin may review withdrawals.")
+
+
+class PaymentController(Controller):
+    path = "/api/v1/payments"
+    tags = ["payments"]
+
+    @post("/deposits", status_code=HTTP_201_CREATED)
+    async def create_deposit(
+        self,
+        data: JSONBody[schemas.DepositCreate],
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Deposit:
+        """Start a cash deposit: returns the Stripe Checkout URL to pay at. The wallet is
+        credited once Stripe confirms the payment."""
+        return await payment_service.create_deposit(session, resources, principal.user_id, data)
+
+    @get("/deposits")
+    async def list_deposits(
+        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> list[schemas.Deposit]:
+        """The caller's deposits, newest first."""
+        return await payment_service.deposits(session, principal.user_id)
+
+    @post("/withdrawals", status_code=HTTP_201_CREATED)
+    async def request_withdrawal(
+        self,
+        data: JSONBody[schemas.WithdrawalCreate],
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+        idempotency_key: IdempotencyKey = None,
+    ) -> schemas.Withdrawal:
+        """Ask for a cash-out (``Idempotency-Key`` header required): the amount leaves the
+        wallet at once and waits for an admin's review."""
+        return await payment_service.request_withdrawal(
+            session, resources, principal.user_id, data, require_key(idempotency_key)
+        )
+
+    @get("/withdrawals")
+    async def list_withdrawals(
+        self,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        status: WithdrawalStatus | None = None,
+    ) -> schemas.WithdrawalList:
+        """The caller's withdrawals; an admin sees everyone's (filter with ``status``)."""
+        user_id = None if principal.is_admin else principal.user_id
+        return await payment_service.withdrawals(session, user_id=user_id, status=status)
+
+    @post("/withdrawals/{withdrawal_id:int}/approve", status_code=HTTP_200_OK)
+    async def approve_withdrawal(
+        self,
+        withdrawal_id: int,
+        data: JSONBody[schemas.WithdrawalApprove],
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Withdrawal:
+        """Admin: the money was paid out; record the payout reference."""
+        require_admin(principal)
+        return await payment_service.approve_withdrawal(
+            session, principal.user_id, withdrawal_id, data.payout_reference
+        )
+
+    @post("/withdrawals/{withdrawal_id:int}/reject", status_code=HTTP_200_OK)
+    async def reject_withdrawal(
+        self,
+        withdrawal_id: int,
+        data: JSONBody[schemas.WithdrawalReject],
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Withdrawal:
+        """Admin: refuse the withdrawal; the amount goes back to the wallet."""
+        require_admin(principal)
+        return await payment_service.reject_withdrawal(
+            session, principal.user_id, withdrawal_id, data.reason
+        )
+
+
+class StripeWebhookController(Controller):
+    path = "/webhooks"
+    tags = ["webhooks"]
+
+    @post("/stripe", status_code=HTTP_200_OK)
+    async def stripe_webhook(
+        self,
+        request: Request[Any, Any, Any],
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+    ) -> dict[str, Any]:
+        """Verify Stripe's signature over the raw body, store the event once, answer 2xx at
+        once; a job applies it."""
+        secret = resources.settings.stripe_webhook_secret.get_secret_value()
+        if not secret:
+            raise PaymentsNotConfigured()
+        body = await request.body()
+        try:
+            event = verify_and_parse(body, request.headers.get("stripe-signature"), secret)
+        except InvalidSignature as error:
+            raise InvalidWebhookSignature(error.reason) from error
+        payload = msgspec.json.decode(body)
+        new = await inbox_service.record(
+            session,
+            source="stripe",
+            external_id=event.id,
+            event_type=event.type,
+            payload=payload,
+        )
+        return {"received": True, "duplicate": not new}

@@ -1,0 +1,377 @@
+"""Deposits through Stripe Checkout, Stripe's events applied in any order, and withdrawals
+reviewed by an admin. All money moves through the ledger."""
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.repository import user_repository
+from app.kit.resources import Resources
+from app.ledger.repository import Posting, ledger_repository
+from app.ledger.service import ledger_service
+from app.models.inbox import InboxEvent
+from app.models.ledger import AccountKind, TransactionKind
+from app.models.payment import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
+from app.payment import schemas
+from app.payment.errors import (
+    AmountOutOfRange,
+    IdempotencyKeyConflict,
+    PaymentProviderUnavailable,
+    PaymentsNotConfigured,
+    StripeEventNotReady,
+    UnsupportedCurrency,
+    WithdrawalAlreadyDecided,
+    WithdrawalNotFound,
+)
+from app.payment.repository import payment_repository
+from app.protection.service import protection_service
+from app.settings import Settings
+from integrations.stripe import webhooks as stripe_events
+from integrations.stripe.client import StripeClient, StripeError, StripeUnavailable
+
+log = logging.getLogger(__name__)
+
+PAID_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
+
+
+def deposit_view(deposit: Deposit) -> schemas.Deposit:
+    return schemas.Deposit(
+        id=deposit.id,
+        amount=deposit.amount,
+        currency=deposit.currency,
+        status=deposit.status,
+        checkout_url=deposit.checkout_url if deposit.status is DepositStatus.pending else None,
+        refunded_amount=deposit.reversed_amount + deposit.owed_amount,
+        owed_amount=deposit.owed_amount,
+        created_at=deposit.created_at,
+    )
+
+
+def withdrawal_view(withdrawal: Withdrawal) -> schemas.Withdrawal:
+    return schemas.Withdrawal(
+        id=withdrawal.id,
+        user_id=withdrawal.user_id,
+        amount=withdrawal.amount,
+        currency=withdrawal.currency,
+        status=withdrawal.status,
+        payout_reference=withdrawal.payout_reference,
+        reason=withdrawal.reason,
+        created_at=withdrawal.created_at,
+        decided_at=withdrawal.decided_at,
+    )
+
+
+async def _now(session: AsyncSession) -> datetime:
+    return (await session.execute(select(func.now()))).scalar_one()
+
+
+class PaymentService:
+    # -- deposits ----------------------------------------------------------------------------
+
+    async def create_deposit(
+        self,
+        session: AsyncSession,
+        resources: Resources,
+        user_id: int,
+        data: schemas.DepositCreate,
+    ) -> schemas.Deposit:
+        """Open a Stripe Checkout for a cash deposit. The wallet is credited when Stripe says
+        the payment succeeded, never before."""
+        settings = resources.settings
+        stripe = self._stripe(resources)
+        self._check_cash(settings, data.currency, data.amount, settings.deposit_max)
+        await protection_service.reserve_deposit(session, settings, user_id, data.amount)
+        deposit = Deposit(user_id=user_id, currency=data.currency, amount=data.amount)
+        await payment_repository.add(session, deposit)
+        user_email = await session.scalar(
+            text("SELECT email FROM users WHERE id = :id"), {"id": user_id}
+        )
+        try:
+            checkout = await stripe.create_checkout_session(
+                amount=data.amount,
+                currency=data.currency.removeprefix("cash:"),
+                description="streampools wallet deposit",
+                client_reference_id=str(deposit.id),
+                metadata={"deposit_id": str(deposit.id), "user_id": str(user_id)},
+                customer_email=user_email,
+                success_url=settings.checkout_success_url,
+                cancel_url=settings.checkout_cancel_url,
+                idempotency_key=f"streampools-deposit-{deposit.id}",
+            )
+        except StripeUnavailable as error:
+            log.warning("stripe unavailable", exc_info=True)
+            raise PaymentProviderUnavailable() from error
+        except StripeError as error:
+            log.error("stripe refused a checkout session", exc_info=True)
+            raise PaymentProviderUnavailable(
+                "The payment provider refused the request; nothing was charged."
+            ) from error
+        deposit.checkout_session_id = checkout.id
+        deposit.checkout_url = checkout.url
+        await session.flush()
+        return deposit_view(deposit)
+
+    async def deposits(self, session: AsyncSession, user_id: int) -> list[schemas.Deposit]:
+        return [deposit_view(d) for d in await payment_repository.deposits_of(session, user_id)]
+
+    async def handle_stripe_event(
+        self, session: AsyncSession, resources: Resources, event: InboxEvent
+    ) -> None:
+        """Apply one stored Stripe event. Whatever order, or however often, events arrive, a
+        deposit ends the same: credited once if it was ever paid, minus whatever Stripe
+        refunded or disputed (taken back from the wallet; what was already spent is owed
+        and freezes the wallet)."""
+        parsed = stripe_events.StripeEvent(
+            id=event.external_id,
+            type=event.event_type,
+            created=int(event.payload.get("created", 0)),
+            livemode=bool(event.payload.get("livemode", False)),
+            data_object=dict(event.payload.get("data", {}).get("object", {})),
+        )
+        deposit: Deposit | None
+        if parsed.type.startswith("checkout.session."):
+            session_object = stripe_events.checkout_session(parsed)
+            deposit = await payment_repository.deposit_for_update(
+                session, checkout_session_id=session_object.id
+            )
+            if deposit is None:
+                log.warning("checkout session of no deposit", extra={"session": session_object.id})
+                return
+            if session_object.payment_intent and deposit.payment_intent_id is None:
+                deposit.payment_intent_id = session_object.payment_intent
+            if (
+                parsed.type in PAID_EVENTS and session_object.payment_status == "paid"
+            ) or parsed.type == "checkout.session.async_payment_succeeded":
+                deposit.paid = True
+            elif parsed.type == "checkout.session.async_payment_failed" and not deposit.paid:
+                deposit.status = DepositStatus.failed
+            elif parsed.type == "checkout.session.expired" and not deposit.paid:
+                deposit.status = DepositStatus.expired
+        elif parsed.type in ("charge.refunded", "charge.dispute.created"):
+            if parsed.type == "charge.refunded":
+                charge = stripe_events.charge(parsed)
+                payment_intent, taken = charge.payment_intent, charge.amount_refunded
+            else:
+                dispute = stripe_events.dispute(parsed)
+                payment_intent, taken = dispute.payment_intent, dispute.amount
+            deposit = await payment_repository.deposit_for_update(
+                session, payment_intent_id=payment_intent
+            )
+            if deposit is None:
+                # Its checkout event has not been applied yet: retry once it has.
+                raise StripeEventNotReady(f"no deposit for payment intent {payment_intent}")
+            if parsed.type == "charge.refunded":
+                deposit.refunded_amount = max(deposit.refunded_amount, taken)
+            else:
+                deposit.disputed_amount = max(deposit.disputed_amount, taken)
+        else:
+            return  # an event type we do not subscribe to
+        await self._reconcile(session, deposit)
+
+    async def _reconcile(self, session: AsyncSession, deposit: Deposit) -> None:
+        """Bring the ledger in line with what Stripe has told us about the deposit."""
+        deposit.updated_at = await _now(session)
+        if not deposit.paid:
+            return
+        wallet = await ledger_service.wallet(session, deposit.user_id, deposit.currency)
+        clearing = await ledger_service.system_account(
+            session, AccountKind.stripe_clearing, deposit.currency
+        )
+        if deposit.status is not DepositStatus.succeeded:
+            await ledger_service.post_transaction(
+                session,
+                idempotency_key=f"deposit:{deposit.id}:credit",
+                kind=TransactionKind.deposit,
+                postings=[
+                    Posting(clearing, deposit.currency, -deposit.amount),
+                    Posting(wallet, deposit.currency, deposit.amount),
+                ],
+                memo={"deposit_id": deposit.id},
+            )
+            deposit.status = DepositStatus.succeeded
+        taken_back = min(deposit.amount, max(deposit.refunded_amount, deposit.disputed_amount))
+        due = taken_back - deposit.reversed_amount - deposit.owed_amount
+        if due <= 0:
+            return
+        balance = await self._lock_wallet_balance(session, wallet)
+        take = min(due, balance)
+        if take > 0:
+            await ledger_service.post_transaction(
+                session,
+                idempotency_key=f"deposit:{deposit.id}:reverse:{deposit.reversed_amount + take}",
+                kind=TransactionKind.deposit_reversal,
+                postings=[
+                    Posting(wallet, deposit.currency, -take),
+                    Posting(clearing, deposit.currency, take),
+                ],
+                memo={"deposit_id": deposit.id},
+                allow_frozen=True,
+            )
+            deposit.reversed_amount += take
+        if due > take:
+            deposit.owed_amount += due - take
+            await ledger_repository.set_frozen(session, wallet, True)
+            log.warning(
+                "deposit reversed after it was spent; wallet frozen",
+                extra={"deposit_id": deposit.id, "owed": deposit.owed_amount},
+            )
+        await session.flush()
+
+    async def _lock_wallet_balance(self, session: AsyncSession, wallet: int) -> int:
+        result = await session.execute(
+            text("SELECT balance FROM accounts WHERE id = :id FOR UPDATE"), {"id": wallet}
+        )
+        return int(result.scalar_one())
+
+    # -- withdrawals -------------------------------------------------------------------------
+
+    async def request_withdrawal(
+        self,
+        session: AsyncSession,
+        resources: Resources,
+        user_id: int,
+        data: schemas.WithdrawalCreate,
+        idempotency_key: str,
+    ) -> schemas.Withdrawal:
+        """Hold the amount for review: wallet → pending withdrawals. Retrying with the same
+        key returns the same withdrawal."""
+        settings = resources.settings
+        self._check_cash(settings, data.currency, data.amount, None, settings.withdrawal_min)
+        await user_repository.lock(session, user_id)  # one request per key at a time
+        existing = await payment_repository.withdrawal_by_key(session, user_id, idempotency_key)
+        if existing is not None:
+            if (existing.amount, existing.currency) != (data.amount, data.currency):
+                raise IdempotencyKeyConflict()
+            return withdrawal_view(existing)
+        withdrawal = Withdrawal(
+            user_id=user_id,
+            currency=data.currency,
+            amount=data.amount,
+            idempotency_key=idempotency_key,
+        )
+        await payment_repository.add(session, withdrawal)
+        wallet = await ledger_service.wallet(session, user_id, data.currency)
+        held = await ledger_service.system_account(
+            session, AccountKind.pending_withdrawals, data.currency
+        )
+        await ledger_service.post_transaction(
+            session,
+            idempotency_key=f"withdrawal:{withdrawal.id}:hold",
+            kind=TransactionKind.withdrawal,
+            postings=[
+                Posting(wallet, data.currency, -data.amount),
+                Posting(held, data.currency, data.amount),
+            ],
+            memo={"withdrawal_id": withdrawal.id},
+        )
+        return withdrawal_view(withdrawal)
+
+    async def withdrawals(
+        self, session: AsyncSession, *, user_id: int | None, status: WithdrawalStatus | None
+    ) -> schemas.WithdrawalList:
+        rows = await payment_repository.withdrawals(session, user_id=user_id, status=status)
+        return schemas.WithdrawalList(withdrawals=[withdrawal_view(w) for w in rows])
+
+    async def approve_withdrawal(
+        self, session: AsyncSession, admin_id: int, withdrawal_id: int, payout_reference: str
+    ) -> schemas.Withdrawal:
+        """Record that the money was paid out (pending withdrawals → payouts), once."""
+        return await self._decide(
+            session,
+            admin_id,
+            withdrawal_id,
+            WithdrawalStatus.approved,
+            payout_reference=payout_reference,
+        )
+
+    async def reject_withdrawal(
+        self, session: AsyncSession, admin_id: int, withdrawal_id: int, reason: str
+    ) -> schemas.Withdrawal:
+        """Give the held amount back to the wallet, once."""
+        return await self._decide(
+            session, admin_id, withdrawal_id, WithdrawalStatus.rejected, reason=reason
+        )
+
+    async def _decide(
+        self,
+        session: AsyncSession,
+        admin_id: int,
+        withdrawal_id: int,
+        status: WithdrawalStatus,
+        *,
+        payout_reference: str | None = None,
+        reason: str | None = None,
+    ) -> schemas.Withdrawal:
+        decided = await payment_repository.decide_withdrawal(
+            session,
+            withdrawal_id,
+            status=status,
+            decided_by=admin_id,
+            now=await _now(session),
+            payout_reference=payout_reference,
+            reason=reason,
+        )
+        if decided is None:
+            existing = await payment_repository.withdrawal(session, withdrawal_id)
+            if existing is None:
+                raise WithdrawalNotFound()
+            same = existing.status is status and (
+                existing.payout_reference == payout_reference and existing.reason == reason
+            )
+            if same:  # a retried decision: answer as the first time
+                return withdrawal_view(existing)
+            raise WithdrawalAlreadyDecided()
+        held = await ledger_service.system_account(
+            session, AccountKind.pending_withdrawals, decided.currency
+        )
+        if status is WithdrawalStatus.approved:
+            target = await ledger_service.system_account(
+                session, AccountKind.payouts, decided.currency
+            )
+            kind, step = TransactionKind.withdrawal_paid, "paid"
+        else:
+            target = await ledger_service.wallet(session, decided.user_id, decided.currency)
+            kind, step = TransactionKind.withdrawal_rejected, "rejected"
+        memo: dict[str, Any] = {"withdrawal_id": decided.id}
+        if payout_reference:
+            memo["payout_reference"] = payout_reference
+        await ledger_service.post_transaction(
+            session,
+            idempotency_key=f"withdrawal:{decided.id}:{step}",
+            kind=kind,
+            postings=[
+                Posting(held, decided.currency, -decided.amount),
+                Posting(target, decided.currency, decided.amount),
+            ],
+            memo=memo,
+            allow_frozen=True,
+        )
+        return withdrawal_view(decided)
+
+    # -- shared ------------------------------------------------------------------------------
+
+    def _stripe(self, resources: Resources) -> StripeClient:
+        if resources.stripe is None:
+            raise PaymentsNotConfigured()
+        return resources.stripe
+
+    def _check_cash(
+        self,
+        settings: Settings,
+        currency: str,
+        amount: int,
+        maximum: int | None,
+        minimum: int | None = None,
+    ) -> None:
+        supported = f"cash:{settings.cash_currency}"
+        if currency != supported:
+            raise UnsupportedCurrency(currency, supported)
+        low = settings.deposit_min if minimum is None else minimum
+        if amount < low or (maximum is not None and amount > maximum):
+            raise AmountOutOfRange(low, maximum)
+
+
+payment_service = PaymentService()

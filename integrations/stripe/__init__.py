@@ -1,0 +1,1 @@
+"""Stripe: Checkout Sessions through the official library, and verified webhook events."""

@@ -1,0 +1,1 @@
+"""Tests of the Stripe adapter, against the local fake of Stripe."""
