@@ -1,6 +1,14 @@
 """All ORM models, imported here so the metadata is complete wherever it is used."""
 
 from app.models.base import Base
+from app.models.channel import (
+    Channel,
+    ChannelAudit,
+    ChannelLink,
+    ChannelMember,
+    ChannelModerator,
+    Platform,
+)
 from app.models.inbox import InboxEvent
 from app.models.ledger import (
     Account,
@@ -10,10 +18,32 @@ from app.models.ledger import (
     TransactionKind,
 )
 from app.models.payment import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
+from app.models.pool import (
+    Bet,
+    BetPlacement,
+    Pool,
+    PoolOutcome,
+    PoolStatus,
+    PoolTemplate,
+    PoolTransition,
+)
 from app.models.protection import DepositLimit, LimitPeriod, ProtectionAudit, SelfExclusion
 from app.models.user import RefreshToken, Role, User
 
 __all__ = [
+    "Bet",
+    "BetPlacement",
+    "Channel",
+    "ChannelAudit",
+    "ChannelLink",
+    "ChannelMember",
+    "ChannelModerator",
+    "Platform",
+    "Pool",
+    "PoolOutcome",
+    "PoolStatus",
+    "PoolTemplate",
+    "PoolTransition",
     "Account",
     "AccountKind",
     "Base",

@@ -1,0 +1,1 @@
+"""Channels: a streamer's community, its links, moderators and points."""

@@ -1,0 +1,71 @@
+"""Channels: a streamer's community, its platform links, moderators, members and audit."""
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, CreatedAtMixin, IdMixin
+
+
+class Platform(enum.StrEnum):
+    twitch = "twitch"
+    kick = "kick"
+    youtube = "youtube"
+
+
+class Channel(IdMixin, CreatedAtMixin, Base):
+    __tablename__ = "channels"
+
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    cash_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+
+
+class ChannelLink(IdMixin, CreatedAtMixin, Base):
+    """A platform channel (Twitch, Kick, YouTube) that belongs to one of our channels."""
+
+    __tablename__ = "channel_links"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    platform: Mapped[Platform] = mapped_column(
+        Enum(Platform, name="platform", values_callable=lambda e: [m.value for m in e])
+    )
+    external_id: Mapped[str] = mapped_column(String(128))
+    verified: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+
+class ChannelModerator(CreatedAtMixin, Base):
+    __tablename__ = "channel_moderators"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    added_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class ChannelMember(Base):
+    """A viewer who joined a channel: got the sign-up grant once, claims a daily bonus."""
+
+    __tablename__ = "channel_members"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    joined_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    last_bonus_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ChannelAudit(IdMixin, CreatedAtMixin, Base):
+    """What owners and moderators did in a channel (grants, moderator changes), append-only."""
+
+    __tablename__ = "channel_audit"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
