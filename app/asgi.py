@@ -12,6 +12,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app.auth.dependencies import provide_optional_principal, provide_principal
 from app.auth.endpoints import AuthController
+from app.channel.endpoints import ChannelController
 from app.health.endpoints import HealthController
 from app.kit.http import (
     EXCEPTION_HANDLERS,
@@ -24,7 +25,9 @@ from app.kit.http import (
 )
 from app.kit.logging import configure_logging
 from app.kit.resources import Resources, open_resources
+from app.leaderboard.endpoints import LeaderboardController
 from app.payment.endpoints import PaymentController, StripeWebhookController
+from app.pool.endpoints import ChannelPoolController, PoolController
 from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
 from app.user.endpoints import MeController
@@ -55,10 +58,14 @@ def create_http_app(settings: Settings) -> Litestar:
             MetricsController,
             AuthController,
             MeController,
+            ChannelController,
             WalletController,
             ProtectionController,
             PaymentController,
             StripeWebhookController,
+            PoolController,
+            ChannelPoolController,
+            LeaderboardController,
         ],
         dependencies={
             "resources": Provide(provide_resources),

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.repository import user_repository
 from app.auth.service import passwords
+from app.models.channel import Channel
 from app.models.user import Role, User
 from app.settings import Settings
 
@@ -81,3 +82,29 @@ async def fund_wallet(
         ],
     )
     return wallet
+
+
+async def create_channel(
+    session: AsyncSession,
+    owner_id: int,
+    *,
+    slug: str | None = None,
+    cash_enabled: bool = False,
+) -> Channel:
+
+    channel = Channel(
+        slug=slug or f"channel-{next(_numbers)}",
+        name="Test channel",
+        owner_id=owner_id,
+        cash_enabled=cash_enabled,
+    )
+    session.add(channel)
+    await session.flush()
+    return channel
+
+
+async def add_moderator(session: AsyncSession, channel_id: int, user_id: int, by: int) -> None:
+    from app.models.channel import ChannelModerator
+
+    session.add(ChannelModerator(channel_id=channel_id, user_id=user_id, added_by=by))
+    await session.flush()

@@ -13,7 +13,9 @@ from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.logging import configure_logging
 from app.kit.resources import open_resources
 from app.kit.worker import JobContext, resources_of
+from app.leaderboard import tasks as leaderboard_tasks
 from app.ledger import tasks as ledger_tasks
+from app.pool import tasks as pool_tasks
 from app.settings import get_settings
 
 FUNCTIONS: list[Function] = [
@@ -21,6 +23,13 @@ FUNCTIONS: list[Function] = [
     func(ledger_tasks.check_ledger, name="ledger.check"),
     func(inbox_tasks.handle_inbox_event, name="inbox.handle", max_tries=25),
     func(inbox_tasks.sweep_inbox, name="inbox.sweep"),
+    func(pool_tasks.settle_pool, name="pool.settle"),
+    func(pool_tasks.refund_pool, name="pool.refund"),
+    func(pool_tasks.lock_due_pools, name="pool.lock_due"),
+    func(pool_tasks.cancel_stale_pools, name="pool.cancel_stale"),
+    func(pool_tasks.sweep_unpaid_pools, name="pool.sweep"),
+    func(leaderboard_tasks.apply_pool, name="leaderboard.apply_pool"),
+    func(leaderboard_tasks.rebuild, name="leaderboard.rebuild"),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -33,6 +42,9 @@ CRON_JOBS: list[CronJob] = [
     ),
     cron(ledger_tasks.check_ledger, name="cron:ledger.check", hour={3}, minute={7}, unique=True),
     cron(inbox_tasks.sweep_inbox, name="cron:inbox.sweep", second={30}, unique=True),
+    cron(pool_tasks.lock_due_pools, name="cron:pool.lock_due", second=set(range(60)), unique=True),
+    cron(pool_tasks.cancel_stale_pools, name="cron:pool.cancel_stale", second={5}, unique=True),
+    cron(pool_tasks.sweep_unpaid_pools, name="cron:pool.sweep", second={15}, unique=True),
 ]
 
 

@@ -1,5 +1,7 @@
 """Why a channel action was refused."""
 
+from datetime import datetime
+
 from app.kit.errors import AppError, Forbidden, NotFound
 
 
@@ -20,3 +22,48 @@ class NotChannelStaff(Forbidden):
 class NotChannelOwner(Forbidden):
     code = "forbidden"
     message = "Only the channel's owner may do this."
+
+
+class ChannelSlugTaken(ChannelError):
+    code = "channel_slug_taken"
+    message = "Another channel already uses this slug."
+
+
+class PlatformChannelTaken(ChannelError):
+    code = "platform_channel_taken"
+    message = "This platform channel is already linked to a channel."
+
+
+class LinkNotFound(NotFound):
+    code = "link_not_found"
+    message = "This channel has no such platform link."
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    message = "No such user."
+
+
+class NotAMember(NotFound):
+    code = "not_a_member"
+    message = "You have not joined this channel; join it first."
+
+
+class DailyBonusNotReady(ChannelError):
+    code = "daily_bonus_not_ready"
+
+    def __init__(self, next_at: datetime) -> None:
+        super().__init__(
+            "You already claimed today's bonus; come back later.", next_at=next_at.isoformat()
+        )
+
+
+class CashNeedsApproval(Forbidden):
+    code = "cash_needs_approval"
+    message = "Cash pools need the platform's approval: only an admin may turn them on or off."
+
+
+class IdempotencyKeyRequired(ChannelError):
+    code = "idempotency_key_required"
+    status = 400
+    message = "Send an Idempotency-Key header (1 to 128 characters) with this request."

@@ -1,9 +1,25 @@
-"""SQL of channels (the part pools rely on; see also the channel service)."""
+"""SQL of channels: the channels themselves, platform links, moderators, members and audit."""
 
-from sqlalchemy import select
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.channel import Channel, ChannelModerator
+from app.kit.pg import constraint_name
+from app.models.channel import (
+    Channel,
+    ChannelAudit,
+    ChannelLink,
+    ChannelMember,
+    ChannelModerator,
+)
+from app.models.user import User
+
+SLUG_UNIQUE = "uq_channels_slug"
+PLATFORM_CHANNEL_UNIQUE = "uq_channel_links_platform_external_id"
 
 
 class ChannelRepository:
@@ -17,6 +33,139 @@ class ChannelRepository:
             )
         )
         return result.scalar_one_or_none() is not None
+
+    async def add_channel(self, session: AsyncSession, channel: Channel) -> bool:
+        """Insert the channel; False when its slug is taken (also by a concurrent insert,
+        which the unique index makes us wait for)."""
+        return await self._insert_unique(session, channel, SLUG_UNIQUE)
+
+    # -- platform links ----------------------------------------------------------------------
+
+    async def links(self, session: AsyncSession, channel_id: int) -> list[ChannelLink]:
+        result = await session.execute(
+            select(ChannelLink).where(ChannelLink.channel_id == channel_id).order_by(ChannelLink.id)
+        )
+        return list(result.scalars())
+
+    async def add_link(self, session: AsyncSession, link: ChannelLink) -> bool:
+        """Insert the link; False when that platform channel is linked already, anywhere."""
+        return await self._insert_unique(session, link, PLATFORM_CHANNEL_UNIQUE)
+
+    async def link(
+        self, session: AsyncSession, channel_id: int, link_id: int
+    ) -> ChannelLink | None:
+        result = await session.execute(
+            select(ChannelLink).where(
+                ChannelLink.id == link_id, ChannelLink.channel_id == channel_id
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def delete_link(self, session: AsyncSession, link: ChannelLink) -> None:
+        await session.delete(link)
+        await session.flush()
+
+    # -- moderators --------------------------------------------------------------------------
+
+    async def moderators(
+        self, session: AsyncSession, channel_id: int
+    ) -> list[tuple[ChannelModerator, str]]:
+        """The channel's moderators with their display names, oldest first."""
+        result = await session.execute(
+            select(ChannelModerator, User.display_name)
+            .join(User, User.id == ChannelModerator.user_id)
+            .where(ChannelModerator.channel_id == channel_id)
+            .order_by(ChannelModerator.created_at, ChannelModerator.user_id)
+        )
+        return [(moderator, name) for moderator, name in result.tuples()]
+
+    async def add_moderator(
+        self, session: AsyncSession, channel_id: int, user_id: int, added_by: int
+    ) -> bool:
+        """Make the user a moderator; False when they already were."""
+        result = await session.execute(
+            insert(ChannelModerator)
+            .values(channel_id=channel_id, user_id=user_id, added_by=added_by)
+            .on_conflict_do_nothing(index_elements=["channel_id", "user_id"])
+            .returning(ChannelModerator.user_id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def remove_moderator(self, session: AsyncSession, channel_id: int, user_id: int) -> bool:
+        """False when the user was not a moderator."""
+        result = await session.execute(
+            delete(ChannelModerator)
+            .where(ChannelModerator.channel_id == channel_id, ChannelModerator.user_id == user_id)
+            .returning(ChannelModerator.user_id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    # -- members -----------------------------------------------------------------------------
+
+    async def add_member(self, session: AsyncSession, channel_id: int, user_id: int) -> bool:
+        """Make the user a member; False when they already were (a concurrent join of the
+        same user waits for the first to commit, then finds the row)."""
+        result = await session.execute(
+            insert(ChannelMember)
+            .values(channel_id=channel_id, user_id=user_id)
+            .on_conflict_do_nothing(index_elements=["channel_id", "user_id"])
+            .returning(ChannelMember.user_id)
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def member(
+        self, session: AsyncSession, channel_id: int, user_id: int, *, for_update: bool = False
+    ) -> ChannelMember | None:
+        """The membership, freshly read; ``for_update`` locks it until the unit of work ends
+        (serialises daily-bonus claims)."""
+        query = (
+            select(ChannelMember)
+            .where(ChannelMember.channel_id == channel_id, ChannelMember.user_id == user_id)
+            .execution_options(populate_existing=True)
+        )
+        if for_update:
+            query = query.with_for_update()
+        return (await session.execute(query)).scalar_one_or_none()
+
+    # -- audit -------------------------------------------------------------------------------
+
+    async def audit(
+        self,
+        session: AsyncSession,
+        channel_id: int,
+        actor_id: int | None,
+        action: str,
+        details: dict[str, Any],
+    ) -> None:
+        session.add(
+            ChannelAudit(channel_id=channel_id, actor_id=actor_id, action=action, details=details)
+        )
+        await session.flush()
+
+    async def audit_trail(self, session: AsyncSession, channel_id: int) -> list[ChannelAudit]:
+        result = await session.execute(
+            select(ChannelAudit)
+            .where(ChannelAudit.channel_id == channel_id)
+            .order_by(ChannelAudit.id)
+        )
+        return list(result.scalars())
+
+    async def now(self, session: AsyncSession) -> datetime:
+        result = await session.execute(select(func.now()))
+        return result.scalar_one()
+
+    async def _insert_unique(
+        self, session: AsyncSession, row: Channel | ChannelLink, constraint: str
+    ) -> bool:
+        # A savepoint, so a refused insert leaves the unit of work usable.
+        try:
+            async with session.begin_nested():
+                session.add(row)
+        except IntegrityError as error:
+            if constraint_name(error) == constraint:
+                return False
+            raise
+        return True
 
 
 channel_repository = ChannelRepository()

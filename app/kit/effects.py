@@ -1,6 +1,7 @@
 """Side effects of a unit of work (job enqueues, Socket.IO emits), buffered until it commits."""
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,7 +30,14 @@ class Emit:
     room: str
 
 
-Effect = Enqueue | Emit
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Any other after-commit work (e.g. updating live totals kept in Redis)."""
+
+    run: Callable[[], Awaitable[None]]
+
+
+Effect = Enqueue | Emit | Call
 
 
 @dataclass(slots=True)
@@ -55,8 +63,10 @@ class Effects:
                         _job_id=effect.job_id,
                         _defer_by=effect.defer_seconds,
                     )
-                else:
+                elif isinstance(effect, Emit):
                     await emitter.emit(effect.event, effect.data, room=effect.room)
+                else:
+                    await effect.run()
             except Exception:
                 log.exception("after-commit effect failed", extra={"effect": repr(effect)})
 
@@ -77,6 +87,10 @@ def enqueue_after_commit(
     defer_seconds: float | None = None,
 ) -> None:
     effects_of(session).add(Enqueue(name, args, job_id, defer_seconds))
+
+
+def call_after_commit(session: AsyncSession, run: Callable[[], Awaitable[None]]) -> None:
+    effects_of(session).add(Call(run))
 
 
 def emit_after_commit(session: AsyncSession, event: str, data: Any, room: str) -> None:

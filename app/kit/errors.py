@@ -81,6 +81,12 @@ class RateLimited(AppError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class IdempotencyKeyRequired(AppError):
+    code = "idempotency_key_required"
+    status = 400
+    message = "Send an Idempotency-Key header (1 to 255 characters) with this request."
+
+
 class ServiceUnavailable(AppError):
     code = "service_unavailable"
     status = 503

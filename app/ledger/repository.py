@@ -140,6 +140,48 @@ class LedgerRepository:
             },
         )
 
+    async def post_staged(
+        self,
+        session: AsyncSession,
+        *,
+        key_prefix: str,
+        kind: TransactionKind,
+        source_account: int,
+        currency: str,
+        memo: dict[str, Any],
+        ref_name: str,
+    ) -> int:
+        """One transaction per row of the temporary table ``payouts`` (ref_id, account_id,
+        amount): ``source_account`` → ``account_id``, keyed ``{key_prefix}:{ref_id}``. Two
+        set-based statements whatever the number of rows; returns how many were posted."""
+        result = await session.execute(
+            text(
+                "WITH tx AS ("
+                "  INSERT INTO ledger_transactions (idempotency_key, kind, fingerprint, memo)"
+                "  SELECT :prefix || ':' || p.ref_id, CAST(:kind AS transaction_kind),"
+                "   sha256(convert_to(:prefix || ':' || p.ref_id || ':' || p.account_id || ':'"
+                "    || p.amount, 'UTF8')),"
+                "   CAST(:memo AS jsonb) || jsonb_build_object(CAST(:ref_name AS text), p.ref_id)"
+                "  FROM payouts p WHERE p.amount > 0 ORDER BY p.ref_id"
+                "  ON CONFLICT (idempotency_key) DO NOTHING"
+                "  RETURNING id, idempotency_key"
+                ") INSERT INTO ledger_entries (transaction_id, account_id, currency, amount)"
+                " SELECT tx.id, line.account_id, :currency, line.amount"
+                " FROM tx JOIN payouts p ON tx.idempotency_key = :prefix || ':' || p.ref_id"
+                " CROSS JOIN LATERAL (VALUES (CAST(:source AS bigint), -p.amount),"
+                "  (p.account_id, p.amount)) AS line(account_id, amount)"
+            ),
+            {
+                "prefix": key_prefix,
+                "kind": kind.value,
+                "memo": msgspec.json.encode(memo).decode(),
+                "ref_name": ref_name,
+                "currency": currency,
+                "source": source_account,
+            },
+        )
+        return int(getattr(result, "rowcount", 0) or 0) // 2
+
     async def wallet_balances(
         self, session: AsyncSession, account_ids: Sequence[int]
     ) -> dict[int, int]:
@@ -273,6 +315,17 @@ class LedgerRepository:
             f"wallet {r.id} of user {r.user_id} is negative in {r.currency}: {r.total}"
             for r in result
         ]
+
+    async def unsettled_escrows(self, session: AsyncSession) -> list[str]:
+        result = await session.execute(
+            text(
+                "SELECT p.id, p.status, coalesce(sum(e.amount), 0) AS left_over FROM pools p"
+                " LEFT JOIN ledger_entries e ON e.account_id = p.escrow_account_id"
+                " WHERE p.status IN ('settled', 'refunded') GROUP BY p.id"
+                " HAVING coalesce(sum(e.amount), 0) <> 0 ORDER BY p.id LIMIT 100"
+            )
+        )
+        return [f"{r.status} pool {r.id} still holds {r.left_over} in escrow" for r in result]
 
     async def mismatched_entry_currencies(self, session: AsyncSession) -> list[str]:
         result = await session.execute(

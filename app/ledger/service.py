@@ -107,6 +107,31 @@ class LedgerService:
         balances = await ledger_repository.wallet_balances(session, account_ids)
         return PostedTransaction(transaction_id, False, balances)
 
+    async def post_staged(
+        self,
+        session: AsyncSession,
+        *,
+        key_prefix: str,
+        kind: TransactionKind,
+        source_account: int,
+        currency: str,
+        memo: dict[str, Any],
+        ref_name: str,
+    ) -> int:
+        """Post many transactions at once (payouts, refunds) from the rows staged in the
+        temporary table ``payouts``: set-based, under the same database rules as
+        ``post_transaction`` (balanced, append-only, idempotent by key, wallets never
+        negative)."""
+        return await ledger_repository.post_staged(
+            session,
+            key_prefix=key_prefix,
+            kind=kind,
+            source_account=source_account,
+            currency=currency,
+            memo=memo,
+            ref_name=ref_name,
+        )
+
     async def wallet(self, session: AsyncSession, user_id: int, currency: str) -> int:
         """The id of the user's wallet in ``currency``, created empty the first time."""
         return await ledger_repository.ensure_account(
@@ -130,6 +155,7 @@ class LedgerService:
             ledger_repository.stale_cached_balances,
             ledger_repository.negative_wallets,
             ledger_repository.mismatched_entry_currencies,
+            ledger_repository.unsettled_escrows,
         ):
             violations.extend(await check(session))
         return violations

@@ -11,15 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
 from app.inbox.service import inbox_service
-from app.kit.errors import Forbidden
+from app.kit.errors import Forbidden, IdempotencyKeyRequired
 from app.kit.resources import Resources
 from app.models.payment import WithdrawalStatus
 from app.payment import schemas
-from app.payment.errors import (
-    IdempotencyKeyRequired,
-    InvalidWebhookSignature,
-    PaymentsNotConfigured,
-)
+from app.payment.errors import InvalidWebhookSignature, PaymentsNotConfigured
 from app.payment.service import payment_service
 from integrations.stripe.webhooks import InvalidSignature, verify_and_parse
 

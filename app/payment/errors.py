@@ -57,12 +57,6 @@ class WithdrawalAlreadyDecided(PaymentError):
     message = "This withdrawal was already approved or rejected."
 
 
-class IdempotencyKeyRequired(PaymentError):
-    code = "idempotency_key_required"
-    status = 400
-    message = "Send an Idempotency-Key header (1 to 255 characters) with this request."
-
-
 class IdempotencyKeyConflict(PaymentError):
     code = "idempotency_key_reused"
     message = "This idempotency key was already used for a different request."

@@ -1,0 +1,178 @@
+"""/api/v1/channels: channels, platform links, moderators, membership and points grants."""
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter, JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.tokens import Principal
+from app.channel import schemas
+from app.channel.errors import IdempotencyKeyRequired
+from app.channel.service import channel_service
+from app.kit.resources import Resources
+
+IdempotencyKey = Annotated[
+    str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=128)
+]
+
+
+def require_key(key: str | None) -> str:
+    if not key or not key.strip():
+        raise IdempotencyKeyRequired()
+    return key.strip()
+
+
+class ChannelController(Controller):
+    path = "/api/v1/channels"
+    tags = ["channels"]
+
+    @post("", status_code=HTTP_201_CREATED)
+    async def create_channel(
+        self,
+        data: JSONBody[schemas.ChannelCreate],
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Channel:
+        """Create a channel owned by the caller. The slug is unique."""
+        return await channel_service.create(session, principal, data)
+
+    @get("/{channel_id:int}")
+    async def get_channel(
+        self, channel_id: int, session: NamedDependency[AsyncSession]
+    ) -> schemas.Channel:
+        """A channel and its platform links (public)."""
+        return await channel_service.get(session, channel_id)
+
+    @patch("/{channel_id:int}")
+    async def update_channel(
+        self,
+        channel_id: int,
+        data: JSONBody[schemas.ChannelUpdate],
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Channel:
+        """The owner renames the channel; only an admin may turn cash pools on or off."""
+        return await channel_service.update(session, principal, channel_id, data)
+
+    # -- platform links ----------------------------------------------------------------------
+
+    @post("/{channel_id:int}/links", status_code=HTTP_201_CREATED)
+    async def add_link(
+        self,
+        channel_id: int,
+        data: JSONBody[schemas.LinkCreate],
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Link:
+        """The owner declares a Twitch, Kick or YouTube channel as theirs (unverified until
+        platform sign-in). A platform channel can be linked to one channel only."""
+        return await channel_service.add_link(session, principal, channel_id, data)
+
+    @delete("/{channel_id:int}/links/{link_id:int}")
+    async def remove_link(
+        self,
+        channel_id: int,
+        link_id: int,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> None:
+        """The owner removes a platform link."""
+        await channel_service.remove_link(session, principal, channel_id, link_id)
+
+    # -- moderators --------------------------------------------------------------------------
+
+    @get("/{channel_id:int}/moderators")
+    async def list_moderators(
+        self,
+        channel_id: int,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> schemas.ModeratorList:
+        """The channel's moderators (for its owner and moderators)."""
+        return await channel_service.moderators(session, principal, channel_id)
+
+    @post("/{channel_id:int}/moderators", status_code=HTTP_201_CREATED)
+    async def add_moderator(
+        self,
+        channel_id: int,
+        data: JSONBody[schemas.ModeratorAdd],
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> schemas.ModeratorList:
+        """The owner makes a user a moderator (adding one twice changes nothing); answers
+        with the moderators."""
+        return await channel_service.add_moderator(session, principal, channel_id, data.user_id)
+
+    @delete("/{channel_id:int}/moderators/{user_id:int}")
+    async def remove_moderator(
+        self,
+        channel_id: int,
+        user_id: int,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> None:
+        """The owner removes a moderator."""
+        await channel_service.remove_moderator(session, principal, channel_id, user_id)
+
+    # -- members and points ------------------------------------------------------------------
+
+    @post("/{channel_id:int}/join", status_code=HTTP_200_OK)
+    async def join(
+        self,
+        channel_id: int,
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Membership:
+        """Join the channel. The first join credits the sign-up grant in the channel's
+        points; joining again changes nothing."""
+        return await channel_service.join(
+            session, resources.settings, principal.user_id, channel_id
+        )
+
+    @get("/{channel_id:int}/members/me")
+    async def my_membership(
+        self,
+        channel_id: int,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Membership:
+        """The caller's membership and points balance."""
+        return await channel_service.membership(session, principal.user_id, channel_id)
+
+    @post("/{channel_id:int}/daily-bonus", status_code=HTTP_200_OK)
+    async def claim_daily_bonus(
+        self,
+        channel_id: int,
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Membership:
+        """Claim the daily points bonus (members, once per 24 hours)."""
+        return await channel_service.claim_daily_bonus(
+            session, resources.settings, principal.user_id, channel_id
+        )
+
+    @post("/{channel_id:int}/grants", status_code=HTTP_201_CREATED)
+    async def grant_points(
+        self,
+        channel_id: int,
+        data: JSONBody[schemas.GrantCreate],
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+        idempotency_key: IdempotencyKey = None,
+    ) -> schemas.Grant:
+        """The owner or a moderator grants a user points (``Idempotency-Key`` header
+        required), capped per grant and audited."""
+        return await channel_service.grant(
+            session,
+            resources.settings,
+            principal,
+            channel_id,
+            data,
+            require_key(idempotency_key),
+        )

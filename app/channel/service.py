@@ -1,0 +1,357 @@
+"""Channels: creation and settings, platform links, moderators, and the channel's points
+(sign-up grant, daily bonus, staff grants), all minted through the ledger from the channel's
+points issuer. Every staff change is audited."""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.repository import user_repository
+from app.auth.tokens import Principal
+from app.channel import schemas
+from app.channel.errors import (
+    CashNeedsApproval,
+    ChannelSlugTaken,
+    DailyBonusNotReady,
+    LinkNotFound,
+    NotAMember,
+    PlatformChannelTaken,
+    UserNotFound,
+)
+from app.channel.permissions import channel_or_404, require_owner, require_staff
+from app.channel.repository import channel_repository
+from app.kit.errors import InvalidInput
+from app.ledger.errors import IdempotencyKeyReused
+from app.ledger.repository import Posting, ledger_repository
+from app.ledger.service import PostedTransaction, ledger_service, points
+from app.models.channel import Channel, ChannelLink, ChannelMember
+from app.models.ledger import AccountKind, TransactionKind
+from app.settings import Settings
+
+BONUS_INTERVAL = timedelta(hours=24)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def link_view(link: ChannelLink) -> schemas.Link:
+    return schemas.Link(
+        id=link.id, platform=link.platform, external_id=link.external_id, verified=link.verified
+    )
+
+
+def channel_view(channel: Channel, links: list[ChannelLink]) -> schemas.Channel:
+    return schemas.Channel(
+        id=channel.id,
+        slug=channel.slug,
+        name=channel.name,
+        owner_id=channel.owner_id,
+        cash_enabled=channel.cash_enabled,
+        links=[link_view(link) for link in links],
+        created_at=channel.created_at,
+    )
+
+
+def next_bonus_at(member: ChannelMember) -> datetime | None:
+    return None if member.last_bonus_at is None else member.last_bonus_at + BONUS_INTERVAL
+
+
+def bonus_key(channel_id: int, user_id: int, previous: datetime | None) -> str:
+    """Each claim is keyed by the claim before it, so one state of the member row can mint
+    one bonus however often the request is retried."""
+    after = 0 if previous is None else (previous - EPOCH) // timedelta(microseconds=1)
+    return f"channel:{channel_id}:bonus:{user_id}:{after}"
+
+
+class ChannelService:
+    # -- channels ----------------------------------------------------------------------------
+
+    async def create(
+        self, session: AsyncSession, principal: Principal, data: schemas.ChannelCreate
+    ) -> schemas.Channel:
+        """Create a channel owned by the caller; its slug is unique."""
+        channel = Channel(slug=data.slug, name=data.name.strip(), owner_id=principal.user_id)
+        if not await channel_repository.add_channel(session, channel):
+            raise ChannelSlugTaken()
+        await channel_repository.audit(
+            session, channel.id, principal.user_id, "channel_created", {"slug": channel.slug}
+        )
+        return channel_view(channel, [])
+
+    async def get(self, session: AsyncSession, channel_id: int) -> schemas.Channel:
+        channel = await channel_or_404(session, channel_id)
+        return channel_view(channel, await channel_repository.links(session, channel_id))
+
+    async def update(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        channel_id: int,
+        data: schemas.ChannelUpdate,
+    ) -> schemas.Channel:
+        """The owner renames the channel; only an admin turns cash pools on or off."""
+        channel = await channel_or_404(session, channel_id)
+        require_owner(channel, principal)
+        changes: dict[str, object] = {}
+        if data.cash_enabled is not None and data.cash_enabled != channel.cash_enabled:
+            if not principal.is_admin:
+                raise CashNeedsApproval()
+            changes["cash_enabled"] = data.cash_enabled
+            channel.cash_enabled = data.cash_enabled
+        name = data.name.strip() if data.name is not None else None
+        if name is not None and name != channel.name:
+            changes["name"] = {"from": channel.name, "to": name}
+            channel.name = name
+        if changes:
+            await channel_repository.audit(
+                session, channel.id, principal.user_id, "channel_updated", changes
+            )
+        return channel_view(channel, await channel_repository.links(session, channel_id))
+
+    # -- platform links ----------------------------------------------------------------------
+
+    async def add_link(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        channel_id: int,
+        data: schemas.LinkCreate,
+    ) -> schemas.Link:
+        """Declare a platform channel as the channel's (unverified until OAuth). A platform
+        channel belongs to one channel only."""
+        channel = await channel_or_404(session, channel_id)
+        require_owner(channel, principal)
+        link = ChannelLink(
+            channel_id=channel.id, platform=data.platform, external_id=data.external_id.strip()
+        )
+        if not await channel_repository.add_link(session, link):
+            raise PlatformChannelTaken()
+        await channel_repository.audit(
+            session,
+            channel.id,
+            principal.user_id,
+            "link_added",
+            {"link_id": link.id, "platform": link.platform.value, "external_id": link.external_id},
+        )
+        return link_view(link)
+
+    async def remove_link(
+        self, session: AsyncSession, principal: Principal, channel_id: int, link_id: int
+    ) -> None:
+        channel = await channel_or_404(session, channel_id)
+        require_owner(channel, principal)
+        link = await channel_repository.link(session, channel.id, link_id)
+        if link is None:
+            raise LinkNotFound()
+        details = {
+            "link_id": link.id,
+            "platform": link.platform.value,
+            "external_id": link.external_id,
+        }
+        await channel_repository.delete_link(session, link)
+        await channel_repository.audit(
+            session, channel.id, principal.user_id, "link_removed", details
+        )
+
+    # -- moderators --------------------------------------------------------------------------
+
+    async def moderators(
+        self, session: AsyncSession, principal: Principal, channel_id: int
+    ) -> schemas.ModeratorList:
+        channel = await channel_or_404(session, channel_id)
+        await require_staff(session, channel, principal)
+        rows = await channel_repository.moderators(session, channel.id)
+        return schemas.ModeratorList(
+            moderators=[
+                schemas.Moderator(
+                    user_id=moderator.user_id,
+                    display_name=display_name,
+                    added_by=moderator.added_by,
+                    created_at=moderator.created_at,
+                )
+                for moderator, display_name in rows
+            ]
+        )
+
+    async def add_moderator(
+        self, session: AsyncSession, principal: Principal, channel_id: int, user_id: int
+    ) -> schemas.ModeratorList:
+        """Make a user a moderator (the owner only); adding one twice changes nothing."""
+        channel = await channel_or_404(session, channel_id)
+        require_owner(channel, principal)
+        if await user_repository.get(session, user_id) is None:
+            raise UserNotFound()
+        if await channel_repository.add_moderator(session, channel.id, user_id, principal.user_id):
+            await channel_repository.audit(
+                session, channel.id, principal.user_id, "moderator_added", {"user_id": user_id}
+            )
+        return await self.moderators(session, principal, channel_id)
+
+    async def remove_moderator(
+        self, session: AsyncSession, principal: Principal, channel_id: int, user_id: int
+    ) -> None:
+        """Remove a moderator (the owner only); removing a non-moderator changes nothing."""
+        channel = await channel_or_404(session, channel_id)
+        require_owner(channel, principal)
+        if await channel_repository.remove_moderator(session, channel.id, user_id):
+            await channel_repository.audit(
+                session, channel.id, principal.user_id, "moderator_removed", {"user_id": user_id}
+            )
+
+    # -- members and points ------------------------------------------------------------------
+
+    async def join(
+        self, session: AsyncSession, settings: Settings, user_id: int, channel_id: int
+    ) -> schemas.Membership:
+        """Join the channel; the first join ever credits the sign-up grant. Joining again
+        answers with the same membership."""
+        channel = await channel_or_404(session, channel_id)
+        if await channel_repository.add_member(session, channel.id, user_id):
+            await self._signup_grant(session, settings, channel.id, user_id)
+        return await self.membership(session, user_id, channel.id)
+
+    async def claim_daily_bonus(
+        self, session: AsyncSession, settings: Settings, user_id: int, channel_id: int
+    ) -> schemas.Membership:
+        """Credit the daily bonus, at most once per 24 hours. The member row stays locked
+        until the unit of work ends, so concurrent claims pay once."""
+        channel = await channel_or_404(session, channel_id)
+        member = await channel_repository.member(session, channel.id, user_id, for_update=True)
+        if member is None:
+            raise NotAMember()
+        now = await channel_repository.now(session)
+        ready_at = next_bonus_at(member)
+        if ready_at is not None and now < ready_at:
+            raise DailyBonusNotReady(ready_at)
+        if settings.points_daily_bonus > 0:
+            await self._mint(
+                session,
+                channel.id,
+                user_id,
+                settings.points_daily_bonus,
+                idempotency_key=bonus_key(channel.id, user_id, member.last_bonus_at),
+                memo={"channel_id": channel.id, "reason": "daily_bonus"},
+            )
+        member.last_bonus_at = now
+        await session.flush()
+        return await self.membership(session, user_id, channel.id)
+
+    async def membership(
+        self, session: AsyncSession, user_id: int, channel_id: int
+    ) -> schemas.Membership:
+        """The caller's membership and points balance in the channel."""
+        channel = await channel_or_404(session, channel_id)
+        member = await channel_repository.member(session, channel.id, user_id)
+        if member is None:
+            raise NotAMember()
+        currency = points(channel.id)
+        wallet = await ledger_repository.find_account(
+            session, AccountKind.user_wallet, currency, user_id=user_id
+        )
+        balance = 0 if wallet is None else await ledger_service.balance(session, wallet)
+        now = await channel_repository.now(session)
+        ready_at = next_bonus_at(member)
+        return schemas.Membership(
+            channel_id=channel.id,
+            user_id=user_id,
+            joined_at=member.joined_at,
+            last_bonus_at=member.last_bonus_at,
+            next_bonus_at=ready_at if ready_at is not None and ready_at > now else None,
+            currency=currency,
+            balance=balance,
+        )
+
+    async def grant(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        principal: Principal,
+        channel_id: int,
+        data: schemas.GrantCreate,
+        idempotency_key: str,
+    ) -> schemas.Grant:
+        """The owner or a moderator grants points, capped per grant and audited. Retrying with
+        the same key and body answers the same; the same key with another body is refused."""
+        channel = await channel_or_404(session, channel_id)
+        await require_staff(session, channel, principal)
+        if data.amount > settings.points_max_grant:
+            raise InvalidInput("amount", f"must be at most {settings.points_max_grant} per grant")
+        if await user_repository.get(session, data.user_id) is None:
+            raise UserNotFound()
+        posted = await self._mint(
+            session,
+            channel.id,
+            data.user_id,
+            data.amount,
+            idempotency_key=f"channel:{channel.id}:grant:{principal.user_id}:{idempotency_key}",
+            memo={
+                "channel_id": channel.id,
+                "reason": "staff_grant",
+                "granted_by": principal.user_id,
+                "note": data.reason,
+            },
+        )
+        if not posted.replayed:
+            await channel_repository.audit(
+                session,
+                channel.id,
+                principal.user_id,
+                "points_granted",
+                {
+                    "user_id": data.user_id,
+                    "amount": data.amount,
+                    "reason": data.reason,
+                    "transaction_id": posted.id,
+                },
+            )
+        return schemas.Grant(
+            transaction_id=posted.id,
+            channel_id=channel.id,
+            user_id=data.user_id,
+            amount=data.amount,
+            currency=points(channel.id),
+            reason=data.reason,
+        )
+
+    async def _signup_grant(
+        self, session: AsyncSession, settings: Settings, channel_id: int, user_id: int
+    ) -> None:
+        if settings.points_signup_grant <= 0:
+            return
+        try:
+            await self._mint(
+                session,
+                channel_id,
+                user_id,
+                settings.points_signup_grant,
+                idempotency_key=f"channel:{channel_id}:signup:{user_id}",
+                memo={"channel_id": channel_id, "reason": "signup"},
+            )
+        except IdempotencyKeyReused:
+            # Granted once already, when the grant had another size: once ever means once.
+            return
+
+    async def _mint(
+        self,
+        session: AsyncSession,
+        channel_id: int,
+        user_id: int,
+        amount: int,
+        *,
+        idempotency_key: str,
+        memo: dict[str, object],
+    ) -> PostedTransaction:
+        """Points from the channel's issuer (which goes negative) into the user's wallet."""
+        currency = points(channel_id)
+        issuer = await ledger_service.system_account(
+            session, AccountKind.points_issuer, currency, ref_id=channel_id
+        )
+        wallet = await ledger_service.wallet(session, user_id, currency)
+        return await ledger_service.post_transaction(
+            session,
+            idempotency_key=idempotency_key,
+            kind=TransactionKind.grant,
+            postings=[Posting(issuer, currency, -amount), Posting(wallet, currency, amount)],
+            memo=memo,
+        )
+
+
+channel_service = ChannelService()

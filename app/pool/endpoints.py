@@ -1,0 +1,172 @@
+"""/api/v1/pools (create, read, transitions, bets) and a channel's pools and templates."""
+
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import HeaderParameter, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.tokens import Principal
+from app.kit.errors import IdempotencyKeyRequired
+from app.kit.resources import Resources
+from app.models.pool import PoolStatus
+from app.pool import schemas
+from app.pool.service import pool_service
+
+IdempotencyKey = Annotated[
+    str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)
+]
+
+
+def require_key(key: str | None) -> str:
+    if not key or not key.strip():
+        raise IdempotencyKeyRequired()
+    return key.strip()
+
+
+class PoolController(Controller):
+    path = "/api/v1/pools"
+    tags = ["pools"]
+
+    @post("", status_code=HTTP_201_CREATED)
+    async def create_pool(
+        self,
+        data: JSONBody[schemas.PoolCreate],
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Pool:
+        """Create a pool in a channel you own or moderate: open at once, or a draft."""
+        return await pool_service.create(session, resources, principal, data)
+
+    @get("/{pool_id:int}")
+    async def get_pool(
+        self,
+        pool_id: int,
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        optional_principal: NamedDependency[Principal | None],
+    ) -> schemas.Pool:
+        """A pool with live totals, bettors and multipliers per outcome (and your position)."""
+        viewer = optional_principal.user_id if optional_principal else None
+        return await pool_service.view(session, resources.redis, pool_id, viewer)
+
+    @post("/{pool_id:int}/open", status_code=HTTP_200_OK)
+    async def open_pool(
+        self,
+        pool_id: int,
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Pool:
+        """Open a draft for betting."""
+        return await pool_service.open(session, resources, principal, pool_id)
+
+    @post("/{pool_id:int}/lock", status_code=HTTP_200_OK)
+    async def lock_pool(
+        self,
+        pool_id: int,
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Pool:
+        """Stop betting."""
+        return await pool_service.lock(session, resources, principal, pool_id)
+
+    @post("/{pool_id:int}/resolve", status_code=HTTP_200_OK)
+    async def resolve_pool(
+        self,
+        pool_id: int,
+        data: JSONBody[schemas.Resolve],
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Pool:
+        """Name the winning outcome of a locked pool; winners are paid by a job."""
+        return await pool_service.resolve(session, resources, principal, pool_id, data.outcome_id)
+
+    @post("/{pool_id:int}/cancel", status_code=HTTP_200_OK)
+    async def cancel_pool(
+        self,
+        pool_id: int,
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Pool:
+        """Call the pool off: every stake is refunded."""
+        return await pool_service.cancel(session, resources, principal, pool_id)
+
+    @post("/{pool_id:int}/bets", status_code=HTTP_201_CREATED)
+    async def place_bet(
+        self,
+        pool_id: int,
+        data: JSONBody[schemas.BetCreate],
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+        idempotency_key: IdempotencyKey = None,
+    ) -> schemas.BetPlaced:
+        """Stake on an outcome (``Idempotency-Key`` header required). More stake on the same
+        outcome adds to your position."""
+        return await pool_service.place_bet(
+            session, resources, principal.user_id, pool_id, data, require_key(idempotency_key)
+        )
+
+
+class ChannelPoolController(Controller):
+    path = "/api/v1/channels/{channel_id:int}"
+    tags = ["channels"]
+
+    @get("/pools")
+    async def list_pools(
+        self,
+        channel_id: int,
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        optional_principal: NamedDependency[Principal | None],
+        status: Annotated[list[PoolStatus] | None, QueryParameter()] = None,
+    ) -> schemas.PoolList:
+        """The channel's pools, newest first; filter with ``status`` (repeatable)."""
+        viewer = optional_principal.user_id if optional_principal else None
+        return await pool_service.list_for_channel(
+            session, resources.redis, channel_id, status, viewer
+        )
+
+    @post("/templates", status_code=HTTP_201_CREATED)
+    async def create_template(
+        self,
+        channel_id: int,
+        data: JSONBody[schemas.TemplateCreate],
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Template:
+        """Save a pool template (title, outcomes, window, stakes)."""
+        return await pool_service.create_template(
+            session, resources.settings, principal, channel_id, data
+        )
+
+    @get("/templates")
+    async def list_templates(
+        self,
+        channel_id: int,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> schemas.TemplateList:
+        return await pool_service.templates(session, principal, channel_id)
+
+    @post("/templates/{template_id:int}/open", status_code=HTTP_201_CREATED)
+    async def open_template(
+        self,
+        channel_id: int,
+        template_id: int,
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+    ) -> schemas.Pool:
+        """Open a pool from a template in one call."""
+        return await pool_service.open_template(
+            session, resources, principal, channel_id, template_id
+        )

@@ -1,0 +1,386 @@
+"""All SQL of pools and bets, including the set-based settlement."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.pool import (
+    BetPlacement,
+    Pool,
+    PoolOutcome,
+    PoolStatus,
+    PoolTemplate,
+    PoolTransition,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeTotal:
+    outcome_id: int
+    total: int
+    bettors: int
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertedBet:
+    id: int
+    outcome_id: int
+    amount: int
+
+
+class PoolRepository:
+    async def add(self, session: AsyncSession, row: Pool | PoolOutcome | PoolTemplate) -> None:
+        session.add(row)
+        await session.flush()
+
+    async def get(self, session: AsyncSession, pool_id: int) -> Pool | None:
+        return await session.get(Pool, pool_id)
+
+    async def get_for_update(self, session: AsyncSession, pool_id: int) -> Pool | None:
+        result = await session.execute(
+            select(Pool)
+            .where(Pool.id == pool_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def outcomes(self, session: AsyncSession, pool_id: int) -> list[PoolOutcome]:
+        result = await session.execute(
+            select(PoolOutcome).where(PoolOutcome.pool_id == pool_id).order_by(PoolOutcome.position)
+        )
+        return list(result.scalars())
+
+    async def outcomes_of(
+        self, session: AsyncSession, pool_ids: list[int]
+    ) -> dict[int, list[PoolOutcome]]:
+        result = await session.execute(
+            select(PoolOutcome)
+            .where(PoolOutcome.pool_id.in_(pool_ids))
+            .order_by(PoolOutcome.pool_id, PoolOutcome.position)
+        )
+        grouped: dict[int, list[PoolOutcome]] = {pool_id: [] for pool_id in pool_ids}
+        for outcome in result.scalars():
+            grouped[outcome.pool_id].append(outcome)
+        return grouped
+
+    async def list_for_channel(
+        self, session: AsyncSession, channel_id: int, statuses: list[PoolStatus] | None
+    ) -> list[Pool]:
+        query = (
+            select(Pool).where(Pool.channel_id == channel_id).order_by(Pool.id.desc()).limit(100)
+        )
+        if statuses:
+            query = query.where(Pool.status.in_(statuses))
+        return list((await session.execute(query)).scalars())
+
+    async def transition(
+        self,
+        session: AsyncSession,
+        pool_id: int,
+        allowed_from: tuple[PoolStatus, ...],
+        to: PoolStatus,
+        winning_outcome_id: int | None = None,
+    ) -> tuple[PoolStatus, datetime] | None:
+        """Move the pool to ``to`` if (and only if) it is in one of ``allowed_from``: a
+        conditional UPDATE, so each transition happens once however many ask at once. Stamps
+        ``<to>_at``; opening starts the betting window. Returns the status it left and the
+        time, or None."""
+        stamp = "opened_at" if to is PoolStatus.open else f"{to.value}_at"
+        extra = ""
+        if to is PoolStatus.open:
+            extra = (
+                ", closes_at = coalesce(p.closes_at,"
+                " now() + make_interval(secs => p.window_seconds))"
+            )
+        if winning_outcome_id is not None:
+            extra += ", winning_outcome_id = :winner"
+        result = await session.execute(
+            text(
+                # Only fixed column names are interpolated, never input.
+                f"UPDATE pools p SET status = :to, {stamp} = now(){extra}"  # noqa: S608
+                " FROM (SELECT id, status FROM pools WHERE id = :id FOR UPDATE) old"
+                " WHERE p.id = old.id AND old.status = ANY(CAST(:allowed AS pool_status[]))"
+                " RETURNING old.status, now()"
+            ),
+            {
+                "id": pool_id,
+                "to": to.value,
+                "allowed": [s.value for s in allowed_from],
+                "winner": winning_outcome_id,
+            },
+        )
+        row = result.one_or_none()
+        return (PoolStatus(row[0]), row[1]) if row else None
+
+    async def record_transition(
+        self,
+        session: AsyncSession,
+        pool_id: int,
+        from_status: PoolStatus,
+        to_status: PoolStatus,
+        actor_id: int | None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        session.add(
+            PoolTransition(
+                pool_id=pool_id,
+                from_status=from_status.value,
+                to_status=to_status.value,
+                actor_id=actor_id,
+                actor_kind="user" if actor_id is not None else "automation",
+                details=details or {},
+            )
+        )
+        await session.flush()
+
+    async def totals(self, session: AsyncSession, pool_id: int) -> list[OutcomeTotal]:
+        result = await session.execute(
+            text(
+                "SELECT outcome_id, sum(amount) AS total, count(*) AS bettors FROM bets"
+                " WHERE pool_id = :pool GROUP BY outcome_id"
+            ),
+            {"pool": pool_id},
+        )
+        return [OutcomeTotal(int(r.outcome_id), int(r.total), int(r.bettors)) for r in result]
+
+    async def position(self, session: AsyncSession, pool_id: int, user_id: int) -> Any:
+        result = await session.execute(
+            text(
+                "SELECT outcome_id, amount, payout FROM bets"
+                " WHERE pool_id = :pool AND user_id = :user"
+            ),
+            {"pool": pool_id, "user": user_id},
+        )
+        return result.one_or_none()
+
+    # -- bets ---------------------------------------------------------------------------------
+
+    async def open_for_betting(self, session: AsyncSession, pool_id: int) -> Any:
+        """The pool's betting terms, share-locked: a concurrent lock waits for this bet's
+        transaction, and a bet after the lock committed sees the pool locked."""
+        result = await session.execute(
+            text(
+                "SELECT id, channel_id, status, currency, min_stake, max_stake, escrow_account_id,"
+                " closes_at IS NOT NULL AND closes_at <= now() AS past_close"
+                " FROM pools WHERE id = :id FOR SHARE"
+            ),
+            {"id": pool_id},
+        )
+        return result.one_or_none()
+
+    async def outcome_in_pool(self, session: AsyncSession, pool_id: int, outcome_id: int) -> bool:
+        result = await session.execute(
+            text("SELECT 1 FROM pool_outcomes WHERE id = :outcome AND pool_id = :pool"),
+            {"outcome": outcome_id, "pool": pool_id},
+        )
+        return result.scalar_one_or_none() is not None
+
+    async def claim_placement(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        idempotency_key: str,
+        fingerprint: bytes,
+        pool_id: int,
+        amount: int,
+    ) -> int | None:
+        result = await session.execute(
+            text(
+                "INSERT INTO bet_placements (user_id, idempotency_key, fingerprint, pool_id,"
+                " amount) VALUES (:user, :key, :fingerprint, :pool, :amount)"
+                " ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING id"
+            ),
+            {
+                "user": user_id,
+                "key": idempotency_key,
+                "fingerprint": fingerprint,
+                "pool": pool_id,
+                "amount": amount,
+            },
+        )
+        return result.scalar_one_or_none()
+
+    async def placement(
+        self, session: AsyncSession, user_id: int, idempotency_key: str
+    ) -> BetPlacement | None:
+        result = await session.execute(
+            select(BetPlacement).where(
+                BetPlacement.user_id == user_id, BetPlacement.idempotency_key == idempotency_key
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def add_stake(
+        self,
+        session: AsyncSession,
+        pool_id: int,
+        user_id: int,
+        outcome_id: int,
+        wallet_account_id: int,
+        amount: int,
+    ) -> UpsertedBet:
+        """Open the user's position or add to it; another outcome's position stays as it is
+        (the returned outcome tells)."""
+        result = await session.execute(
+            text(
+                "INSERT INTO bets (pool_id, user_id, outcome_id, wallet_account_id, amount)"
+                " VALUES (:pool, :user, :outcome, :wallet, :amount)"
+                " ON CONFLICT (pool_id, user_id) DO UPDATE"
+                " SET amount = bets.amount + EXCLUDED.amount, updated_at = now()"
+                " WHERE bets.outcome_id = EXCLUDED.outcome_id"
+                " RETURNING id, outcome_id, amount"
+            ),
+            {
+                "pool": pool_id,
+                "user": user_id,
+                "outcome": outcome_id,
+                "wallet": wallet_account_id,
+                "amount": amount,
+            },
+        )
+        row = result.one_or_none()
+        if row is None:
+            existing = await session.execute(
+                text("SELECT id, outcome_id, amount FROM bets WHERE pool_id = :p AND user_id = :u"),
+                {"p": pool_id, "u": user_id},
+            )
+            row = existing.one()
+        return UpsertedBet(int(row.id), int(row.outcome_id), int(row.amount))
+
+    async def complete_placement(
+        self, session: AsyncSession, placement_id: int, bet_id: int, position: int, balance: int
+    ) -> None:
+        await session.execute(
+            text(
+                "UPDATE bet_placements SET bet_id = :bet, position_amount = :position,"
+                " balance_after = :balance WHERE id = :id"
+            ),
+            {"id": placement_id, "bet": bet_id, "position": position, "balance": balance},
+        )
+
+    # -- settlement ---------------------------------------------------------------------------
+
+    async def stage_payouts(
+        self, session: AsyncSession, pool_id: int, winning_outcome_id: int, rake_bps: int
+    ) -> tuple[int, int, int]:
+        """Compute every winner's parimutuel payout into the temporary table ``payouts``
+        (ref_id = bet id, account_id = wallet, amount) in one statement. Rake is taken from
+        the losing side only; the leftover units of rounding go one each to the largest
+        remainders, ties to the earliest position. Returns (total staked, winning stakes,
+        rake); with no winners or no losers, everyone is refunded and there is no rake."""
+        await session.execute(
+            text(
+                "CREATE TEMP TABLE payouts (ref_id bigint PRIMARY KEY, account_id bigint NOT NULL,"
+                " amount bigint NOT NULL) ON COMMIT DROP"
+            )
+        )
+        totals = (
+            await session.execute(
+                text(
+                    "SELECT coalesce(sum(amount), 0) AS s,"
+                    " coalesce(sum(amount) FILTER (WHERE outcome_id = :win), 0) AS w"
+                    " FROM bets WHERE pool_id = :pool"
+                ),
+                {"pool": pool_id, "win": winning_outcome_id},
+            )
+        ).one()
+        staked, winning = int(totals.s), int(totals.w)
+        if winning == 0 or winning == staked:
+            await self.stage_refunds(session, pool_id, create=False)
+            return staked, winning, 0
+        rake = (staked - winning) * rake_bps // 10_000
+        await session.execute(
+            text(
+                "WITH shares AS ("
+                "  SELECT id, wallet_account_id, amount * CAST(:pot AS numeric) AS product"
+                "  FROM bets WHERE pool_id = :pool AND outcome_id = :win"
+                "), split AS ("
+                "  SELECT id, wallet_account_id, floor(product / :w) AS base, mod(product, :w) AS rem"
+                "  FROM shares"
+                "), ranked AS ("
+                "  SELECT id, wallet_account_id, base,"
+                "   row_number() OVER (ORDER BY rem DESC, id) AS rank,"
+                "   :pot - sum(base) OVER () AS leftover"
+                "  FROM split"
+                ") INSERT INTO payouts (ref_id, account_id, amount)"
+                " SELECT id, wallet_account_id,"
+                "  CAST(base + CASE WHEN rank <= leftover THEN 1 ELSE 0 END AS bigint) FROM ranked"
+            ),
+            {"pool": pool_id, "win": winning_outcome_id, "w": winning, "pot": staked - rake},
+        )
+        return staked, winning, rake
+
+    async def stage_refunds(self, session: AsyncSession, pool_id: int, create: bool = True) -> int:
+        """Every position's stake, back to its wallet, into ``payouts``."""
+        if create:
+            await session.execute(
+                text(
+                    "CREATE TEMP TABLE payouts (ref_id bigint PRIMARY KEY, account_id bigint"
+                    " NOT NULL, amount bigint NOT NULL) ON COMMIT DROP"
+                )
+            )
+        result = await session.execute(
+            text(
+                "INSERT INTO payouts (ref_id, account_id, amount)"
+                " SELECT id, wallet_account_id, amount FROM bets WHERE pool_id = :pool"
+            ),
+            {"pool": pool_id},
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def record_payouts(self, session: AsyncSession, pool_id: int) -> None:
+        """Write each position's payout (losers get 0) from the staged ``payouts``."""
+        await session.execute(
+            text(
+                "UPDATE bets b SET payout = coalesce(p.amount, 0) FROM bets b2"
+                " LEFT JOIN payouts p ON p.ref_id = b2.id"
+                " WHERE b.id = b2.id AND b2.pool_id = :pool"
+            ),
+            {"pool": pool_id},
+        )
+
+    async def due_to_lock(self, session: AsyncSession) -> list[int]:
+        result = await session.execute(
+            text(
+                "SELECT id FROM pools WHERE status = 'open' AND closes_at <= now()"
+                " ORDER BY closes_at LIMIT 500"
+            )
+        )
+        return [int(i) for i in result.scalars()]
+
+    async def stale_locked(self, session: AsyncSession, hours: int) -> list[int]:
+        result = await session.execute(
+            text(
+                "SELECT id FROM pools WHERE status = 'locked'"
+                " AND locked_at < now() - make_interval(hours => :hours) LIMIT 500"
+            ),
+            {"hours": hours},
+        )
+        return [int(i) for i in result.scalars()]
+
+    async def unpaid(self, session: AsyncSession) -> list[tuple[int, PoolStatus]]:
+        result = await session.execute(
+            text(
+                "SELECT id, status FROM pools WHERE status IN ('resolved', 'cancelled')"
+                " ORDER BY id LIMIT 1000"
+            )
+        )
+        return [(int(r.id), PoolStatus(r.status)) for r in result]
+
+    async def templates(self, session: AsyncSession, channel_id: int) -> list[PoolTemplate]:
+        result = await session.execute(
+            select(PoolTemplate)
+            .where(PoolTemplate.channel_id == channel_id)
+            .order_by(PoolTemplate.name)
+        )
+        return list(result.scalars())
+
+    async def template(self, session: AsyncSession, template_id: int) -> PoolTemplate | None:
+        return await session.get(PoolTemplate, template_id)
+
+
+pool_repository = PoolRepository()
