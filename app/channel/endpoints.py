@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
 from app.channel import schemas
-from app.channel.errors import IdempotencyKeyRequired
 from app.channel.service import channel_service
+from app.kit.errors import IdempotencyKeyRequired
 from app.kit.resources import Resources
 
 IdempotencyKey = Annotated[
-    str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=128)
+    str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)
 ]
 
 

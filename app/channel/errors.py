@@ -61,9 +61,3 @@ class DailyBonusNotReady(ChannelError):
 class CashNeedsApproval(Forbidden):
     code = "cash_needs_approval"
     message = "Cash pools need the platform's approval: only an admin may turn them on or off."
-
-
-class IdempotencyKeyRequired(ChannelError):
-    code = "idempotency_key_required"
-    status = 400
-    message = "Send an Idempotency-Key header (1 to 128 characters) with this request."

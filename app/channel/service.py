@@ -2,6 +2,7 @@
 (sign-up grant, daily bonus, staff grants), all minted through the ledger from the channel's
 points issuer. Every staff change is audited."""
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,6 +60,16 @@ def bonus_key(channel_id: int, user_id: int, previous: datetime | None) -> str:
     one bonus however often the request is retried."""
     after = 0 if previous is None else (previous - EPOCH) // timedelta(microseconds=1)
     return f"channel:{channel_id}:bonus:{user_id}:{after}"
+
+
+def grant_key(channel_id: int, actor_id: int, client_key: str) -> str:
+    """The ledger key of a staff grant: the client's key, scoped to the channel and the
+    granting user (hashed when it would not fit the ledger's 255 characters)."""
+    key = f"channel:{channel_id}:grant:{actor_id}:{client_key}"
+    if len(key) <= 255:
+        return key
+    digest = hashlib.sha256(client_key.encode()).hexdigest()
+    return f"channel:{channel_id}:grant:{actor_id}:sha256:{digest}"
 
 
 class ChannelService:
@@ -281,7 +292,7 @@ class ChannelService:
             channel.id,
             data.user_id,
             data.amount,
-            idempotency_key=f"channel:{channel.id}:grant:{principal.user_id}:{idempotency_key}",
+            idempotency_key=grant_key(channel.id, principal.user_id, idempotency_key),
             memo={
                 "channel_id": channel.id,
                 "reason": "staff_grant",

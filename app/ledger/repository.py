@@ -152,35 +152,39 @@ class LedgerRepository:
         ref_name: str,
     ) -> int:
         """One transaction per row of the temporary table ``payouts`` (ref_id, account_id,
-        amount): ``source_account`` → ``account_id``, keyed ``{key_prefix}:{ref_id}``. Two
-        set-based statements whatever the number of rows; returns how many were posted."""
+        amount, tx_id): ``source_account`` → ``account_id``, keyed ``{key_prefix}:{ref_id}``.
+        Two set-based statements whatever the number of rows; returns how many were posted.
+        A key used before is a unique violation: callers guard against running twice."""
+        params = {
+            "prefix": key_prefix,
+            "kind": kind.value,
+            "memo": msgspec.json.encode(memo).decode(),
+            "ref_name": ref_name,
+            "currency": currency,
+            "source": source_account,
+        }
         result = await session.execute(
             text(
-                "WITH tx AS ("
-                "  INSERT INTO ledger_transactions (idempotency_key, kind, fingerprint, memo)"
-                "  SELECT :prefix || ':' || p.ref_id, CAST(:kind AS transaction_kind),"
-                "   sha256(convert_to(:prefix || ':' || p.ref_id || ':' || p.account_id || ':'"
-                "    || p.amount, 'UTF8')),"
-                "   CAST(:memo AS jsonb) || jsonb_build_object(CAST(:ref_name AS text), p.ref_id)"
-                "  FROM payouts p WHERE p.amount > 0 ORDER BY p.ref_id"
-                "  ON CONFLICT (idempotency_key) DO NOTHING"
-                "  RETURNING id, idempotency_key"
-                ") INSERT INTO ledger_entries (transaction_id, account_id, currency, amount)"
-                " SELECT tx.id, line.account_id, :currency, line.amount"
-                " FROM tx JOIN payouts p ON tx.idempotency_key = :prefix || ':' || p.ref_id"
+                "INSERT INTO ledger_transactions (id, idempotency_key, kind, fingerprint, memo)"
+                " SELECT p.tx_id, :prefix || ':' || p.ref_id, CAST(:kind AS transaction_kind),"
+                "  sha256(convert_to(:prefix || ':' || p.ref_id || ':' || p.account_id || ':'"
+                "   || p.amount, 'UTF8')),"
+                "  CAST(:memo AS jsonb) || jsonb_build_object(CAST(:ref_name AS text), p.ref_id)"
+                " FROM payouts p WHERE p.amount > 0"
+            ),
+            params,
+        )
+        await session.execute(
+            text(
+                "INSERT INTO ledger_entries (transaction_id, account_id, currency, amount)"
+                " SELECT p.tx_id, line.account_id, :currency, line.amount FROM payouts p"
                 " CROSS JOIN LATERAL (VALUES (CAST(:source AS bigint), -p.amount),"
                 "  (p.account_id, p.amount)) AS line(account_id, amount)"
+                " WHERE p.amount > 0"
             ),
-            {
-                "prefix": key_prefix,
-                "kind": kind.value,
-                "memo": msgspec.json.encode(memo).decode(),
-                "ref_name": ref_name,
-                "currency": currency,
-                "source": source_account,
-            },
+            params,
         )
-        return int(getattr(result, "rowcount", 0) or 0) // 2
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def wallet_balances(
         self, session: AsyncSession, account_ids: Sequence[int]

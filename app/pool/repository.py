@@ -16,6 +16,14 @@ from app.models.pool import (
     PoolTransition,
 )
 
+# Staged payouts of one settlement; each row's ledger transaction id is drawn up front, so the
+# transactions and their entries are written by plain set-based inserts (no join back).
+STAGING_TABLE = (
+    "CREATE TEMP TABLE payouts (ref_id bigint PRIMARY KEY, account_id bigint NOT NULL,"
+    " amount bigint NOT NULL,"
+    " tx_id bigint NOT NULL DEFAULT nextval('ledger_transactions_id_seq')) ON COMMIT DROP"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class OutcomeTotal:
@@ -272,12 +280,7 @@ class PoolRepository:
         the losing side only; the leftover units of rounding go one each to the largest
         remainders, ties to the earliest position. Returns (total staked, winning stakes,
         rake); with no winners or no losers, everyone is refunded and there is no rake."""
-        await session.execute(
-            text(
-                "CREATE TEMP TABLE payouts (ref_id bigint PRIMARY KEY, account_id bigint NOT NULL,"
-                " amount bigint NOT NULL) ON COMMIT DROP"
-            )
-        )
+        await session.execute(text(STAGING_TABLE))
         totals = (
             await session.execute(
                 text(
@@ -317,12 +320,7 @@ class PoolRepository:
     async def stage_refunds(self, session: AsyncSession, pool_id: int, create: bool = True) -> int:
         """Every position's stake, back to its wallet, into ``payouts``."""
         if create:
-            await session.execute(
-                text(
-                    "CREATE TEMP TABLE payouts (ref_id bigint PRIMARY KEY, account_id bigint"
-                    " NOT NULL, amount bigint NOT NULL) ON COMMIT DROP"
-                )
-            )
+            await session.execute(text(STAGING_TABLE))
         result = await session.execute(
             text(
                 "INSERT INTO payouts (ref_id, account_id, amount)"
