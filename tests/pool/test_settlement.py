@@ -183,10 +183,12 @@ async def test_no_bet_is_accepted_after_the_lock_commits(
         response = await client.post(f"/api/v1/pools/{pool['id']}/lock", headers=world.owner.auth)
         return response.status_code
 
-    *bettors, lock_status = await asyncio.gather(*(keep_betting(i) for i in range(4)), lock_soon())
+    codes_by_bettor, lock_status = await asyncio.gather(
+        asyncio.gather(*(keep_betting(i) for i in range(4))), lock_soon()
+    )
     assert lock_status == 200
-    accepted = sum(codes.count(201) for codes in bettors)
-    refused = sum(codes.count(409) for codes in bettors)
+    accepted = sum(codes.count(201) for codes in codes_by_bettor)
+    refused = sum(codes.count(409) for codes in codes_by_bettor)
     assert accepted + refused == 60
     assert refused > 0
     async with unit_of_work(resources) as session:
@@ -196,7 +198,8 @@ async def test_no_bet_is_accepted_after_the_lock_commits(
     # What the lock saw inside its own transaction is all there will ever be.
     final = (await client.get(f"/api/v1/pools/{pool['id']}")).json()
     assert staked == accepted * 10 == final["total"]
-    assert await resources.redis.hget(f"pool:{pool['id']}:totals", "final") == "1"
+    marker = await resources.redis.hget(f"pool:{pool['id']}:totals", "final")  # type: ignore[misc]
+    assert marker == "1"
 
 
 async def test_pools_lock_at_their_close_time_and_stale_ones_are_refunded(
@@ -242,7 +245,7 @@ async def test_a_worker_killed_mid_settlement_pays_everyone_exactly_once_after_t
         "REDIS_URL": settings.redis_url,
         "STREAMPOOLS_LOG_LEVEL": "WARNING",
     }
-    worker = subprocess.Popen(
+    worker = subprocess.Popen(  # noqa: ASYNC220 - a real worker process, killed below
         [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
         env=env,
         stdout=subprocess.DEVNULL,
