@@ -392,10 +392,10 @@ async def _bulk_bets(
     await session.execute(
         text(
             "INSERT INTO bets (pool_id, user_id, outcome_id, wallet_account_id, amount)"
-            " SELECT :pool, user_id, CASE WHEN n % 2 = 0 THEN CAST(:a AS bigint)"
-            " ELSE CAST(:b AS bigint) END, wallet, 100 FROM bulk"
+            " SELECT :pool, user_id, (CAST(:outcomes AS bigint[]))[1 + n % :k], wallet, 100"
+            " FROM bulk"
         ),
-        {"pool": pool_id, "a": outcomes[0], "b": outcomes[1]},
+        {"pool": pool_id, "outcomes": outcomes, "k": len(outcomes)},
     )
     await session.execute(text("DROP TABLE bulk"))
 

@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`: each figure printed beside a reference from the same run."""
