@@ -16,12 +16,15 @@ help:
 
 # uv, when it is not installed: the official wheel from PyPI, unpacked with Python's stdlib only.
 define UV_BOOTSTRAP
-import io, json, os, platform, sys, urllib.request, zipfile
+import hashlib, io, json, os, platform, sys, urllib.request, zipfile
 version = sys.argv[1]
 machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}[platform.machine().lower()]
-meta = json.load(urllib.request.urlopen(f"https://pypi.org/pypi/uv/{version}/json"))
-wheel = next(f for f in meta["urls"] if f["filename"].endswith(".whl") and "manylinux" in f["filename"] and machine in f["filename"])
-archive = zipfile.ZipFile(io.BytesIO(urllib.request.urlopen(wheel["url"]).read()))
+request = urllib.request.Request("https://pypi.org/simple/uv/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+files = json.load(urllib.request.urlopen(request))["files"]
+wheel = next(f for f in files if f["filename"].startswith(f"uv-{version}-") and f["filename"].endswith(".whl") and "manylinux" in f["filename"] and machine in f["filename"])
+data = urllib.request.urlopen(wheel["url"]).read()
+assert hashlib.sha256(data).hexdigest() == wheel["hashes"]["sha256"], "uv wheel hash mismatch"
+archive = zipfile.ZipFile(io.BytesIO(data))
 member = next(n for n in archive.namelist() if n.endswith("/scripts/uv"))
 os.makedirs(".tools", exist_ok=True)
 with open(".tools/uv", "wb") as out:
