@@ -105,13 +105,6 @@ def settings(database_url: str, redis_url: str) -> Settings:
 
 
 @pytest.fixture
-def http_app(settings: Settings) -> Litestar:
-    app = create_app(settings).other_asgi_app
-    assert isinstance(app, Litestar)
-    return app
-
-
-@pytest.fixture
 async def client(live_server: "LiveServer") -> AsyncIterator[httpx.AsyncClient]:
     """Real HTTP to the app on loopback (one event loop with the test, fakes and workers)."""
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:

@@ -1,28 +1,16 @@
 """/api/v1/channels: channels, platform links, moderators, membership and points grants."""
 
-from typing import Annotated
-
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
 from app.channel import schemas
 from app.channel.service import channel_service
-from app.kit.errors import IdempotencyKeyRequired
+from app.kit.http import IdempotencyKey, require_key
 from app.kit.resources import Resources
-
-IdempotencyKey = Annotated[
-    str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)
-]
-
-
-def require_key(key: str | None) -> str:
-    if not key or not key.strip():
-        raise IdempotencyKeyRequired()
-    return key.strip()
 
 
 class ChannelController(Controller):

@@ -4,17 +4,18 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Response
 from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.params import HeaderParameter
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.errors import AppError
+from app.kit.errors import AppError, IdempotencyKeyRequired
 from app.kit.logging import request_id_var
 from app.kit.resources import Resources
 from app.kit.uow import read_session, unit_of_work
@@ -41,6 +42,18 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
 async def provide_read_session(state: State) -> AsyncIterator[AsyncSession]:
     async with read_session(resources_of(state)) as session:
         yield session
+
+
+IdempotencyKey = Annotated[
+    str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)
+]
+
+
+def require_key(key: str | None) -> str:
+    """The request's ``Idempotency-Key`` header, which money-moving endpoints require."""
+    if not key or not key.strip():
+        raise IdempotencyKeyRequired()
+    return key.strip()
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:

@@ -1,33 +1,24 @@
 """/api/v1/payments (deposits, withdrawals) and /webhooks/stripe."""
 
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
 from app.inbox.service import inbox_service
-from app.kit.errors import Forbidden, IdempotencyKeyRequired
+from app.kit.errors import Forbidden
+from app.kit.http import IdempotencyKey, require_key
 from app.kit.resources import Resources
 from app.models.payment import WithdrawalStatus
 from app.payment import schemas
 from app.payment.errors import InvalidWebhookSignature, PaymentsNotConfigured
 from app.payment.service import payment_service
 from integrations.stripe.webhooks import InvalidSignature, verify_and_parse
-
-IdempotencyKey = Annotated[
-    str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)
-]
-
-
-def require_key(key: str | None) -> str:
-    if not key or not key.strip():
-        raise IdempotencyKeyRequired()
-    return key.strip()
 
 
 def require_admin(principal: Principal) -> None:

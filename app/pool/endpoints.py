@@ -4,26 +4,16 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
-from app.kit.errors import IdempotencyKeyRequired
+from app.kit.http import IdempotencyKey, require_key
 from app.kit.resources import Resources
 from app.models.pool import PoolStatus
 from app.pool import schemas
 from app.pool.service import pool_service
-
-IdempotencyKey = Annotated[
-    str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)
-]
-
-
-def require_key(key: str | None) -> str:
-    if not key or not key.strip():
-        raise IdempotencyKeyRequired()
-    return key.strip()
 
 
 class PoolController(Controller):

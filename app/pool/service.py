@@ -183,7 +183,6 @@ class PoolService:
     ) -> schemas.Pool:
         pool = await self._pool_for(session, actor, pool_id)
         await self._transition(session, pool, actor, "open", (PoolStatus.draft,), PoolStatus.open)
-        await resources.redis.delete(_totals_key(pool.id))
         await self._store_totals(resources.redis, pool.id, [], final=False)
         return await self._announce(session, resources, pool, "pool:opened")
 
