@@ -20,7 +20,6 @@ import asyncio
 import itertools
 import shutil
 import tempfile
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import httpx
 import pytest
 import uvicorn
 from arq.constants import default_queue_name
+from arq.utils import timestamp_ms
 from arq.worker import Worker
 from litestar import Litestar
 from redis.asyncio import Redis
@@ -167,7 +167,10 @@ RunJobs = Callable[[], Awaitable[int]]
 async def _runnable(resources: Resources) -> int:
     """Jobs due now, leaving out those a (dead) worker still holds: arq gives those back
     only when their timeout runs out."""
-    ids = await resources.jobs.zrangebyscore(default_queue_name, 0, time.time() * 1000)
+    # arq scores a job with its enqueue time *rounded* to the millisecond: a job enqueued an
+    # instant ago may carry a score a fraction of a millisecond ahead of time.time().
+    due_by = timestamp_ms() + 1
+    ids = await resources.jobs.zrangebyscore(default_queue_name, 0, due_by)
     held = [await resources.jobs.exists(f"arq:in-progress:{job_id}") for job_id in ids]
     return sum(1 for busy in held if not busy)
 
