@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint format bench migrate clean
+.PHONY: help install node-deps run test lint format bench migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
@@ -41,10 +41,18 @@ $(CURDIR)/.tools/uv:
 install: $(UV)
 	@$(UV) sync --frozen
 
+# The JavaScript Socket.IO client and server the tests and benchmarks run (pinned, locked).
+tests/node_modules/.installed: tests/package.json tests/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 18+) is needed for the Socket.IO tests: apt-get install nodejs npm"; exit 1; }
+	@npm ci --prefix tests --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-deps: tests/node_modules/.installed
+
 run: install
 	@$(UV) run --frozen streampools run
 
-test: install
+test: install node-deps
 	@$(UV) run --frozen lint-imports
 	@$(UV) run --frozen pytest
 
@@ -58,7 +66,7 @@ format: install
 	@$(UV) run --frozen ruff check --fix .
 	@$(UV) run --frozen ruff format .
 
-bench: install
+bench: install node-deps
 	@$(UV) run --frozen python -m tests.bench
 
 migrate: install
