@@ -170,6 +170,9 @@ class LocalPlatform:
             "--port",
             str(self.settings.port),
             "--no-access-log",
+            # Compressing each Socket.IO frame costs more CPU than the bytes it saves.
+            "--ws-per-message-deflate",
+            "false",
         ]
         worker = [str(bin_dir / "arq"), "workers.settings.WorkerSettings"]
         for command in (web, worker):

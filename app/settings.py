@@ -80,6 +80,26 @@ class Settings(BaseSettings):
     cash_rake_bps_default: int = 500
     cash_rake_bps_cap: int = 1000
     pool_stale_lock_hours: int = 24
+    #: Live totals go out to a pool's viewers at most this often (``pool:updated``).
+    pool_update_interval_ms: int = Field(default=250, ge=20)
+
+    # Socket.IO
+    #: Every client event of one connection draws from a token bucket of this rate and size.
+    socket_events_per_second: float = Field(default=20, gt=0)
+    socket_event_burst: int = Field(default=40, ge=1)
+    #: A connection refused this many events in a row for its rate is disconnected.
+    socket_abuse_threshold: int = Field(default=50, ge=1)
+    socket_max_message_bytes: int = Field(default=16 * 1024, ge=1024)
+    #: How long before its access token expires a connection is asked to refresh it.
+    socket_refresh_lead_seconds: int = Field(default=60, ge=1)
+    #: How long after expiry a connection that did not refresh is kept before disconnecting.
+    socket_refresh_grace_seconds: int = Field(default=5, ge=0)
+
+    # Chat
+    chat_messages_per_window: int = Field(default=5, ge=1)
+    chat_window_seconds: int = Field(default=5, ge=1)
+    chat_history_size: int = Field(default=100, ge=50)
+    chat_timeout_max_seconds: int = Field(default=7 * 24 * 3600, ge=1)
 
     @property
     def payments_enabled(self) -> bool:

@@ -1,6 +1,9 @@
-"""The Socket.IO server: connect-time authentication; clients without a token may only watch."""
+"""The Socket.IO server: connect-time authentication (anonymous clients may only watch),
+per-connection limits, token refresh, and the client events of realtime.handlers."""
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -9,52 +12,131 @@ import socketio
 from app.auth.errors import InvalidAccessToken
 from app.auth.service import auth_service
 from app.kit.resources import Resources
+from app.kit.rooms import user_room
 from app.settings import Settings
+from realtime.connections import Connection, Connections, TokenBucket
+from realtime.errors import TooManyEvents, UnknownEvent
+from realtime.handlers import EVENTS, Ack, Context, Handler, dispatch, failed
 
 log = logging.getLogger("streampools.realtime")
 
 
-def user_room(user_id: int) -> str:
-    return f"user:{user_id}"
+class SocketApp:
+    """One process's Socket.IO server. Emits from any process (web or worker) reach its clients
+    through the Redis manager."""
+
+    def __init__(self, settings: Settings, resources: Callable[[], Resources]) -> None:
+        self.settings = settings
+        self._resources = resources
+        self.connections = Connections()
+        self.server = socketio.AsyncServer(
+            async_mode="asgi",
+            client_manager=socketio.AsyncRedisManager(settings.redis_url, channel="socketio"),
+            cors_allowed_origins=settings.cors_origins,
+            max_http_buffer_size=settings.socket_max_message_bytes,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.server.on("connect", self.connect)
+        self.server.on("disconnect", self.disconnect)
+        for event, (handler, kind) in EVENTS.items():
+            self.server.on(event, self._bind(event, handler, kind))
+        self.server.on("*", self.unknown)
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        principal, expires_at = None, None
+        if token:
+            try:
+                if not isinstance(token, str):
+                    raise InvalidAccessToken()
+                principal, expires_at = await auth_service.authenticate(self._resources(), token)
+            except InvalidAccessToken as error:
+                # The client's connect_error gets {message, data: {code}}.
+                raise socketio.exceptions.ConnectionRefusedError(
+                    error.detail, {"code": error.code}
+                ) from error
+        connection = Connection(
+            sid=sid,
+            principal=principal,
+            expires_at=expires_at,
+            bucket=TokenBucket(
+                self.settings.socket_events_per_second, self.settings.socket_event_burst
+            ),
+        )
+        self.connections.add(connection)
+        if principal is not None:
+            await self.server.enter_room(sid, user_room(principal.user_id))
+            self.rearm(connection)
+
+    async def disconnect(self, sid: str, reason: Any = None) -> None:
+        self.connections.remove(sid)
+
+    def _bind(self, event: str, handler: Handler, kind: type[Any] | None) -> Any:
+        async def on_event(sid: str, payload: Any = None, *_: Any) -> Ack:
+            connection = self.connections.get(sid)
+            if connection is None:  # disconnected meanwhile
+                return failed(UnknownEvent())
+            refused = await self._over_rate(connection)
+            if refused is not None:
+                return refused
+            context = Context(self.server, self._resources(), connection, self.rearm)
+            return await dispatch(context, event, handler, kind, payload)
+
+        return on_event
+
+    async def unknown(self, event: str, sid: str, *_: Any) -> Ack:
+        connection = self.connections.get(sid)
+        if connection is not None:
+            refused = await self._over_rate(connection)
+            if refused is not None:
+                return refused
+        return failed(UnknownEvent())
+
+    async def _over_rate(self, connection: Connection) -> Ack | None:
+        """Every event draws from the connection's bucket; a client that keeps hammering
+        after being refused is disconnected."""
+        if connection.bucket.take():
+            connection.refused_in_a_row = 0
+            return None
+        connection.refused_in_a_row += 1
+        if connection.refused_in_a_row >= self.settings.socket_abuse_threshold:
+            log.warning("disconnecting an abusive client", extra={"sid": connection.sid})
+            await self.server.disconnect(connection.sid)
+        return failed(TooManyEvents())
+
+    # -- access token refresh -------------------------------------------------------------
+
+    def rearm(self, connection: Connection) -> None:
+        """(Re)start the timer that asks the client for a fresh token before its token
+        expires, and disconnects it if none came."""
+        if connection.refresh_timer is not None:
+            connection.refresh_timer.cancel()
+        connection.refresh_timer = asyncio.create_task(self._refresh_timer(connection))
+
+    async def _refresh_timer(self, connection: Connection) -> None:
+        expires_at = connection.expires_at
+        if expires_at is None:
+            return
+        lead = self.settings.socket_refresh_lead_seconds
+        await asyncio.sleep(max(0.0, expires_at - lead - time.time()))
+        await self.server.emit("auth:refresh", {"expires_at": expires_at}, to=connection.sid)
+        grace = self.settings.socket_refresh_grace_seconds
+        await asyncio.sleep(max(0.0, expires_at + grace - time.time()))
+        if connection.expires_at == expires_at:  # no fresh token came
+            await self.server.emit(
+                "auth:expired",
+                failed_body("token_expired", "Your access token expired; connect again."),
+                to=connection.sid,
+            )
+            await self.server.disconnect(connection.sid)
+
+
+def failed_body(code: str, message: str) -> dict[str, str]:
+    return {"code": code, "message": message}
 
 
 def build_socket_server(
     settings: Settings, resources: Callable[[], Resources]
 ) -> socketio.AsyncServer:
-    """A server that fans out through Redis, so emits from any process reach every client."""
-    server = socketio.AsyncServer(
-        async_mode="asgi",
-        client_manager=socketio.AsyncRedisManager(settings.redis_url, channel="socketio"),
-        cors_allowed_origins=settings.cors_origins,
-        max_http_buffer_size=64 * 1024,
-        logger=False,
-        engineio_logger=False,
-    )
-
-    @server.event
-    async def connect(sid: str, environ: dict[str, Any], auth: Any) -> None:
-        token = auth.get("token") if isinstance(auth, dict) else None
-        if not token:
-            await server.save_session(sid, {"user_id": None, "role": None, "expires_at": None})
-            return
-        try:
-            if not isinstance(token, str):
-                raise InvalidAccessToken()
-            principal, expires_at = await auth_service.authenticate(resources(), token)
-        except InvalidAccessToken as error:
-            # The client's connect_error gets {message, data: {code}}.
-            raise socketio.exceptions.ConnectionRefusedError(
-                error.detail, {"code": error.code}
-            ) from error
-        await server.save_session(
-            sid,
-            {"user_id": principal.user_id, "role": principal.role.value, "expires_at": expires_at},
-        )
-        await server.enter_room(sid, user_room(principal.user_id))
-
-    @server.event
-    async def whoami(sid: str, _: Any = None) -> dict[str, Any]:
-        session = await server.get_session(sid)
-        return {"ok": True, "user_id": session.get("user_id")}
-
-    return server
+    return SocketApp(settings, resources).server

@@ -25,6 +25,7 @@ FUNCTIONS: list[Function] = [
     func(inbox_tasks.sweep_inbox, name="inbox.sweep"),
     func(pool_tasks.settle_pool, name="pool.settle"),
     func(pool_tasks.refund_pool, name="pool.refund"),
+    func(pool_tasks.announce_pool, name="pool.announce"),
     func(pool_tasks.lock_due_pools, name="pool.lock_due"),
     func(pool_tasks.cancel_stale_pools, name="pool.cancel_stale"),
     func(pool_tasks.sweep_unpaid_pools, name="pool.sweep"),

@@ -6,6 +6,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.kit.coalesce import Coalescer
 from app.kit.db import create_engine, create_sessionmaker
 from app.kit.emitter import SocketEmitter
 from app.kit.jobs import create_job_pool
@@ -23,12 +24,15 @@ class Resources:
     redis: Redis
     jobs: ArqRedis
     emitter: SocketEmitter
+    #: Throttles live updates (``pool:updated``) to a few per second per pool.
+    coalescer: Coalescer
     #: None when payments are not configured (no Stripe secret key).
     stripe: StripeClient | None
 
     async def close(self) -> None:
         if self.stripe is not None:
             await self.stripe.aclose()
+        await self.coalescer.close()
         await self.emitter.close()
         await self.jobs.aclose()
         await self.redis.aclose()
@@ -44,15 +48,17 @@ async def open_resources(settings: Settings) -> Resources:
         if settings.database_read_url
         else engine
     )
+    redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=2)
     return Resources(
         settings=settings,
         engine=engine,
         read_engine=read_engine,
         sessionmaker=create_sessionmaker(engine),
         read_sessionmaker=create_sessionmaker(read_engine),
-        redis=Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=2),
+        redis=redis,
         jobs=create_job_pool(settings.redis_url),
         emitter=SocketEmitter(settings.redis_url),
+        coalescer=Coalescer(redis, settings.pool_update_interval_ms),
         stripe=(
             StripeClient(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
             if settings.payments_enabled

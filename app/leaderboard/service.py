@@ -25,12 +25,16 @@ def _day(day: date) -> str:
 
 
 class LeaderboardService:
-    async def apply_pool(self, session: AsyncSession, redis: Redis, pool_id: int) -> bool:
-        """Add a settled pool's results, once (a marker key makes a rerun a no-op)."""
+    async def apply_pool(
+        self, session: AsyncSession, redis: Redis, pool_id: int
+    ) -> tuple[int, str] | None:
+        """Add a settled pool's results, once (a marker key makes a rerun a no-op). Returns
+        the board that changed: its channel and currency."""
         if not await redis.set(f"lb:applied:{pool_id}", 1, nx=True, ex=APPLIED_TTL):
-            return False
-        await self._add(redis, await leaderboard_repository.results_of_pool(session, pool_id))
-        return True
+            return None
+        results = await leaderboard_repository.results_of_pool(session, pool_id)
+        await self._add(redis, results)
+        return (results[0].channel_id, results[0].currency) if results else None
 
     async def rebuild_channel(self, session: AsyncSession, redis: Redis, channel_id: int) -> int:
         """Recompute a channel's leaderboards from the bets of its settled pools."""

@@ -21,6 +21,14 @@ class Posting:
 
 
 @dataclass(frozen=True, slots=True)
+class WalletBalance:
+    account_id: int
+    user_id: int
+    currency: str
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
 class EntryRow:
     id: int
     transaction_id: int
@@ -188,15 +196,19 @@ class LedgerRepository:
 
     async def wallet_balances(
         self, session: AsyncSession, account_ids: Sequence[int]
-    ) -> dict[int, int]:
+    ) -> list[WalletBalance]:
+        """The cached balances of the user wallets among ``account_ids``, with their owners."""
         result = await session.execute(
             text(
-                "SELECT id, balance FROM accounts"
+                "SELECT id, user_id, currency, balance FROM accounts"
                 " WHERE id = ANY(CAST(:ids AS bigint[])) AND balance IS NOT NULL"
             ),
             {"ids": list(account_ids)},
         )
-        return {int(row.id): int(row.balance) for row in result}
+        return [
+            WalletBalance(int(row.id), int(row.user_id), row.currency, int(row.balance))
+            for row in result
+        ]
 
     async def balance(self, session: AsyncSession, account_id: int) -> int:
         """Any account's balance: the cached one for wallets, the sum of entries otherwise."""

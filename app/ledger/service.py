@@ -10,7 +10,9 @@ import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.effects import emit_after_commit
 from app.kit.pg import constraint_name
+from app.kit.rooms import user_room
 from app.ledger.errors import (
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -18,6 +20,7 @@ from app.ledger.errors import (
     WalletFrozen,
 )
 from app.ledger.repository import Posting, ledger_repository
+from app.ledger.schemas import WalletUpdated
 from app.models.ledger import AccountKind, TransactionKind
 
 BIGINT_MAX = 2**63 - 1
@@ -92,8 +95,8 @@ class LedgerService:
             )
             if existing_digest != digest:
                 raise IdempotencyKeyReused()
-            balances = await ledger_repository.wallet_balances(session, account_ids)
-            return PostedTransaction(existing_id, True, balances)
+            wallets = await ledger_repository.wallet_balances(session, account_ids)
+            return PostedTransaction(existing_id, True, {w.account_id: w.balance for w in wallets})
         if not allow_frozen:
             debited = [p.account_id for p in postings if p.amount < 0]
             if await ledger_repository.frozen_among(session, debited):
@@ -104,8 +107,15 @@ class LedgerService:
             if constraint_name(error) == WALLET_NOT_NEGATIVE:
                 raise InsufficientFunds() from error
             raise
-        balances = await ledger_repository.wallet_balances(session, account_ids)
-        return PostedTransaction(transaction_id, False, balances)
+        wallets = await ledger_repository.wallet_balances(session, account_ids)
+        for wallet in wallets:
+            emit_after_commit(
+                session,
+                "wallet:updated",
+                WalletUpdated(currency=wallet.currency, balance=wallet.balance),
+                user_room(wallet.user_id),
+            )
+        return PostedTransaction(transaction_id, False, {w.account_id: w.balance for w in wallets})
 
     async def post_staged(
         self,

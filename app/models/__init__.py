@@ -9,6 +9,7 @@ from app.models.channel import (
     ChannelModerator,
     Platform,
 )
+from app.models.chat import ChatModeration, ModerationAction
 from app.models.inbox import InboxEvent
 from app.models.ledger import (
     Account,
@@ -41,6 +42,7 @@ __all__ = [
     "ChannelLink",
     "ChannelMember",
     "ChannelModerator",
+    "ChatModeration",
     "Deposit",
     "DepositLimit",
     "DepositStatus",
@@ -48,6 +50,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerTransaction",
     "LimitPeriod",
+    "ModerationAction",
     "Platform",
     "Pool",
     "PoolOutcome",

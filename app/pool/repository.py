@@ -26,6 +26,15 @@ STAGING_TABLE = (
 
 
 @dataclass(frozen=True, slots=True)
+class BettorOutcome:
+    user_id: int
+    currency: str
+    balance: int
+    stake: int
+    paid: int
+
+
+@dataclass(frozen=True, slots=True)
 class OutcomeTotal:
     outcome_id: int
     total: int
@@ -340,6 +349,24 @@ class PoolRepository:
             ),
             {"pool": pool_id},
         )
+
+    async def bettor_outcomes(self, session: AsyncSession, pool_id: int) -> list[BettorOutcome]:
+        """Each bettor of a paid pool: stake, what came back, and their wallet's balance now."""
+        result = await session.execute(
+            text(
+                "SELECT b.user_id, p.currency, a.balance, b.amount,"
+                " CASE WHEN p.status = 'refunded' THEN b.amount ELSE coalesce(b.payout, 0) END"
+                " AS paid"
+                " FROM bets b JOIN pools p ON p.id = b.pool_id"
+                " JOIN accounts a ON a.id = b.wallet_account_id"
+                " WHERE b.pool_id = :pool ORDER BY b.id"
+            ),
+            {"pool": pool_id},
+        )
+        return [
+            BettorOutcome(int(r.user_id), r.currency, int(r.balance), int(r.amount), int(r.paid))
+            for r in result
+        ]
 
     async def due_to_lock(self, session: AsyncSession) -> list[int]:
         result = await session.execute(

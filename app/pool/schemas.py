@@ -79,6 +79,36 @@ class Pool(Output):
     my_position: Position | None = None
 
 
+class OutcomeTotals(Output):
+    id: int
+    total: int
+    bettors: int
+    multiplier_bps: int | None
+
+
+class PoolTotals(Output):
+    """The live part of a pool, pushed as ``pool:updated`` (coalesced, a few per second)."""
+
+    id: int
+    channel_id: int
+    status: PoolStatus
+    total: int
+    bettors: int
+    outcomes: list[OutcomeTotals]
+
+
+class PoolNotice(Output):
+    """A ``notification`` to a bettor once their pool has paid out (or refunded)."""
+
+    kind: str
+    pool_id: int
+    channel_id: int
+    title: str
+    currency: str
+    stake: int
+    paid: int
+
+
 class PoolList(Output):
     pools: list[Pool]
 

@@ -13,8 +13,11 @@ from app.channel.permissions import channel_or_404, require_staff
 from app.kit.effects import call_after_commit, emit_after_commit, enqueue_after_commit
 from app.kit.errors import InvalidInput, NotFound
 from app.kit.resources import Resources
+from app.kit.rooms import channel_room, user_room
+from app.kit.uow import read_session
 from app.ledger.errors import IdempotencyKeyReused
 from app.ledger.repository import Posting
+from app.ledger.schemas import WalletUpdated
 from app.ledger.service import cash, ledger_service, points
 from app.models.ledger import AccountKind, TransactionKind
 from app.models.pool import Pool, PoolOutcome, PoolStatus, PoolTemplate
@@ -52,7 +55,8 @@ return 1
 
 
 def room(pool: Pool) -> list[str]:
-    return [f"pool:{pool.id}", f"channel:{pool.channel_id}"]
+    """Where a pool's events go: its channel's room, which viewers join (``channel:join``)."""
+    return [channel_room(pool.channel_id)]
 
 
 def settle_job_id(pool_id: int) -> str:
@@ -326,12 +330,16 @@ class PoolService:
         balance = posted.balances[wallet]
         await pool_repository.complete_placement(session, placement_id, bet.id, bet.amount, balance)
         new_position = bet.amount == data.amount
-        call_after_commit(
-            session,
-            lambda: self._increment_totals(
+
+        async def update_totals() -> None:
+            await self._increment_totals(
                 resources.redis, pool_id, data.outcome_id, data.amount, int(new_position)
-            ),
-        )
+            )
+            await resources.coalescer.touch(
+                f"pool:{pool_id}", lambda: self.publish_totals(resources, pool_id)
+            )
+
+        call_after_commit(session, update_totals)
         return schemas.BetPlaced(
             pool_id=pool_id,
             bet_id=bet.id,
@@ -408,6 +416,35 @@ class PoolService:
         if pool.status is not PoolStatus.draft:
             await self._store_totals(redis, pool.id, rows, final=pool.status is not PoolStatus.open)
         return {row.outcome_id: row for row in rows}
+
+    async def publish_totals(self, resources: Resources, pool_id: int) -> None:
+        """Push a pool's live totals to its channel (``pool:updated``)."""
+        async with read_session(resources) as session:
+            pool = await pool_repository.get(session, pool_id)
+            if pool is None:
+                return
+            outcomes = await pool_repository.outcomes(session, pool.id)
+            totals = await self.live_totals(session, resources.redis, pool)
+            staked = sum(t.total for t in totals.values())
+            rows = [totals.get(o.id, OutcomeTotal(o.id, 0, 0)) for o in outcomes]
+            channel_id = pool.channel_id
+            update = schemas.PoolTotals(
+                id=pool.id,
+                channel_id=channel_id,
+                status=pool.status,
+                total=staked,
+                bettors=sum(row.bettors for row in rows),
+                outcomes=[
+                    schemas.OutcomeTotals(
+                        id=row.outcome_id,
+                        total=row.total,
+                        bettors=row.bettors,
+                        multiplier_bps=multiplier_bps(staked, row.total, pool.rake_bps),
+                    )
+                    for row in rows
+                ],
+            )
+        await resources.emitter.emit("pool:updated", update, room=channel_room(channel_id))
 
     async def _view(
         self,
@@ -561,6 +598,33 @@ class PoolService:
         view = await self.view(session, resources.redis, pool.id, None)
         for name in room(pool):
             emit_after_commit(session, event, view, name)
+        enqueue_after_commit(session, "pool.announce", pool.id, job_id=f"pool.announce:{pool.id}")
+
+    async def announce(self, resources: Resources, pool_id: int) -> int:
+        """Tell each bettor of a paid pool what they got: their new balance
+        (``wallet:updated``) and a ``notification``, in their own room."""
+        async with read_session(resources) as session:
+            pool = await pool_repository.get(session, pool_id)
+            if pool is None or pool.status not in (PoolStatus.settled, PoolStatus.refunded):
+                return 0
+            kind = f"pool.{pool.status.value}"
+            title, channel_id = pool.title, pool.channel_id
+            outcomes = await pool_repository.bettor_outcomes(session, pool_id)
+        for outcome in outcomes:
+            to = user_room(outcome.user_id)
+            wallet = WalletUpdated(currency=outcome.currency, balance=outcome.balance)
+            await resources.emitter.emit("wallet:updated", wallet, room=to)
+            notice = schemas.PoolNotice(
+                kind=kind,
+                pool_id=pool_id,
+                channel_id=channel_id,
+                title=title,
+                currency=outcome.currency,
+                stake=outcome.stake,
+                paid=outcome.paid,
+            )
+            await resources.emitter.emit("notification", notice, room=to)
+        return len(outcomes)
 
     # -- timers -------------------------------------------------------------------------------
 

@@ -25,6 +25,11 @@ async def refund_pool(ctx: JobContext, pool_id: int) -> bool:
         return await pool_service.refund(session, resources, pool_id)
 
 
+async def announce_pool(ctx: JobContext, pool_id: int) -> int:
+    """Push each bettor of a paid pool their new balance and a notification."""
+    return await pool_service.announce(resources_of(ctx), pool_id)
+
+
 async def lock_due_pools(ctx: JobContext) -> int:
     resources = resources_of(ctx)
     async with unit_of_work(resources) as session:

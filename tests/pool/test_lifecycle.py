@@ -11,7 +11,7 @@ from sqlalchemy import text
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from tests.conftest import RunJobs
-from tests.pool.conftest import World, bet, open_pool, points_balance, pool_body
+from tests.worlds import World, bet, open_pool, points_balance, pool_body
 
 Client = httpx.AsyncClient
 

@@ -28,7 +28,7 @@ from app.pool.service import pool_service
 from app.settings import Settings
 from tests.conftest import RunJobs
 from tests.factories import create_channel, create_user, fund_wallet
-from tests.pool.conftest import World, bet, open_pool, points_balance
+from tests.worlds import World, bet, open_pool, points_balance
 
 Client = httpx.AsyncClient
 

@@ -1,0 +1,1 @@
+"""Channel chat: messages, history and moderation."""

@@ -1,0 +1,48 @@
+"""Chat messages and the moderation commands of a channel's chat."""
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from app.kit.schema import Input, Output
+
+ChannelId = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+
+
+class ChatSend(Input):
+    channel: ChannelId
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class ChatDelete(Input):
+    message_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class ChatTimeout(Input):
+    channel: ChannelId
+    user_id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]
+    #: 0 lifts a timeout early.
+    seconds: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+
+
+class ChatMessage(Output):
+    id: str
+    channel_id: int
+    user_id: int
+    display_name: str
+    #: Where the message was written: ``streampools`` here, or a linked platform's chat.
+    platform: str
+    text: str
+    sent_at: datetime
+
+
+class ChatDeleted(Output):
+    id: str
+    channel_id: int
+
+
+class ChatTimedOutUser(Output):
+    channel_id: int
+    user_id: int
+    until: datetime

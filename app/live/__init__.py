@@ -1,0 +1,1 @@
+"""What a viewer sees on entering a channel live: its pools, their wallets, leaderboard, chat."""

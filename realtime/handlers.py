@@ -1,0 +1,184 @@
+"""Client events: each is checked (rate, payload, sign-in), runs in its own unit of work
+through the same app services REST uses, and is answered by an ack."""
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import socketio
+
+from app.auth.service import auth_service
+from app.auth.tokens import Principal
+from app.chat import schemas as chat_schemas
+from app.chat.service import chat_service
+from app.kit.errors import AppError
+from app.kit.logging import request_id_var
+from app.kit.resources import Resources
+from app.kit.rooms import channel_room
+from app.kit.uow import read_session, unit_of_work
+from app.live.service import live_service
+from app.pool import schemas as pool_schemas
+from app.pool.service import pool_service
+from realtime.connections import Connection
+from realtime.errors import (
+    DifferentUser,
+    SignInToAct,
+    TokenExpired,
+    TooManyChannels,
+)
+from realtime.schemas import BetPlace, ChannelRef, TokenRefresh
+
+log = logging.getLogger("streampools.realtime")
+
+MAX_CHANNELS_PER_CONNECTION = 10
+
+Ack = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a handler gets besides its payload."""
+
+    server: socketio.AsyncServer
+    resources: Resources
+    connection: Connection
+    #: Re-arms the connection's token-refresh timer (after ``auth:refresh``).
+    rearm: Callable[[Connection], None]
+
+    @property
+    def principal(self) -> Principal:
+        """The signed-in caller; anonymous or expired connections are refused here."""
+        if self.connection.principal is None:
+            raise SignInToAct()
+        if self.connection.token_expired():
+            raise TokenExpired()
+        return self.connection.principal
+
+
+def ok(body: Any = None) -> Ack:
+    return {"ok": True, **(msgspec.to_builtins(body) if body is not None else {})}
+
+
+def failed(error: AppError) -> Ack:
+    return {"ok": False, "error": error.to_dict()}
+
+
+async def join(ctx: Context, data: ChannelRef) -> Ack:
+    """Enter a channel's room and get its snapshot. The room is entered first, so no event
+    falls between the snapshot and the stream of updates."""
+    connection = ctx.connection
+    if data.channel not in connection.channels:
+        if len(connection.channels) >= MAX_CHANNELS_PER_CONNECTION:
+            raise TooManyChannels()
+        await ctx.server.enter_room(connection.sid, channel_room(data.channel))
+    user_id = connection.principal.user_id if connection.principal else None
+    try:
+        async with read_session(ctx.resources) as session:
+            snapshot = await live_service.snapshot(session, ctx.resources, data.channel, user_id)
+    except BaseException:
+        if data.channel not in connection.channels:
+            await ctx.server.leave_room(connection.sid, channel_room(data.channel))
+        raise
+    connection.channels.add(data.channel)
+    return ok(snapshot)
+
+
+async def leave(ctx: Context, data: ChannelRef) -> Ack:
+    await ctx.server.leave_room(ctx.connection.sid, channel_room(data.channel))
+    ctx.connection.channels.discard(data.channel)
+    return ok()
+
+
+async def place_bet(ctx: Context, data: BetPlace) -> Ack:
+    """The same bet as ``POST /pools/{id}/bets``; one connection's bets run in arrival order."""
+    principal = ctx.principal
+    async with ctx.connection.money_lock, unit_of_work(ctx.resources) as session:
+        placed = await pool_service.place_bet(
+            session,
+            ctx.resources,
+            principal.user_id,
+            data.pool_id,
+            pool_schemas.BetCreate(outcome_id=data.outcome_id, amount=data.amount),
+            data.idempotency_key,
+        )
+    return ok({"bet": placed})
+
+
+async def send_chat(ctx: Context, data: chat_schemas.ChatSend) -> Ack:
+    principal = ctx.principal
+    async with unit_of_work(ctx.resources) as session:
+        message = await chat_service.send(session, ctx.resources, principal, data)
+    return ok({"message": message})
+
+
+async def delete_chat(ctx: Context, data: chat_schemas.ChatDelete) -> Ack:
+    principal = ctx.principal
+    async with unit_of_work(ctx.resources) as session:
+        deleted = await chat_service.delete(session, ctx.resources, principal, data.message_id)
+    return ok({"deleted": deleted})
+
+
+async def timeout_chat(ctx: Context, data: chat_schemas.ChatTimeout) -> Ack:
+    principal = ctx.principal
+    async with unit_of_work(ctx.resources) as session:
+        timed_out = await chat_service.timeout(session, ctx.resources, principal, data)
+    return ok({"timeout": timed_out})
+
+
+async def refresh_token(ctx: Context, data: TokenRefresh) -> Ack:
+    """Swap the connection's access token for a fresher one of the same user."""
+    connection = ctx.connection
+    if connection.principal is None:
+        raise SignInToAct()
+    principal, expires_at = await auth_service.authenticate(ctx.resources, data.token)
+    if principal.user_id != connection.principal.user_id:
+        raise DifferentUser()
+    connection.principal = principal
+    connection.expires_at = expires_at
+    ctx.rearm(connection)
+    return ok({"expires_at": expires_at})
+
+
+async def whoami(ctx: Context, data: None) -> Ack:
+    principal = ctx.connection.principal
+    return ok({"user_id": principal.user_id if principal else None})
+
+
+Handler = Callable[[Context, Any], Awaitable[Ack]]
+
+#: Every client event: its handler and the type its payload must convert to.
+EVENTS: dict[str, tuple[Handler, type[Any] | None]] = {
+    "channel:join": (join, ChannelRef),
+    "channel:leave": (leave, ChannelRef),
+    "bet:place": (place_bet, BetPlace),
+    "chat:send": (send_chat, chat_schemas.ChatSend),
+    "chat:delete": (delete_chat, chat_schemas.ChatDelete),
+    "chat:timeout": (timeout_chat, chat_schemas.ChatTimeout),
+    "auth:refresh": (refresh_token, TokenRefresh),
+    "whoami": (whoami, None),
+}
+
+
+async def dispatch(
+    ctx: Context, event: str, handler: Handler, kind: type[Any] | None, payload: Any
+) -> Ack:
+    """Run one event: decode its payload, call its handler, render any error as an ack."""
+    token = request_id_var.set(uuid.uuid4().hex)
+    try:
+        data = None if kind is None else msgspec.convert(payload, kind)
+        return await handler(ctx, data)
+    except msgspec.ValidationError as error:
+        return {"ok": False, "error": {"code": "validation_error", "message": str(error)}}
+    except AppError as error:
+        return failed(error)
+    except Exception:
+        log.exception("socket event failed", extra={"event": event})
+        return {
+            "ok": False,
+            "error": {"code": "internal_error", "message": "Something went wrong on our side."},
+        }
+    finally:
+        request_id_var.reset(token)

@@ -1,0 +1,87 @@
+"""Socket.IO tests: real python-socketio clients against a real server on loopback, each
+recording what it receives."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import socketio
+
+from tests.conftest import LiveServer
+from tests.worlds import Person, world
+
+__all__ = ["world"]
+
+Predicate = Callable[[Any], bool]
+
+
+class SocketClient:
+    """A python-socketio client that keeps every server event it gets, in order."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: list[tuple[str, Any]] = []
+        self._arrived = asyncio.Condition()
+        self.sio.on("*", self._record)
+
+    async def _record(self, event: str, data: Any = None) -> None:
+        async with self._arrived:
+            self.events.append((event, data))
+            self._arrived.notify_all()
+
+    async def connect(
+        self, url: str, token: str | None = None, headers: dict[str, str] | None = None
+    ) -> "SocketClient":
+        await self.sio.connect(
+            url,
+            auth={"token": token} if token else None,
+            headers=headers or {},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        return self
+
+    async def call(self, event: str, data: Any = None, within: float = 10) -> Any:
+        return await self.sio.call(event, data, timeout=within)
+
+    def received(self, event: str) -> list[Any]:
+        return [data for name, data in self.events if name == event]
+
+    async def wait_for(
+        self, event: str, predicate: Predicate = lambda _: True, within: float = 10
+    ) -> Any:
+        """The first ``event`` (already received or still to come) that ``predicate`` accepts."""
+
+        def found() -> Any:
+            return next((d for n, d in self.events if n == event and predicate(d)), None)
+
+        async with self._arrived:
+            await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None), within)
+            return found()
+
+    async def close(self) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+
+
+Connect = Callable[..., Awaitable[SocketClient]]
+
+
+@pytest.fixture
+async def connect(live_server: LiveServer) -> AsyncIterator[Connect]:
+    """Connect a client as ``person`` (anonymous when None) to the live server, or to ``url``."""
+    clients: list[SocketClient] = []
+
+    async def open_client(
+        person: Person | None = None, url: str | None = None, token: str | None = None
+    ) -> SocketClient:
+        client = SocketClient()
+        clients.append(client)
+        if token is None and person is not None:
+            token = person.token
+        return await client.connect(url or live_server.url, token)
+
+    yield open_client
+    for client in clients:
+        await client.close()
