@@ -100,6 +100,10 @@ def _print_demo(accounts: list[tuple[str, str]]) -> None:
     print("Demo accounts (email / password):")
     for email, password in accounts:
         print(f"  {email} / {password}")
+    print(
+        "Demo channel: slug 'demo', with an open pool. Watch and bet from a terminal:\n"
+        "  node tests/js/viewer.mjs viewer@demo.streampools.dev demo-viewer-pass"
+    )
 
 
 class LocalPlatform:

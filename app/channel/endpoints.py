@@ -34,6 +34,13 @@ class ChannelController(Controller):
         """A channel and its platform links (public)."""
         return await channel_service.get(session, channel_id)
 
+    @get("/by-slug/{slug:str}")
+    async def get_channel_by_slug(
+        self, slug: str, session: NamedDependency[AsyncSession]
+    ) -> schemas.Channel:
+        """A channel found by its slug (public)."""
+        return await channel_service.get_by_slug(session, slug)
+
     @patch("/{channel_id:int}")
     async def update_channel(
         self,

@@ -26,6 +26,10 @@ class ChannelRepository:
     async def get(self, session: AsyncSession, channel_id: int) -> Channel | None:
         return await session.get(Channel, channel_id)
 
+    async def get_by_slug(self, session: AsyncSession, slug: str) -> Channel | None:
+        result = await session.execute(select(Channel).where(Channel.slug == slug))
+        return result.scalar_one_or_none()
+
     async def is_moderator(self, session: AsyncSession, channel_id: int, user_id: int) -> bool:
         result = await session.execute(
             select(ChannelModerator.user_id).where(

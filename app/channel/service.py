@@ -12,6 +12,7 @@ from app.auth.tokens import Principal
 from app.channel import schemas
 from app.channel.errors import (
     CashNeedsApproval,
+    ChannelNotFound,
     ChannelSlugTaken,
     DailyBonusNotReady,
     LinkNotFound,
@@ -90,6 +91,12 @@ class ChannelService:
     async def get(self, session: AsyncSession, channel_id: int) -> schemas.Channel:
         channel = await channel_or_404(session, channel_id)
         return channel_view(channel, await channel_repository.links(session, channel_id))
+
+    async def get_by_slug(self, session: AsyncSession, slug: str) -> schemas.Channel:
+        channel = await channel_repository.get_by_slug(session, slug)
+        if channel is None:
+            raise ChannelNotFound()
+        return channel_view(channel, await channel_repository.links(session, channel.id))
 
     async def update(
         self,

@@ -23,7 +23,13 @@ class SocketClient:
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: list[tuple[str, Any]] = []
         self._arrived = asyncio.Condition()
+        #: Set once the server has closed the connection (or the client left).
+        self.gone = asyncio.Event()
         self.sio.on("*", self._record)
+        self.sio.on("disconnect", self._disconnected)
+
+    async def _disconnected(self, *_: Any) -> None:
+        self.gone.set()
 
     async def _record(self, event: str, data: Any = None) -> None:
         async with self._arrived:

@@ -141,7 +141,7 @@ async def test_moderators_delete_messages_and_time_viewers_out(
 async def test_moderation_records_cannot_be_rewritten(
     world: World, connect: Connect, resources: Resources
 ) -> None:
-    viewer, moderator = await joined(connect, world, world.viewers[0], world.moderator)
+    _, moderator = await joined(connect, world, world.viewers[0], world.moderator)
     timeout = {"channel": world.channel_id, "user_id": world.viewers[0].id, "seconds": 60}
     assert (await moderator.call("chat:timeout", timeout))["ok"] is True
     for statement in ("UPDATE chat_moderation SET seconds = 0", "DELETE FROM chat_moderation"):

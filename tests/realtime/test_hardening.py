@@ -50,9 +50,8 @@ async def sockets() -> AsyncIterator[Callable[[], SocketClient]]:
 
 
 async def wait_disconnected(client: SocketClient, within: float = 10) -> None:
-    async with asyncio.timeout(within):
-        while client.sio.connected:
-            await asyncio.sleep(0.05)
+    await asyncio.wait_for(client.gone.wait(), within)
+    assert not client.sio.connected
 
 
 async def test_every_event_is_rate_limited_and_a_client_that_keeps_on_is_dropped(
