@@ -68,6 +68,7 @@ socket.on("connect", async () => {
   if (!snapshot.ok) throw new Error(`${snapshot.error.code}: ${snapshot.error.message}`);
   show("channel:join", snapshot, `joined ${snapshot.channel.name}; balances: ${snapshot.balances.map((b) => `${b.currency} ${b.balance}`).join(", ") || "none"}`);
   for (const outcome of snapshot.pools.flatMap((p) => p.outcomes)) labels.set(outcome.id, outcome.label);
+  for (const m of snapshot.chat) show("chat:history", m, `<${m.display_name}> ${m.text}`);
   for (const pool of snapshot.pools) show("pool", pool, `pool ${pool.id} [${pool.status}] "${pool.title}"  ${totals(pool)}`);
 
   const pool = snapshot.pools.find((p) => p.status === "open");
