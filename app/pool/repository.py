@@ -307,11 +307,13 @@ class PoolRepository:
         rake = (staked - winning) * rake_bps // 10_000
         await session.execute(
             text(
+                # div() and mod() on numeric are exact; floor(a / b) would go through a
+                # rounded quotient and can be one unit off for huge stakes.
                 "WITH shares AS ("
                 "  SELECT id, wallet_account_id, amount * CAST(:pot AS numeric) AS product"
                 "  FROM bets WHERE pool_id = :pool AND outcome_id = :win"
                 "), split AS ("
-                "  SELECT id, wallet_account_id, floor(product / :w) AS base, mod(product, :w) AS rem"
+                "  SELECT id, wallet_account_id, div(product, :w) AS base, mod(product, :w) AS rem"
                 "  FROM shares"
                 "), ranked AS ("
                 "  SELECT id, wallet_account_id, base,"
