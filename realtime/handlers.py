@@ -15,6 +15,7 @@ from app.auth.tokens import Principal
 from app.chat import schemas as chat_schemas
 from app.chat.service import chat_service
 from app.kit.errors import AppError
+from app.kit.failures import translate
 from app.kit.logging import request_id_var
 from app.kit.resources import Resources
 from app.kit.rooms import channel_room
@@ -174,7 +175,11 @@ async def dispatch(
         return {"ok": False, "error": {"code": "validation_error", "message": str(error)}}
     except AppError as error:
         return failed(error)
-    except Exception:
+    except Exception as error:
+        known = translate(error)
+        if known is not None:
+            log.warning("socket event failed: %s", type(error).__name__, exc_info=error)
+            return failed(known)
         log.exception("socket event failed", extra={"event": event})
         return {
             "ok": False,

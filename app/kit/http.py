@@ -16,6 +16,7 @@ from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scop
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import AppError, IdempotencyKeyRequired
+from app.kit.failures import translate
 from app.kit.logging import request_id_var
 from app.kit.resources import Resources
 from app.kit.uow import read_session, unit_of_work
@@ -71,8 +72,13 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
         return
     if not issubclass(data_field.annotation, msgspec.Struct):
         return
+    body = await request.body()
+    if b"\\u0000" in body:
+        raise ValidationException(
+            extra=[{"key": "body", "message": "text may not contain NUL characters (\\u0000)"}]
+        )
     try:
-        msgspec.json.decode(await request.body(), type=data_field.annotation, strict=True)
+        msgspec.json.decode(body, type=data_field.annotation, strict=True)
     except msgspec.ValidationError as error:
         message = str(error)
         field = message.rsplit("`$.", 1)[-1].rstrip("`") if "`$." in message else "body"
@@ -142,6 +148,10 @@ def http_error_handler(_: Request[Any, Any, Any], error: HTTPException) -> Respo
 
 
 def unexpected_error_handler(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    known = translate(error)
+    if known is not None:
+        log.warning("request failed: %s", error.__class__.__name__, exc_info=error)
+        return app_error_handler(request, known)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error_response(
         500,

@@ -65,7 +65,7 @@ class WalletService:
 def _parse_cursor(cursor: str | None) -> int | None:
     if cursor is None or cursor == "":
         return None
-    if not cursor.isdigit() or len(cursor) > 19:
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) >= 2**63:
         raise InvalidInput("cursor", "is not a cursor this API returned")
     return int(cursor)
 

@@ -63,8 +63,12 @@ async def test_bad_currency_or_cursor_is_422(client: Client) -> None:
     auth = bearer((await register(client))["access_token"])
     bad_currency = await client.get("/api/v1/me/wallets/dollars/entries", headers=auth)
     assert bad_currency.status_code == 422
-    bad_cursor = await client.get("/api/v1/me/wallets/cash:USD/entries?cursor=x'--", headers=auth)
-    assert bad_cursor.status_code == 422
+    for cursor in ("x'--", "\u00b2", "9999999999999999999"):
+        bad_cursor = await client.get(
+            "/api/v1/me/wallets/cash:USD/entries", params={"cursor": cursor}, headers=auth
+        )
+        assert bad_cursor.status_code == 422, cursor
+        assert bad_cursor.json()["error"]["details"]["field"] == "cursor"
 
 
 async def test_wallets_need_a_signed_in_user(client: Client) -> None:
