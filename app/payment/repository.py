@@ -34,6 +34,22 @@ class PaymentRepository:
             return None
         return (await session.execute(query)).scalar_one_or_none()
 
+    async def deposits_owing(
+        self, session: AsyncSession, user_id: int, currency: str
+    ) -> list[Deposit]:
+        """The user's deposits in ``currency`` whose reversal is not fully recovered, locked."""
+        result = await session.execute(
+            select(Deposit)
+            .where(
+                Deposit.user_id == user_id,
+                Deposit.currency == currency,
+                Deposit.owed_amount > 0,
+            )
+            .order_by(Deposit.id)
+            .with_for_update()
+        )
+        return list(result.scalars())
+
     async def deposits_of(self, session: AsyncSession, user_id: int) -> list[Deposit]:
         result = await session.execute(
             select(Deposit).where(Deposit.user_id == user_id).order_by(Deposit.id.desc()).limit(100)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.repository import user_repository
 from app.kit.resources import Resources
+from app.ledger.errors import WalletFrozen
 from app.ledger.repository import Posting, ledger_repository
 from app.ledger.service import ledger_service
 from app.models.inbox import InboxEvent
@@ -193,11 +194,14 @@ class PaymentService:
             )
             deposit.status = DepositStatus.succeeded
         taken_back = min(deposit.amount, max(deposit.refunded_amount, deposit.disputed_amount))
-        due = taken_back - deposit.reversed_amount - deposit.owed_amount
-        if due <= 0:
+        # What Stripe took back and we have not recovered yet: taken from the wallet as far as
+        # its balance goes; the rest is owed and keeps the wallet frozen until it is recovered
+        # (from money that comes back to the wallet, see collect_debts).
+        outstanding = taken_back - deposit.reversed_amount
+        if outstanding <= 0:
             return
         balance = await self._lock_wallet_balance(session, wallet)
-        take = min(due, balance)
+        take = min(outstanding, balance)
         if take > 0:
             await ledger_service.post_transaction(
                 session,
@@ -211,14 +215,27 @@ class PaymentService:
                 allow_frozen=True,
             )
             deposit.reversed_amount += take
-        if due > take:
-            deposit.owed_amount += due - take
+        deposit.owed_amount = outstanding - take
+        if deposit.owed_amount > 0:
             await ledger_repository.set_frozen(session, wallet, True)
             log.warning(
                 "deposit reversed after it was spent; wallet frozen",
                 extra={"deposit_id": deposit.id, "owed": deposit.owed_amount},
             )
         await session.flush()
+
+    async def collect_debts(self, session: AsyncSession, user_id: int, currency: str) -> None:
+        """Recover what reversed deposits still owe from the wallet's balance now; once nothing
+        is owed, the wallet is unfrozen."""
+        owing = await payment_repository.deposits_owing(session, user_id, currency)
+        if not owing:
+            return
+        for deposit in owing:
+            await self._reconcile(session, deposit)
+        if all(deposit.owed_amount == 0 for deposit in owing):
+            wallet = await ledger_service.wallet(session, user_id, currency)
+            await ledger_repository.set_frozen(session, wallet, False)
+            await session.flush()
 
     async def _lock_wallet_balance(self, session: AsyncSession, wallet: int) -> int:
         result = await session.execute(
@@ -327,6 +344,11 @@ class PaymentService:
         held = await ledger_service.system_account(
             session, AccountKind.pending_withdrawals, decided.currency
         )
+        wallet = await ledger_service.wallet(session, decided.user_id, decided.currency)
+        if status is WithdrawalStatus.approved and await self._frozen(session, wallet):
+            # A deposit was reversed after this money was spent: nothing leaves while a debt
+            # is open. Rejecting the withdrawal returns the money, which then pays the debt.
+            raise WalletFrozen()
         if status is WithdrawalStatus.approved:
             target = await ledger_service.system_account(
                 session, AccountKind.payouts, decided.currency
@@ -349,7 +371,17 @@ class PaymentService:
             memo=memo,
             allow_frozen=True,
         )
+        if status is WithdrawalStatus.rejected:
+            await self.collect_debts(session, decided.user_id, decided.currency)
         return withdrawal_view(decided)
+
+    async def _frozen(self, session: AsyncSession, wallet: int) -> bool:
+        """Whether the wallet is frozen, holding its row so a reversal cannot freeze it until
+        this transaction ends."""
+        result = await session.execute(
+            text("SELECT frozen FROM accounts WHERE id = :id FOR SHARE"), {"id": wallet}
+        )
+        return bool(result.scalar_one())
 
     # -- shared ------------------------------------------------------------------------------
 

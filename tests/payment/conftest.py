@@ -6,9 +6,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from app.kit.resources import Resources
+from app.kit.uow import unit_of_work
+from app.models.user import Role
 from app.settings import Settings
 from tests.conftest import serve
-from tests.factories import bearer, register
+from tests.factories import DEFAULT_PASSWORD, bearer, create_user, register
 from tests.fakes.stripe_server import FakeStripe
 
 STRIPE_KEY = "sk_test_streampools"
@@ -45,3 +48,13 @@ async def adult(client: Client) -> tuple[int, dict[str, str]]:
     )
     assert response.status_code == 200
     return int(body["user"]["id"]), auth  # type: ignore[index]
+
+
+async def admin_headers(client: Client, resources: Resources, settings: Settings) -> dict[str, str]:
+    """The headers of a signed-in admin."""
+    async with unit_of_work(resources) as session:
+        user = await create_user(session, settings, role=Role.admin)
+    login = await client.post(
+        "/api/v1/auth/login", json={"email": user.email, "password": DEFAULT_PASSWORD}
+    )
+    return bearer(login.json()["access_token"])

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.ledger.service import ledger_service
+from app.settings import Settings
 from tests.conftest import RunJobs
 from tests.factories import fund_wallet
 from tests.fakes.stripe_server import (
@@ -23,7 +24,7 @@ from tests.fakes.stripe_server import (
     signed_event,
     webhook_headers,
 )
-from tests.payment.conftest import WEBHOOK_SECRET, adult
+from tests.payment.conftest import WEBHOOK_SECRET, admin_headers, adult
 
 Client = httpx.AsyncClient
 
@@ -235,7 +236,11 @@ async def test_a_refund_takes_the_money_back(
 
 
 async def test_a_refund_after_spending_freezes_the_wallet_and_records_the_debt(
-    client: Client, fake_stripe: FakeStripe, run_jobs: RunJobs, resources: Resources
+    client: Client,
+    fake_stripe: FakeStripe,
+    run_jobs: RunJobs,
+    resources: Resources,
+    settings: Settings,
 ) -> None:
     user_id, auth = await adult(client)
     deposit = await _deposit(client, auth, 1_000)
@@ -270,6 +275,28 @@ async def test_a_refund_after_spending_freezes_the_wallet_and_records_the_debt(
     )
     assert blocked.status_code == 403
     assert blocked.json()["error"]["code"] == "wallet_frozen"
+
+    # The 800 held for withdrawal cannot be paid out while the debt is open...
+    reviewer = await admin_headers(client, resources, settings)
+    held = (await client.get("/api/v1/payments/withdrawals", headers=auth)).json()["withdrawals"][0]
+    approve = await client.post(
+        f"/api/v1/payments/withdrawals/{held['id']}/approve",
+        json={"payout_reference": "po_1"},
+        headers=reviewer,
+    )
+    assert approve.status_code == 403
+    assert approve.json()["error"]["code"] == "wallet_frozen"
+    # ...and rejecting it returns the money, which pays the debt and unfreezes the wallet.
+    reject = await client.post(
+        f"/api/v1/payments/withdrawals/{held['id']}/reject",
+        json={"reason": "chargeback"},
+        headers=reviewer,
+    )
+    assert reject.status_code == 200, reject.text
+    wallets = (await client.get("/api/v1/me/wallets", headers=auth)).json()["wallets"]
+    assert wallets == [{"currency": "cash:USD", "balance": 50, "frozen": False}]
+    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()
+    assert (listed[0]["owed_amount"], listed[0]["refunded_amount"]) == (0, 1_000)
     await _ledger_ok(resources)
 
 

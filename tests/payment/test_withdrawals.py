@@ -8,21 +8,11 @@ from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.ledger.service import ledger_service
 from app.models.ledger import AccountKind
-from app.models.user import Role
 from app.settings import Settings
-from tests.factories import DEFAULT_PASSWORD, bearer, create_user, fund_wallet
-from tests.payment.conftest import adult
+from tests.factories import fund_wallet
+from tests.payment.conftest import admin_headers, adult
 
 Client = httpx.AsyncClient
-
-
-async def _admin(client: Client, resources: Resources, settings: Settings) -> dict[str, str]:
-    async with unit_of_work(resources) as session:
-        admin = await create_user(session, settings, role=Role.admin)
-    login = await client.post(
-        "/api/v1/auth/login", json={"email": admin.email, "password": DEFAULT_PASSWORD}
-    )
-    return bearer(login.json()["access_token"])
 
 
 async def _funded(client: Client, resources: Resources, amount: int) -> dict[str, str]:
@@ -86,7 +76,7 @@ async def test_approve_pays_out_once_and_reject_refunds_once(
     client: Client, resources: Resources, settings: Settings
 ) -> None:
     auth = await _funded(client, resources, 1_000)
-    admin = await _admin(client, resources, settings)
+    admin = await admin_headers(client, resources, settings)
     paid = (await _withdraw(client, auth, 300, "a")).json()
     refused = (await _withdraw(client, auth, 200, "b")).json()
 
@@ -143,7 +133,7 @@ async def test_only_admins_review_and_users_see_only_their_own(
     assert (await client.get("/api/v1/payments/withdrawals", headers=other)).json() == {
         "withdrawals": []
     }
-    admin = await _admin(client, resources, settings)
+    admin = await admin_headers(client, resources, settings)
     listed = await client.get("/api/v1/payments/withdrawals?status=pending", headers=admin)
     assert [w["id"] for w in listed.json()["withdrawals"]] == [withdrawal["id"]]
     missing = await client.post(
