@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
@@ -689,7 +690,13 @@ class PoolService:
             max_stake=data.max_stake,
             rake_bps=data.rake_bps,
         )
-        await pool_repository.add(session, template)
+        try:
+            async with session.begin_nested():
+                await pool_repository.add(session, template)
+        except IntegrityError as error:  # the same name, created concurrently
+            raise InvalidInput(
+                "name", "a template of this channel already has this name"
+            ) from error
         return template_view(template)
 
     async def _template_named(self, session: AsyncSession, channel_id: int, name: str) -> bool:
