@@ -31,6 +31,7 @@ FUNCTIONS: list[Function] = [
     func(pool_tasks.sweep_unpaid_pools, name="pool.sweep"),
     func(leaderboard_tasks.apply_pool, name="leaderboard.apply_pool"),
     func(leaderboard_tasks.rebuild, name="leaderboard.rebuild"),
+    func(leaderboard_tasks.sweep, name="leaderboard.sweep"),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -46,6 +47,7 @@ CRON_JOBS: list[CronJob] = [
     cron(pool_tasks.lock_due_pools, name="cron:pool.lock_due", second=set(range(60)), unique=True),
     cron(pool_tasks.cancel_stale_pools, name="cron:pool.cancel_stale", second={5}, unique=True),
     cron(pool_tasks.sweep_unpaid_pools, name="cron:pool.sweep", second={15}, unique=True),
+    cron(leaderboard_tasks.sweep, name="cron:leaderboard.sweep", second={45}, unique=True),
 ]
 
 

@@ -53,6 +53,16 @@ class LeaderboardRepository:
         )
         return [int(i) for i in result.scalars()]
 
+    async def recently_settled(self, session: AsyncSession, hours: int) -> list[int]:
+        result = await session.execute(
+            text(
+                "SELECT id FROM pools WHERE status = 'settled'"
+                " AND settled_at > now() - make_interval(hours => :hours) ORDER BY id"
+            ),
+            {"hours": hours},
+        )
+        return [int(i) for i in result.scalars()]
+
     async def channel_ids(self, session: AsyncSession) -> list[int]:
         result = await session.execute(text("SELECT id FROM channels ORDER BY id"))
         return [int(i) for i in result.scalars()]

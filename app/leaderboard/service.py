@@ -5,6 +5,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channel.permissions import channel_or_404
@@ -14,6 +16,8 @@ from app.leaderboard.repository import Result, leaderboard_repository
 BUCKET_TTL = int(timedelta(days=32).total_seconds())
 APPLIED_TTL = int(timedelta(days=90).total_seconds())
 METRICS = ("net", "wins")
+#: Present while the boards in Redis are whole; a Redis that lost it needs a rebuild.
+BUILT = "lb:built"
 
 
 def _key(channel_id: int, currency: str, metric: str, bucket: str) -> str:
@@ -28,13 +32,35 @@ class LeaderboardService:
     async def apply_pool(
         self, session: AsyncSession, redis: Redis, pool_id: int
     ) -> tuple[int, str] | None:
-        """Add a settled pool's results, once (a marker key makes a rerun a no-op). Returns
-        the board that changed: its channel and currency."""
-        if not await redis.set(f"lb:applied:{pool_id}", 1, nx=True, ex=APPLIED_TTL):
-            return None
+        """Add a settled pool's results, once: the results and the pool's "applied" marker are
+        written in one Redis transaction, so a crash or a concurrent run cannot count a pool
+        twice or leave it marked but missing. Returns the board that changed."""
         results = await leaderboard_repository.results_of_pool(session, pool_id)
-        await self._add(redis, results)
-        return (results[0].channel_id, results[0].currency) if results else None
+        if not results:
+            return None  # not settled (yet), or nobody bet
+        marker = f"lb:applied:{pool_id}"
+        async with redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(marker)
+            if await pipe.exists(marker):
+                return None
+            pipe.multi()  # type: ignore[no-untyped-call]
+            self._queue_add(pipe, results)
+            pipe.set(marker, 1, ex=APPLIED_TTL)
+            try:
+                await pipe.execute()
+            except WatchError:
+                return None  # applied concurrently
+        return results[0].channel_id, results[0].currency
+
+    async def unapplied(self, redis: Redis, pool_ids: list[int]) -> list[int]:
+        """Which of these settled pools are missing from the leaderboards."""
+        if not pool_ids:
+            return []
+        async with redis.pipeline(transaction=False) as pipe:
+            for pool_id in pool_ids:
+                pipe.exists(f"lb:applied:{pool_id}")
+            applied = await pipe.execute()
+        return [pool_id for pool_id, done in zip(pool_ids, applied, strict=True) if not done]
 
     async def rebuild_channel(self, session: AsyncSession, redis: Redis, channel_id: int) -> int:
         """Recompute a channel's leaderboards from the bets of its settled pools."""
@@ -51,7 +77,12 @@ class LeaderboardService:
         total = 0
         for channel_id in await leaderboard_repository.channel_ids(session):
             total += await self.rebuild_channel(session, redis, channel_id)
+        await redis.set(BUILT, 1)
         return total
+
+    async def needs_rebuild(self, redis: Redis) -> bool:
+        """True when Redis lost the boards (wiped or replaced): only a rebuild restores them."""
+        return not await redis.exists(BUILT)
 
     async def read(
         self,
@@ -106,15 +137,18 @@ class LeaderboardService:
 
     async def _add(self, redis: Redis, results: Iterable[Result]) -> None:
         async with redis.pipeline(transaction=False) as pipe:
-            for r in results:
-                member = str(r.user_id)
-                for bucket in ("all", _day(r.day)):
-                    pipe.zincrby(_key(r.channel_id, r.currency, "net", bucket), r.net, member)
-                    pipe.zincrby(_key(r.channel_id, r.currency, "wins", bucket), int(r.won), member)
-                    if bucket != "all":
-                        for metric in METRICS:
-                            pipe.expire(_key(r.channel_id, r.currency, metric, bucket), BUCKET_TTL)
+            self._queue_add(pipe, results)
             await pipe.execute()
+
+    def _queue_add(self, pipe: Pipeline, results: Iterable[Result]) -> None:
+        for r in results:
+            member = str(r.user_id)
+            for bucket in ("all", _day(r.day)):
+                pipe.zincrby(_key(r.channel_id, r.currency, "net", bucket), r.net, member)
+                pipe.zincrby(_key(r.channel_id, r.currency, "wins", bucket), int(r.won), member)
+                if bucket != "all":
+                    for metric in METRICS:
+                        pipe.expire(_key(r.channel_id, r.currency, metric, bucket), BUCKET_TTL)
 
 
 leaderboard_service = LeaderboardService()

@@ -1,0 +1,5 @@
+"""Leaderboard tests run in the shared world of tests.worlds."""
+
+from tests.worlds import world
+
+__all__ = ["world"]
