@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install node-deps run test lint format bench migrate clean
+.PHONY: help install node-deps nodejs run test lint format bench migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
@@ -43,11 +43,20 @@ install: $(UV)
 
 # The JavaScript Socket.IO client and server the tests and benchmarks run (pinned, locked).
 tests/node_modules/.installed: tests/package.json tests/package-lock.json
-	@command -v npm >/dev/null || { echo "npm (Node.js 18+) is needed for the Socket.IO tests: apt-get install nodejs npm"; exit 1; }
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory nodejs
 	@npm ci --prefix tests --no-audit --no-fund --loglevel=error
 	@touch $@
 
 node-deps: tests/node_modules/.installed
+
+# Node.js from the distribution when it is missing (root on Debian/Ubuntu), else say how.
+nodejs:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Node.js is not installed: installing Debian's nodejs and npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; \
+	else \
+		echo "The Socket.IO tests need Node.js 18+ and npm: sudo apt-get install nodejs npm"; exit 1; \
+	fi
 
 run: install
 	@$(UV) run --frozen streampools run

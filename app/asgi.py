@@ -26,7 +26,11 @@ from app.kit.http import (
 from app.kit.logging import configure_logging
 from app.kit.resources import Resources, open_resources
 from app.leaderboard.endpoints import LeaderboardController
-from app.payment.endpoints import PaymentController, StripeWebhookController
+from app.payment.endpoints import (
+    CheckoutReturnController,
+    PaymentController,
+    StripeWebhookController,
+)
 from app.pool.endpoints import ChannelPoolController, PoolController
 from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
@@ -63,6 +67,7 @@ def create_http_app(settings: Settings) -> Litestar:
             ProtectionController,
             PaymentController,
             StripeWebhookController,
+            CheckoutReturnController,
             PoolController,
             ChannelPoolController,
             LeaderboardController,

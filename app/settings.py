@@ -3,8 +3,11 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Good enough on a laptop, refused in production.
+DEV_JWT_SECRET = "dev-only-change-me-dev-only-change-me"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -37,13 +40,12 @@ class Settings(BaseSettings):
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000
-    public_url: str = "http://127.0.0.1:8000"
     cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
     log_level: str = "INFO"
     log_json: bool = True
 
     # Tokens
-    jwt_secret: SecretStr = SecretStr("dev-only-change-me-dev-only-change-me")
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "streampools"
     jwt_audience: str = "streampools-api"
     access_token_ttl_seconds: int = 15 * 60
@@ -100,6 +102,16 @@ class Settings(BaseSettings):
     chat_window_seconds: int = Field(default=5, ge=1)
     chat_history_size: int = Field(default=100, ge=50)
     chat_timeout_max_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> "Settings":
+        secret = self.jwt_secret.get_secret_value()
+        if self.env == "production" and (secret == DEV_JWT_SECRET or len(secret) < 32):
+            raise ValueError(
+                "STREAMPOOLS_JWT_SECRET must be a random value of at least 32 characters in"
+                " production (e.g. `openssl rand -hex 32`)"
+            )
+        return self
 
     @property
     def payments_enabled(self) -> bool:

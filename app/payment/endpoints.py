@@ -3,7 +3,7 @@
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, MediaType, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
@@ -134,3 +134,28 @@ class StripeWebhookController(Controller):
             payload=payload,
         )
         return {"received": True, "duplicate": not new}
+
+
+class CheckoutReturnController(Controller):
+    """Where Stripe Checkout sends the payer back (the default return URLs)."""
+
+    include_in_schema = False
+
+    @get("/deposit/success", media_type=MediaType.HTML)
+    async def succeeded(self) -> str:
+        return _page(
+            "Payment received",
+            "Thank you. Your wallet is credited as soon as Stripe confirms the payment,"
+            " usually within seconds.",
+        )
+
+    @get("/deposit/cancel", media_type=MediaType.HTML)
+    async def cancelled(self) -> str:
+        return _page("Payment cancelled", "Nothing was charged. You can start a new deposit.")
+
+
+def _page(title: str, text: str) -> str:
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head>"
+        f"<body><h1>{title}</h1><p>{text}</p></body></html>"
+    )

@@ -1,5 +1,6 @@
 """Without Stripe settings, cash-in endpoints say so clearly."""
 
+import httpx
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from pydantic import SecretStr
@@ -28,3 +29,10 @@ async def test_deposits_and_webhooks_answer_payments_not_configured(settings: Se
         webhook = await client.post("/webhooks/stripe", content=b"{}")
         assert webhook.status_code == 503
         assert webhook.json()["error"]["code"] == "payments_not_configured"
+
+
+async def test_checkout_return_pages_exist(client: httpx.AsyncClient) -> None:
+    for path, words in (("/deposit/success", "Payment received"), ("/deposit/cancel", "cancelled")):
+        page = await client.get(path)
+        assert page.status_code == 200
+        assert words in page.text
