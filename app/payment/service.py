@@ -193,7 +193,9 @@ class PaymentService:
                 memo={"deposit_id": deposit.id},
             )
             deposit.status = DepositStatus.succeeded
-        taken_back = min(deposit.amount, max(deposit.refunded_amount, deposit.disputed_amount))
+        # Stripe's amount_refunded is cumulative and a dispute covers what refunds left (or the
+        # whole charge): together they never take back more than was paid.
+        taken_back = min(deposit.amount, deposit.refunded_amount + deposit.disputed_amount)
         # What Stripe took back and we have not recovered yet: taken from the wallet as far as
         # its balance goes; the rest is owed and keeps the wallet frozen until it is recovered
         # (from money that comes back to the wallet, see collect_debts).
