@@ -8,7 +8,6 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.pool import (
-    BetPlacement,
     Pool,
     PoolOutcome,
     PoolStatus,
@@ -42,10 +41,18 @@ class OutcomeTotal:
 
 
 @dataclass(frozen=True, slots=True)
-class UpsertedBet:
-    id: int
-    outcome_id: int
-    amount: int
+class Placement:
+    """What ``place_bet()`` answered: ``status`` is ``placed``, ``replayed`` or the refusal."""
+
+    status: str
+    bet_id: int | None
+    outcome_id: int | None
+    position: int | None
+    balance: int | None
+    currency: str | None
+    pool_status: str | None
+    min_stake: int | None
+    max_stake: int | None
 
 
 class PoolRepository:
@@ -176,108 +183,35 @@ class PoolRepository:
 
     # -- bets ---------------------------------------------------------------------------------
 
-    async def open_for_betting(self, session: AsyncSession, pool_id: int) -> Any:
-        """The pool's betting terms, share-locked: a concurrent lock waits for this bet's
-        transaction, and a bet after the lock committed sees the pool locked."""
-        result = await session.execute(
-            text(
-                "SELECT id, channel_id, status, currency, min_stake, max_stake, escrow_account_id,"
-                " closes_at IS NOT NULL AND closes_at <= now() AS past_close"
-                " FROM pools WHERE id = :id FOR SHARE"
-            ),
-            {"id": pool_id},
-        )
-        return result.one_or_none()
-
-    async def outcome_in_pool(self, session: AsyncSession, pool_id: int, outcome_id: int) -> bool:
-        result = await session.execute(
-            text("SELECT 1 FROM pool_outcomes WHERE id = :outcome AND pool_id = :pool"),
-            {"outcome": outcome_id, "pool": pool_id},
-        )
-        return result.scalar_one_or_none() is not None
-
-    async def claim_placement(
+    async def place_bet(
         self,
         session: AsyncSession,
         user_id: int,
         idempotency_key: str,
         fingerprint: bytes,
         pool_id: int,
+        outcome_id: int,
         amount: int,
-    ) -> int | None:
+        cash_cleared: bool,
+    ) -> Placement:
+        """One round trip: the bet's checks, stake and ledger transaction (the SQL function
+        ``place_bet`` of migration 0006)."""
         result = await session.execute(
             text(
-                "INSERT INTO bet_placements (user_id, idempotency_key, fingerprint, pool_id,"
-                " amount) VALUES (:user, :key, :fingerprint, :pool, :amount)"
-                " ON CONFLICT (user_id, idempotency_key) DO NOTHING RETURNING id"
+                "SELECT * FROM place_bet(:user, :key, :fingerprint, :pool, :outcome, :amount,"
+                " :cash_cleared)"
             ),
             {
                 "user": user_id,
                 "key": idempotency_key,
                 "fingerprint": fingerprint,
                 "pool": pool_id,
-                "amount": amount,
-            },
-        )
-        return result.scalar_one_or_none()
-
-    async def placement(
-        self, session: AsyncSession, user_id: int, idempotency_key: str
-    ) -> BetPlacement | None:
-        result = await session.execute(
-            select(BetPlacement).where(
-                BetPlacement.user_id == user_id, BetPlacement.idempotency_key == idempotency_key
-            )
-        )
-        return result.scalar_one_or_none()
-
-    async def add_stake(
-        self,
-        session: AsyncSession,
-        pool_id: int,
-        user_id: int,
-        outcome_id: int,
-        wallet_account_id: int,
-        amount: int,
-    ) -> UpsertedBet:
-        """Open the user's position or add to it; another outcome's position stays as it is
-        (the returned outcome tells)."""
-        result = await session.execute(
-            text(
-                "INSERT INTO bets (pool_id, user_id, outcome_id, wallet_account_id, amount)"
-                " VALUES (:pool, :user, :outcome, :wallet, :amount)"
-                " ON CONFLICT (pool_id, user_id) DO UPDATE"
-                " SET amount = bets.amount + EXCLUDED.amount, updated_at = now()"
-                " WHERE bets.outcome_id = EXCLUDED.outcome_id"
-                " RETURNING id, outcome_id, amount"
-            ),
-            {
-                "pool": pool_id,
-                "user": user_id,
                 "outcome": outcome_id,
-                "wallet": wallet_account_id,
                 "amount": amount,
+                "cash_cleared": cash_cleared,
             },
         )
-        row = result.one_or_none()
-        if row is None:
-            existing = await session.execute(
-                text("SELECT id, outcome_id, amount FROM bets WHERE pool_id = :p AND user_id = :u"),
-                {"p": pool_id, "u": user_id},
-            )
-            row = existing.one()
-        return UpsertedBet(int(row.id), int(row.outcome_id), int(row.amount))
-
-    async def complete_placement(
-        self, session: AsyncSession, placement_id: int, bet_id: int, position: int, balance: int
-    ) -> None:
-        await session.execute(
-            text(
-                "UPDATE bet_placements SET bet_id = :bet, position_amount = :position,"
-                " balance_after = :balance WHERE id = :id"
-            ),
-            {"id": placement_id, "bet": bet_id, "position": position, "balance": balance},
-        )
+        return Placement(*result.one())
 
     # -- settlement ---------------------------------------------------------------------------
 

@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.tokens import Principal
 from app.channel.permissions import channel_or_404, require_staff
 from app.kit.effects import call_after_commit, emit_after_commit, enqueue_after_commit
-from app.kit.errors import InvalidInput, NotFound
+from app.kit.errors import AppError, InvalidInput, NotFound
 from app.kit.resources import Resources
 from app.kit.rooms import channel_room, user_room
 from app.kit.uow import read_session
-from app.ledger.errors import IdempotencyKeyReused
+from app.ledger.errors import IdempotencyKeyReused, InsufficientFunds, WalletFrozen
 from app.ledger.repository import Posting
 from app.ledger.schemas import WalletUpdated
 from app.ledger.service import cash, ledger_service, points
@@ -34,7 +34,7 @@ from app.pool.errors import (
     StakeOutOfRange,
     UnknownOutcome,
 )
-from app.pool.repository import OutcomeTotal, pool_repository
+from app.pool.repository import OutcomeTotal, Placement, pool_repository
 from app.protection.service import protection_service
 from app.settings import Settings
 
@@ -74,6 +74,34 @@ def multiplier_bps(staked: int, on_outcome: int, rake_bps: int) -> int | None:
         return None
     rake = (staked - on_outcome) * rake_bps // 10_000
     return (staked - rake) * 10_000 // on_outcome
+
+
+def _refusal(placement: Placement) -> AppError:
+    """The error a refused ``place_bet()`` call stands for."""
+    match placement.status:
+        case "pool_not_found":
+            return PoolNotFound()
+        case "pool_not_open" | "pool_closed_by_time":
+            return PoolNotOpen(
+                placement.pool_status or "gone",
+                closed_by_time=placement.status == "pool_closed_by_time",
+            )
+        case "unknown_outcome":
+            return UnknownOutcome()
+        case "outcome_already_chosen":
+            return OutcomeAlreadyChosen()
+        case "stake_out_of_range":
+            assert placement.min_stake is not None and placement.max_stake is not None
+            return StakeOutOfRange(
+                placement.min_stake, placement.max_stake, placement.position or 0
+            )
+        case "wallet_frozen":
+            return WalletFrozen()
+        case "insufficient_funds":
+            return InsufficientFunds()
+        case "idempotency_key_reused":
+            return IdempotencyKeyReused()
+    raise RuntimeError(f"place_bet() answered {placement.status!r}")
 
 
 def _totals_key(pool_id: int) -> str:
@@ -296,41 +324,35 @@ class PoolService:
         The same key and body return the first answer; the same key with another body is
         refused."""
         digest = hashlib.sha256(f"{pool_id}:{data.outcome_id}:{data.amount}".encode()).digest()
-        placement_id = await pool_repository.claim_placement(
-            session, user_id, idempotency_key, digest, pool_id, data.amount
-        )
-        if placement_id is None:
-            return await self._replay(session, user_id, idempotency_key, digest)
-        terms = await pool_repository.open_for_betting(session, pool_id)
-        if terms is None:
-            raise PoolNotFound()
-        if terms.status != PoolStatus.open.value or terms.past_close:
-            raise PoolNotOpen(terms.status, closed_by_time=bool(terms.past_close))
-        if not await pool_repository.outcome_in_pool(session, pool_id, data.outcome_id):
-            raise UnknownOutcome()
-        if terms.currency.startswith("cash:"):
+        placement = await self._place(session, user_id, idempotency_key, digest, pool_id, data)
+        if placement.status == "cash_check":
             await protection_service.ensure_can_play_cash(session, resources.settings, user_id)
-        wallet = await ledger_service.wallet(session, user_id, terms.currency)
-        bet = await pool_repository.add_stake(
-            session, pool_id, user_id, data.outcome_id, wallet, data.amount
+            placement = await self._place(
+                session, user_id, idempotency_key, digest, pool_id, data, cash_cleared=True
+            )
+        if placement.status not in ("placed", "replayed"):
+            raise _refusal(placement)
+        assert placement.bet_id is not None and placement.position is not None
+        assert placement.balance is not None and placement.currency is not None
+        assert placement.outcome_id is not None
+        placed = schemas.BetPlaced(
+            pool_id=pool_id,
+            bet_id=placement.bet_id,
+            outcome_id=placement.outcome_id,
+            placed=data.amount,
+            position=placement.position,
+            currency=placement.currency,
+            balance=placement.balance,
         )
-        if bet.outcome_id != data.outcome_id:
-            raise OutcomeAlreadyChosen()
-        if not terms.min_stake <= bet.amount <= terms.max_stake:
-            raise StakeOutOfRange(terms.min_stake, terms.max_stake, bet.amount - data.amount)
-        posted = await ledger_service.post_transaction(
+        if placement.status == "replayed":
+            return placed
+        emit_after_commit(
             session,
-            idempotency_key=f"bet:{placement_id}",
-            kind=TransactionKind.bet,
-            postings=[
-                Posting(wallet, terms.currency, -data.amount),
-                Posting(terms.escrow_account_id, terms.currency, data.amount),
-            ],
-            memo={"pool_id": pool_id, "bet_id": bet.id},
+            "wallet:updated",
+            WalletUpdated(currency=placed.currency, balance=placed.balance),
+            user_room(user_id),
         )
-        balance = posted.balances[wallet]
-        await pool_repository.complete_placement(session, placement_id, bet.id, bet.amount, balance)
-        new_position = bet.amount == data.amount
+        new_position = placed.position == data.amount
 
         async def update_totals() -> None:
             await self._increment_totals(
@@ -341,34 +363,27 @@ class PoolService:
             )
 
         call_after_commit(session, update_totals)
-        return schemas.BetPlaced(
-            pool_id=pool_id,
-            bet_id=bet.id,
-            outcome_id=data.outcome_id,
-            placed=data.amount,
-            position=bet.amount,
-            currency=terms.currency,
-            balance=balance,
-        )
+        return placed
 
-    async def _replay(
-        self, session: AsyncSession, user_id: int, idempotency_key: str, digest: bytes
-    ) -> schemas.BetPlaced:
-        placement = await pool_repository.placement(session, user_id, idempotency_key)
-        assert placement is not None
-        if placement.fingerprint != digest or placement.bet_id is None:
-            raise IdempotencyKeyReused()
-        position = await pool_repository.position(session, placement.pool_id, user_id)
-        pool = await pool_repository.get(session, placement.pool_id)
-        assert pool is not None
-        return schemas.BetPlaced(
-            pool_id=placement.pool_id,
-            bet_id=placement.bet_id,
-            outcome_id=int(position.outcome_id),
-            placed=placement.amount,
-            position=int(placement.position_amount or 0),
-            currency=pool.currency,
-            balance=int(placement.balance_after or 0),
+    async def _place(
+        self,
+        session: AsyncSession,
+        user_id: int,
+        idempotency_key: str,
+        digest: bytes,
+        pool_id: int,
+        data: schemas.BetCreate,
+        cash_cleared: bool = False,
+    ) -> Placement:
+        return await pool_repository.place_bet(
+            session,
+            user_id,
+            idempotency_key,
+            digest,
+            pool_id,
+            data.outcome_id,
+            data.amount,
+            cash_cleared,
         )
 
     # -- reads and live totals ----------------------------------------------------------------
