@@ -14,7 +14,9 @@ from app.auth.service import auth_service
 from app.kit.resources import Resources
 from app.kit.rooms import user_room
 from app.settings import Settings
+from realtime import delivery
 from realtime.connections import Connection, Connections, TokenBucket
+from realtime.delivery import FanoutRedisManager
 from realtime.errors import TooManyEvents, UnknownEvent
 from realtime.handlers import EVENTS, Ack, Context, Handler, dispatch, failed
 
@@ -26,12 +28,13 @@ class SocketApp:
     through the Redis manager."""
 
     def __init__(self, settings: Settings, resources: Callable[[], Resources]) -> None:
+        delivery.install()
         self.settings = settings
         self._resources = resources
         self.connections = Connections()
         self.server = socketio.AsyncServer(
             async_mode="asgi",
-            client_manager=socketio.AsyncRedisManager(settings.redis_url, channel="socketio"),
+            client_manager=FanoutRedisManager(settings.redis_url, channel="socketio"),
             cors_allowed_origins=settings.cors_origins,
             max_http_buffer_size=settings.socket_max_message_bytes,
             logger=False,

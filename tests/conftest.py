@@ -137,6 +137,7 @@ async def serve(app: Any, port: int | None = None) -> AsyncIterator[str]:
             log_level="warning",
             lifespan="auto",
             timeout_graceful_shutdown=1,
+            ws="websockets-sansio",
             ws_per_message_deflate=False,
         )
     )

@@ -37,13 +37,17 @@ class SocketClient:
             self._arrived.notify_all()
 
     async def connect(
-        self, url: str, token: str | None = None, headers: dict[str, str] | None = None
+        self,
+        url: str,
+        token: str | None = None,
+        headers: dict[str, str] | None = None,
+        transports: tuple[str, ...] = ("websocket",),
     ) -> "SocketClient":
         await self.sio.connect(
             url,
             auth={"token": token} if token else None,
             headers=headers or {},
-            transports=["websocket"],
+            transports=list(transports),
             wait_timeout=10,
         )
         return self

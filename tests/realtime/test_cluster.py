@@ -3,7 +3,6 @@ what the worker emits reaches both."""
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -11,6 +10,7 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
+from app.cli import web_command
 from app.kit.embedded import free_port
 from app.kit.migrate import PROJECT_ROOT
 from app.settings import Settings
@@ -29,9 +29,7 @@ def web_process(settings: Settings) -> Iterator[str]:
         "REDIS_URL": settings.redis_url,
         "STREAMPOOLS_LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "app.asgi:create_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--ws-per-message-deflate", "false"]
-    process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
+    process = subprocess.Popen(web_command("127.0.0.1", port), env=env, cwd=PROJECT_ROOT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -8,8 +8,8 @@ from sqlalchemy import text
 
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
-from tests.conftest import RunJobs
-from tests.realtime.conftest import Connect
+from tests.conftest import LiveServer, RunJobs
+from tests.realtime.conftest import Connect, SocketClient
 from tests.worlds import World, open_pool
 
 
@@ -177,3 +177,18 @@ async def test_joining_an_unknown_channel_is_refused_and_joins_nothing(
     assert (await viewer.call("channel:leave", {"channel": world.channel_id}))["ok"] is True
     async with unit_of_work(resources) as session:
         assert await session.scalar(text("SELECT count(*) FROM chat_moderation")) == 0
+
+
+async def test_long_polling_clients_get_the_same_events(
+    world: World, connect: Connect, live_server: LiveServer
+) -> None:
+    poller = await SocketClient().connect(live_server.url, transports=("polling",))
+    try:
+        assert (await poller.call("channel:join", {"channel": world.channel_id}))["ok"] is True
+        talker = await connect(world.viewers[0])
+        said = await talker.call("chat:send", {"channel": world.channel_id, "text": "polling?"})
+        assert await poller.wait_for("chat:message") == said["message"]
+        assert poller.sio.transport() == "polling"
+    finally:
+        # A polling client's graceful close waits for its pending long-poll: end it at once.
+        await poller.sio.eio.disconnect(abort=True)
