@@ -96,9 +96,8 @@ async def leave(ctx: Context, data: ChannelRef) -> Ack:
 async def place_bet(ctx: Context, data: BetPlace) -> Ack:
     """The same bet as ``POST /pools/{id}/bets``; one connection's bets run in arrival order."""
     principal = ctx.principal
-    async with ctx.connection.money_lock, unit_of_work(ctx.resources) as session:
-        placed = await pool_service.place_bet(
-            session,
+    async with ctx.connection.money_lock:
+        placed = await pool_service.bet(
             ctx.resources,
             principal.user_id,
             data.pool_id,

@@ -1,6 +1,7 @@
 """Long-lived connections a process holds: database engines, Redis, the job queue, the emitter."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
@@ -28,6 +29,8 @@ class Resources:
     coalescer: Coalescer
     #: None when payments are not configured (no Stripe secret key).
     stripe: StripeClient | None
+    #: Per-process helpers of the domains, created on first use (e.g. the bet intake).
+    helpers: dict[str, Any] = field(default_factory=dict)
 
     async def close(self) -> None:
         if self.stripe is not None:

@@ -93,15 +93,14 @@ class PoolController(Controller):
         self,
         pool_id: int,
         data: JSONBody[schemas.BetCreate],
-        session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
         idempotency_key: IdempotencyKey = None,
     ) -> schemas.BetPlaced:
         """Stake on an outcome (``Idempotency-Key`` header required). More stake on the same
         outcome adds to your position."""
-        return await pool_service.place_bet(
-            session, resources, principal.user_id, pool_id, data, require_key(idempotency_key)
+        return await pool_service.bet(
+            resources, principal.user_id, pool_id, data, require_key(idempotency_key)
         )
 
 

@@ -1,5 +1,6 @@
 """All SQL of pools and bets, including the set-based settlement."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,17 @@ class OutcomeTotal:
     outcome_id: int
     total: int
     bettors: int
+
+
+@dataclass(frozen=True, slots=True)
+class BetRequest:
+    user_id: int
+    idempotency_key: str
+    #: Identifies the body sent with the key: the same key with another body is refused.
+    digest: bytes
+    pool_id: int
+    outcome_id: int
+    amount: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +224,30 @@ class PoolRepository:
             },
         )
         return Placement(*result.one())
+
+    async def place_bets(
+        self, session: AsyncSession, bets: Sequence[BetRequest]
+    ) -> list[Placement]:
+        """Many bets in one call (``place_bets`` of migration 0007), each answered as
+        ``place_bet`` would; a refused one is rolled back alone."""
+        result = await session.execute(
+            text(
+                "SELECT status, bet_id, outcome_id, new_position, balance, currency, pool_status,"
+                " min_stake, max_stake FROM place_bets("
+                " CAST(:users AS bigint[]), CAST(:keys AS text[]), CAST(:digests AS bytea[]),"
+                " CAST(:pools AS bigint[]), CAST(:outcomes AS bigint[]),"
+                " CAST(:amounts AS bigint[])) ORDER BY idx"
+            ),
+            {
+                "users": [b.user_id for b in bets],
+                "keys": [b.idempotency_key for b in bets],
+                "digests": [b.digest for b in bets],
+                "pools": [b.pool_id for b in bets],
+                "outcomes": [b.outcome_id for b in bets],
+                "amounts": [b.amount for b in bets],
+            },
+        )
+        return [Placement(*row) for row in result]
 
     # -- settlement ---------------------------------------------------------------------------
 

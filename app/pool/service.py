@@ -11,11 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
 from app.channel.permissions import channel_or_404, require_staff
-from app.kit.effects import call_after_commit, emit_after_commit, enqueue_after_commit
+from app.kit.effects import (
+    Call,
+    Effect,
+    Effects,
+    Emit,
+    call_after_commit,
+    effects_of,
+    emit_after_commit,
+    enqueue_after_commit,
+)
 from app.kit.errors import AppError, InvalidInput, NotFound
 from app.kit.resources import Resources
 from app.kit.rooms import channel_room, user_room
-from app.kit.uow import read_session
+from app.kit.uow import read_session, unit_of_work
 from app.ledger.errors import IdempotencyKeyReused, InsufficientFunds, WalletFrozen
 from app.ledger.repository import Posting
 from app.ledger.schemas import WalletUpdated
@@ -34,7 +43,8 @@ from app.pool.errors import (
     StakeOutOfRange,
     UnknownOutcome,
 )
-from app.pool.repository import OutcomeTotal, Placement, pool_repository
+from app.pool.intake import intake_of
+from app.pool.repository import BetRequest, OutcomeTotal, Placement, pool_repository
 from app.protection.service import protection_service
 from app.settings import Settings
 
@@ -102,6 +112,28 @@ def _refusal(placement: Placement) -> AppError:
         case "idempotency_key_reused":
             return IdempotencyKeyReused()
     raise RuntimeError(f"place_bet() answered {placement.status!r}")
+
+
+def _digest(pool_id: int, data: schemas.BetCreate) -> bytes:
+    return hashlib.sha256(f"{pool_id}:{data.outcome_id}:{data.amount}".encode()).digest()
+
+
+def _placed(pool_id: int, data: schemas.BetCreate, placement: Placement) -> schemas.BetPlaced:
+    """The answer to a bet, or the error it was refused with."""
+    if placement.status not in ("placed", "replayed"):
+        raise _refusal(placement)
+    assert placement.bet_id is not None and placement.position is not None
+    assert placement.balance is not None and placement.currency is not None
+    assert placement.outcome_id is not None
+    return schemas.BetPlaced(
+        pool_id=pool_id,
+        bet_id=placement.bet_id,
+        outcome_id=placement.outcome_id,
+        placed=data.amount,
+        position=placement.position,
+        currency=placement.currency,
+        balance=placement.balance,
+    )
 
 
 def _totals_key(pool_id: int) -> str:
@@ -309,9 +341,8 @@ class PoolService:
 
     # -- bets ---------------------------------------------------------------------------------
 
-    async def place_bet(
+    async def bet(
         self,
-        session: AsyncSession,
         resources: Resources,
         user_id: int,
         pool_id: int,
@@ -322,36 +353,57 @@ class PoolService:
         transaction as the debit: the pool is open and before its close time, one outcome per
         user, stake within the pool's limits, funds, and for cash the player-protection rules.
         The same key and body return the first answer; the same key with another body is
-        refused."""
-        digest = hashlib.sha256(f"{pool_id}:{data.outcome_id}:{data.amount}".encode()).digest()
+        refused. Bets arriving together share a transaction (app.pool.intake)."""
+        request = BetRequest(
+            user_id, idempotency_key, _digest(pool_id, data), pool_id, data.outcome_id, data.amount
+        )
+        placement = await intake_of(resources).submit(request)
+        if placement is None:  # the batch could not settle it: on its own, then
+            async with unit_of_work(resources) as session:
+                return await self.place_bet(
+                    session, resources, user_id, pool_id, data, idempotency_key
+                )
+        placed = _placed(pool_id, data, placement)
+        if placement.status == "placed":
+            await Effects(self._bet_effects(resources, user_id, pool_id, data, placed)).run(
+                resources.jobs, resources.emitter
+            )
+        return placed
+
+    async def place_bet(
+        self,
+        session: AsyncSession,
+        resources: Resources,
+        user_id: int,
+        pool_id: int,
+        data: schemas.BetCreate,
+        idempotency_key: str,
+    ) -> schemas.BetPlaced:
+        """A bet in the caller's unit of work, with the player-protection checks a cash bet
+        needs; its effects go out after the caller commits."""
+        digest = _digest(pool_id, data)
         placement = await self._place(session, user_id, idempotency_key, digest, pool_id, data)
         if placement.status == "cash_check":
             await protection_service.ensure_can_play_cash(session, resources.settings, user_id)
             placement = await self._place(
                 session, user_id, idempotency_key, digest, pool_id, data, cash_cleared=True
             )
-        if placement.status not in ("placed", "replayed"):
-            raise _refusal(placement)
-        assert placement.bet_id is not None and placement.position is not None
-        assert placement.balance is not None and placement.currency is not None
-        assert placement.outcome_id is not None
-        placed = schemas.BetPlaced(
-            pool_id=pool_id,
-            bet_id=placement.bet_id,
-            outcome_id=placement.outcome_id,
-            placed=data.amount,
-            position=placement.position,
-            currency=placement.currency,
-            balance=placement.balance,
-        )
-        if placement.status == "replayed":
-            return placed
-        emit_after_commit(
-            session,
-            "wallet:updated",
-            WalletUpdated(currency=placed.currency, balance=placed.balance),
-            user_room(user_id),
-        )
+        placed = _placed(pool_id, data, placement)
+        if placement.status == "placed":
+            for effect in self._bet_effects(resources, user_id, pool_id, data, placed):
+                effects_of(session).add(effect)
+        return placed
+
+    def _bet_effects(
+        self,
+        resources: Resources,
+        user_id: int,
+        pool_id: int,
+        data: schemas.BetCreate,
+        placed: schemas.BetPlaced,
+    ) -> list[Effect]:
+        """What a placed bet tells the world once committed: the bettor's new balance, and the
+        pool's live totals (coalesced)."""
         new_position = placed.position == data.amount
 
         async def update_totals() -> None:
@@ -362,8 +414,8 @@ class PoolService:
                 f"pool:{pool_id}", lambda: self.publish_totals(resources, pool_id)
             )
 
-        call_after_commit(session, update_totals)
-        return placed
+        wallet = WalletUpdated(currency=placed.currency, balance=placed.balance)
+        return [Emit("wallet:updated", wallet, user_room(user_id)), Call(update_totals)]
 
     async def _place(
         self,

@@ -1,0 +1,77 @@
+"""Bet intake: bets that arrive while the previous ones are being written are written together,
+in one transaction and one round trip (``place_bets``), instead of one transaction each.
+
+A lone bet goes at once (a batch of one), so batching adds no waiting; under load, batches
+grow with the backlog. A refused bet is rolled back alone inside the batch. Whatever the batch
+cannot settle for a bet (a cash bet, which needs the player-protection checks first; a batch
+that failed as a whole, e.g. on a deadlock) is handed back for the caller to place alone.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from app.kit.resources import Resources
+from app.kit.uow import unit_of_work
+from app.pool.repository import BetRequest, Placement, pool_repository
+
+log = logging.getLogger(__name__)
+
+#: Largest batch: bounds a transaction's length and the locks it holds.
+MAX_BATCH = 100
+
+
+@dataclass(slots=True)
+class _Waiting:
+    request: BetRequest
+    answer: asyncio.Future[Placement | None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class BetIntake:
+    """One per process (see :func:`intake_of`); batches run one after another."""
+
+    def __init__(self, resources: Resources) -> None:
+        self._resources = resources
+        self._waiting: list[_Waiting] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def submit(self, request: BetRequest) -> Placement | None:
+        """The bet's placement once its batch committed, or None: place it alone."""
+        waiting = _Waiting(request)
+        self._waiting.append(waiting)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await waiting.answer
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            # By user: concurrent batches (other processes) take wallet locks in one order.
+            # The sort is stable, so one user's bets keep the order they came in.
+            batch.sort(key=lambda w: w.request.user_id)
+            try:
+                async with unit_of_work(self._resources) as session:
+                    placements = await pool_repository.place_bets(
+                        session, [w.request for w in batch]
+                    )
+            except Exception:
+                log.warning("bet batch failed; placing its bets one by one", exc_info=True)
+                for waiting in batch:
+                    if not waiting.answer.done():
+                        waiting.answer.set_result(None)
+                continue
+            for waiting, placement in zip(batch, placements, strict=True):
+                if not waiting.answer.done():  # the caller may have given up
+                    waiting.answer.set_result(
+                        None if placement.status == "cash_check" else placement
+                    )
+
+
+def intake_of(resources: Resources) -> BetIntake:
+    intake = resources.helpers.get("bet_intake")
+    if intake is None:
+        intake = resources.helpers["bet_intake"] = BetIntake(resources)
+    assert isinstance(intake, BetIntake)
+    return intake
