@@ -60,6 +60,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(
-        "DROP FUNCTION place_bets(bigint[], text[], bytea[], bigint[], bigint[], bigint[])"
-    )
+    op.execute("DROP FUNCTION place_bets(bigint[], text[], bytea[], bigint[], bigint[], bigint[])")
