@@ -43,13 +43,10 @@ async def test_a_refused_bet_in_a_batch_is_rolled_back_alone(
     assert (answers[0].position, answers[0].balance) == (100, 9_900)
     assert answers[3].bet_id == answers[0].bet_id
     async with unit_of_work(resources) as session:
-        positions = dict(
-            (
-                await session.execute(
-                    text("SELECT user_id, amount FROM bets WHERE pool_id = :p"), {"p": pool["id"]}
-                )
-            ).all()
+        rows = await session.execute(
+            text("SELECT user_id, amount FROM bets WHERE pool_id = :p"), {"p": pool["id"]}
         )
+        positions = {int(row.user_id): int(row.amount) for row in rows}
         placements = await session.scalar(text("SELECT count(*) FROM bet_placements"))
     assert positions == {first: 100, third: 300}
     assert placements == 2
