@@ -18,23 +18,26 @@ class Coalescer:
         self._interval = interval_ms / 1000
         # The claim outlives the interval so a process that dies holding it delays the next
         # publication only briefly.
-        self._claim_ms = interval_ms * 8
+        self.claim_ms = interval_ms * 8
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def touch(self, key: str, publish: Publish) -> None:
-        """Note that ``key`` changed. The first touch of an interval (in any process) schedules
-        ``publish`` at its end; the touches after it ride along."""
-        claimed = await self._redis.set(f"coalesce:{key}", 1, nx=True, px=self._claim_ms)
-        if claimed:
-            task = asyncio.create_task(self._publish_later(key, publish))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def claim_key(self, key: str) -> str:
+        """Whoever changes ``key`` also does ``SET claim_key NX PX claim_ms`` (in the same
+        round trip as the change, in a script of its own): the one caller of an interval whose
+        SET succeeds calls :meth:`schedule`; the changes after it ride along."""
+        return f"coalesce:{key}"
+
+    def schedule(self, key: str, publish: Publish) -> None:
+        """Run ``publish`` at the end of the interval whose claim this caller won."""
+        task = asyncio.create_task(self._publish_later(key, publish))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _publish_later(self, key: str, publish: Publish) -> None:
         await asyncio.sleep(self._interval)
         # Release before reading: a change that lands after this line claims a new round, and
         # one that landed before it is seen by ``publish``. Nothing is left unpublished.
-        await self._redis.delete(f"coalesce:{key}")
+        await self._redis.delete(self.claim_key(key))
         try:
             await publish()
         except Exception:

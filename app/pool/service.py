@@ -55,13 +55,17 @@ MIN_CLOSE_AHEAD = timedelta(seconds=10)
 
 # Live totals: a Redis hash per pool. Increments after a bet commits are skipped once the hash
 # was rebuilt from PostgreSQL at lock time ("final"), so late increments cannot double count.
+# In the same round trip, the bet claims the pool's next pool:updated (see Coalescer): 1 when
+# this caller is to schedule it.
 _INCREMENT = """
-if redis.call('HEXISTS', KEYS[1], 'final') == 1 or redis.call('EXISTS', KEYS[1]) == 0 then
-  return 0
+if redis.call('HEXISTS', KEYS[1], 'final') == 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], 't:' .. ARGV[1], ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[1], ARGV[3])
 end
-redis.call('HINCRBY', KEYS[1], 't:' .. ARGV[1], ARGV[2])
-redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[1], ARGV[3])
-return 1
+if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[4]) then
+  return 1
+end
+return 0
 """
 
 
@@ -407,12 +411,19 @@ class PoolService:
         new_position = placed.position == data.amount
 
         async def update_totals() -> None:
-            await self._increment_totals(
-                resources.redis, pool_id, data.outcome_id, data.amount, int(new_position)
+            coalescer, name = resources.coalescer, f"pool:{pool_id}"
+            claimed = await resources.redis.eval(  # type: ignore[misc]
+                _INCREMENT,
+                2,
+                _totals_key(pool_id),
+                coalescer.claim_key(name),
+                str(data.outcome_id),
+                str(data.amount),
+                str(int(new_position)),
+                str(coalescer.claim_ms),
             )
-            await resources.coalescer.touch(
-                f"pool:{pool_id}", lambda: self.publish_totals(resources, pool_id)
-            )
+            if claimed:
+                coalescer.schedule(name, lambda: self.publish_totals(resources, pool_id))
 
         wallet = WalletUpdated(currency=placed.currency, balance=placed.balance)
         return [Emit("wallet:updated", wallet, user_room(user_id)), Call(update_totals)]
@@ -579,13 +590,6 @@ class PoolService:
             pipe.hset(_totals_key(pool_id), mapping=mapping)
             pipe.expire(_totals_key(pool_id), 7 * 24 * 3600)
             await pipe.execute()
-
-    async def _increment_totals(
-        self, redis: Redis, pool_id: int, outcome_id: int, amount: int, new_bettor: int
-    ) -> None:
-        await redis.eval(  # type: ignore[misc]
-            _INCREMENT, 1, _totals_key(pool_id), str(outcome_id), str(amount), str(new_bettor)
-        )
 
     # -- settlement (jobs) --------------------------------------------------------------------
 
