@@ -118,6 +118,14 @@ def _refusal(placement: Placement) -> AppError:
     raise RuntimeError(f"place_bet() answered {placement.status!r}")
 
 
+def paid_out(pool: Pool, payout: int | None) -> int | None:
+    """What a position got back: nothing yet (None) until the pool is paid; a losing position
+    of a paid pool keeps no payout row and got 0."""
+    if payout is None and pool.status in (PoolStatus.settled, PoolStatus.refunded):
+        return 0
+    return payout
+
+
 def _digest(pool_id: int, data: schemas.BetCreate) -> bytes:
     return hashlib.sha256(f"{pool_id}:{data.outcome_id}:{data.amount}".encode()).digest()
 
@@ -539,7 +547,9 @@ class PoolService:
             row = await pool_repository.position(session, pool.id, viewer_id)
             if row is not None:
                 position = schemas.Position(
-                    outcome_id=int(row.outcome_id), amount=int(row.amount), payout=row.payout
+                    outcome_id=int(row.outcome_id),
+                    amount=int(row.amount),
+                    payout=paid_out(pool, row.payout),
                 )
         return schemas.Pool(
             id=pool.id,

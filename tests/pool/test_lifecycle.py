@@ -58,6 +58,8 @@ async def test_a_pool_from_bets_to_payouts(client: Client, world: World, run_job
     assert settled["status"] == "settled"
     # Points: no rake. 1750 split over 750 on "yes": a gets 1166.67 -> 1167, b 583.33 -> 583.
     assert settled["my_position"]["payout"] == 1_167
+    lost = (await client.get(f"/api/v1/pools/{pool['id']}", headers=c.auth)).json()
+    assert lost["my_position"]["payout"] == 0
     assert await points_balance(client, a, world.currency) == 9_500 + 1_167
     assert await points_balance(client, b, world.currency) == 9_750 + 583
     assert await points_balance(client, c, world.currency) == 9_000

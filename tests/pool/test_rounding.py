@@ -60,7 +60,8 @@ async def test_payouts_of_a_trillion_point_pool_are_split_exactly(
     async with unit_of_work(resources) as session:
         assert await pool_service.settle(session, resources, pool.id)
         rows = await session.execute(
-            text("SELECT user_id, payout FROM bets WHERE pool_id = :pool"), {"pool": pool.id}
+            text("SELECT user_id, coalesce(payout, 0) AS payout FROM bets WHERE pool_id = :pool"),
+            {"pool": pool.id},
         )
         paid = {row.user_id: row.payout for row in rows}
     assert {name: paid[user.id] for name, user in users.items()} == {

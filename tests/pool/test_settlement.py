@@ -114,7 +114,8 @@ async def test_settlement_pays_exactly_the_parimutuel_rule(
         assert await pool_service.settle(session, resources, pool.id)
     async with unit_of_work(resources) as session:
         rows = await session.execute(
-            text("SELECT user_id, payout FROM bets WHERE pool_id = :p"), {"p": pool.id}
+            text("SELECT user_id, coalesce(payout, 0) AS payout FROM bets WHERE pool_id = :p"),
+            {"p": pool.id},
         )
         paid = {int(r.user_id): int(r.payout) for r in rows}
         rake = await session.scalar(
