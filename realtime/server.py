@@ -17,7 +17,7 @@ from app.settings import Settings
 from realtime import delivery
 from realtime.connections import Connection, Connections, TokenBucket
 from realtime.delivery import FanoutRedisManager
-from realtime.errors import TooManyEvents, UnknownEvent
+from realtime.errors import TokenExpired, TooManyEvents, UnknownEvent
 from realtime.handlers import EVENTS, Ack, Context, Handler, dispatch, failed
 
 log = logging.getLogger("streampools.realtime")
@@ -127,16 +127,9 @@ class SocketApp:
         grace = self.settings.socket_refresh_grace_seconds
         await asyncio.sleep(max(0.0, expires_at + grace - time.time()))
         if connection.expires_at == expires_at:  # no fresh token came
-            await self.server.emit(
-                "auth:expired",
-                failed_body("token_expired", "Your access token expired; connect again."),
-                to=connection.sid,
-            )
+            expired = TokenExpired("Your access token expired; connect again with a new one.")
+            await self.server.emit("auth:expired", expired.to_dict(), to=connection.sid)
             await self.server.disconnect(connection.sid)
-
-
-def failed_body(code: str, message: str) -> dict[str, str]:
-    return {"code": code, "message": message}
 
 
 def build_socket_server(
