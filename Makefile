@@ -4,13 +4,14 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install node-deps nodejs run test lint format bench migrate clean
+.PHONY: help install node-deps nodejs run test lint format bench ledger-check fake-stripe migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
 	@echo "make test   - the test suite against real PostgreSQL and Redis"
 	@echo "make lint   - ruff, mypy --strict, import-linter"
-	@echo "make bench  - performance benchmarks, each printed beside its reference"
+	@echo "make bench  - performance benchmarks, each printed beside its reference (ONLY=fanout: one)"
+	@echo "make ledger-check - verify every ledger invariant over the database (DATABASE_URL or embedded)"
 	@echo "make format - apply ruff's fixes and formatting"
 	@echo "make clean  - stop nothing, delete local data (.data/) and tools (.tools/)"
 
@@ -75,8 +76,17 @@ format: install
 	@$(UV) run --frozen ruff check --fix .
 	@$(UV) run --frozen ruff format .
 
+# `make bench` runs them all; `make bench ONLY=fanout` (or settlement, intake) one of them.
 bench: install node-deps
-	@$(UV) run --frozen python -m tests.bench
+	@$(UV) run --frozen python -m tests.bench $(ONLY)
+
+ledger-check: install
+	@$(UV) run --frozen streampools ledger check
+
+# The local fake of Stripe's API, for trying deposits with `make run` (see the README).
+fake-stripe: install
+	@$(UV) run --frozen python -m tests.fakes.stripe_server --port 12111 \
+		--webhook-url http://127.0.0.1:8000/webhooks/stripe --webhook-secret whsec_demo
 
 migrate: install
 	@$(UV) run --frozen streampools migrate

@@ -61,6 +61,3 @@ class Connections:
         if connection is not None and connection.refresh_timer is not None:
             connection.refresh_timer.cancel()
         return connection
-
-    def __len__(self) -> int:
-        return len(self._by_sid)

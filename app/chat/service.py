@@ -21,22 +21,11 @@ from app.kit.resources import Resources
 from app.kit.rooms import channel_room
 from app.models.chat import ModerationAction
 
-#: How long a message can still be found by id (to delete it) after it was sent.
+#: How long a message can still be found by id (to delete it) after it was sent: its id maps
+#: to the very JSON pushed to the channel's history, which also takes it out of there.
 MESSAGE_INDEX_SECONDS = 24 * 3600
 
 _decode_message = msgspec.json.Decoder(schemas.ChatMessage).decode
-
-# Remove one message from a channel's history by id, whatever its position.
-_FORGET = """
-local items = redis.call('LRANGE', KEYS[1], 0, -1)
-for _, item in ipairs(items) do
-  if cjson.decode(item)['id'] == ARGV[1] then
-    redis.call('LREM', KEYS[1], 1, item)
-    return item
-  end
-end
-return false
-"""
 
 
 def _history_key(channel_id: int) -> str:
@@ -97,23 +86,23 @@ class ChatService:
         self, session: AsyncSession, resources: Resources, actor: Principal, message_id: str
     ) -> schemas.ChatDeleted:
         """Take a message out of the chat (the channel's staff only); recorded for good."""
-        channel_id = await resources.redis.get(_message_key(message_id))
-        if channel_id is None:
+        raw = await resources.redis.get(_message_key(message_id))
+        if raw is None:
             raise ChatMessageNotFound()
-        channel = await channel_or_404(session, int(channel_id))
+        message = _decode_message(raw)
+        channel = await channel_or_404(session, message.channel_id)
         await require_staff(session, channel, actor)
-        message = await self._find(resources.redis, channel.id, message_id)
         await chat_repository.record(
             session,
             channel_id=channel.id,
             actor_id=actor.user_id,
             action=ModerationAction.delete,
-            target_user_id=message.user_id if message else None,
+            target_user_id=message.user_id,
             message_id=message_id,
-            message_text=message.text if message else None,
+            message_text=message.text,
         )
         deleted = schemas.ChatDeleted(id=message_id, channel_id=channel.id)
-        call_after_commit(session, lambda: self._forget(resources.redis, channel.id, message_id))
+        call_after_commit(session, lambda: self._forget(resources.redis, message, raw))
         emit_after_commit(session, "chat:deleted", deleted, channel_room(channel.id))
         return deleted
 
@@ -149,24 +138,18 @@ class ChatService:
 
     async def _remember(self, resources: Resources, message: schemas.ChatMessage) -> None:
         key = _history_key(message.channel_id)
+        raw = msgspec.json.encode(message)
         async with resources.redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(key, msgspec.json.encode(message))
+            pipe.lpush(key, raw)
             pipe.ltrim(key, 0, resources.settings.chat_history_size - 1)
-            pipe.set(_message_key(message.id), message.channel_id, ex=MESSAGE_INDEX_SECONDS)
+            pipe.set(_message_key(message.id), raw, ex=MESSAGE_INDEX_SECONDS)
             await pipe.execute()
 
-    async def _find(
-        self, redis: Redis, channel_id: int, message_id: str
-    ) -> schemas.ChatMessage | None:
-        for item in await redis.lrange(_history_key(channel_id), 0, -1):  # type: ignore[misc]
-            message = _decode_message(item)
-            if message.id == message_id:
-                return message
-        return None
-
-    async def _forget(self, redis: Redis, channel_id: int, message_id: str) -> None:
-        await redis.eval(_FORGET, 1, _history_key(channel_id), message_id)  # type: ignore[misc]
-        await redis.delete(_message_key(message_id))
+    async def _forget(self, redis: Redis, message: schemas.ChatMessage, raw: str) -> None:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.lrem(_history_key(message.channel_id), 1, raw)
+            pipe.delete(_message_key(message.id))
+            await pipe.execute()
 
 
 chat_service = ChatService()

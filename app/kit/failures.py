@@ -4,6 +4,7 @@ answer. Whatever the transport, the unit of work has rolled back by the time thi
 
 import asyncio
 
+import asyncpg
 import redis.exceptions
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -48,4 +49,4 @@ def translate(error: BaseException) -> AppError | None:
 def _client_side_data_error(error: DBAPIError) -> bool:
     """asyncpg refuses some values before sending them (an int beyond 64 bits)."""
     cause = getattr(error.orig, "__cause__", None)
-    return type(cause).__name__ == "DataError" and "out of" in str(cause)
+    return isinstance(cause, asyncpg.exceptions.DataError) and "out of" in str(cause)

@@ -347,17 +347,17 @@ class PaymentService:
             session, AccountKind.pending_withdrawals, decided.currency
         )
         wallet = await ledger_service.wallet(session, decided.user_id, decided.currency)
-        if status is WithdrawalStatus.approved and await self._frozen(session, wallet):
-            # A deposit was reversed after this money was spent: nothing leaves while a debt
-            # is open. Rejecting the withdrawal returns the money, which then pays the debt.
-            raise WalletFrozen()
         if status is WithdrawalStatus.approved:
+            if await self._frozen(session, wallet):
+                # A deposit was reversed after this money was spent: nothing leaves while a
+                # debt is open. Rejecting the withdrawal returns the money, which pays the debt.
+                raise WalletFrozen()
             target = await ledger_service.system_account(
                 session, AccountKind.payouts, decided.currency
             )
             kind, step = TransactionKind.withdrawal_paid, "paid"
         else:
-            target = await ledger_service.wallet(session, decided.user_id, decided.currency)
+            target = wallet
             kind, step = TransactionKind.withdrawal_rejected, "rejected"
         memo: dict[str, Any] = {"withdrawal_id": decided.id}
         if payout_reference:

@@ -69,9 +69,9 @@ return 0
 """
 
 
-def room(pool: Pool) -> list[str]:
+def room(pool: Pool) -> str:
     """Where a pool's events go: its channel's room, which viewers join (``channel:join``)."""
-    return [channel_room(pool.channel_id)]
+    return channel_room(pool.channel_id)
 
 
 def settle_job_id(pool_id: int) -> str:
@@ -347,8 +347,7 @@ class PoolService:
         self, session: AsyncSession, resources: Resources, pool: Pool, event: str
     ) -> schemas.Pool:
         view = await self.view(session, resources.redis, pool.id, None)
-        for name in room(pool):
-            emit_after_commit(session, event, view, name)
+        emit_after_commit(session, event, view, room(pool))
         return view
 
     # -- bets ---------------------------------------------------------------------------------
@@ -507,31 +506,24 @@ class PoolService:
     async def publish_totals(self, resources: Resources, pool_id: int) -> None:
         """Push a pool's live totals to its channel (``pool:updated``)."""
         async with read_session(resources) as session:
-            pool = await pool_repository.get(session, pool_id)
-            if pool is None:
+            try:
+                view = await self.view(session, resources.redis, pool_id, None)
+            except PoolNotFound:
                 return
-            outcomes = await pool_repository.outcomes(session, pool.id)
-            totals = await self.live_totals(session, resources.redis, pool)
-            staked = sum(t.total for t in totals.values())
-            rows = [totals.get(o.id, OutcomeTotal(o.id, 0, 0)) for o in outcomes]
-            channel_id = pool.channel_id
-            update = schemas.PoolTotals(
-                id=pool.id,
-                channel_id=channel_id,
-                status=pool.status,
-                total=staked,
-                bettors=sum(row.bettors for row in rows),
-                outcomes=[
-                    schemas.OutcomeTotals(
-                        id=row.outcome_id,
-                        total=row.total,
-                        bettors=row.bettors,
-                        multiplier_bps=multiplier_bps(staked, row.total, pool.rake_bps),
-                    )
-                    for row in rows
-                ],
-            )
-        await resources.emitter.emit("pool:updated", update, room=channel_room(channel_id))
+        update = schemas.PoolTotals(
+            id=view.id,
+            channel_id=view.channel_id,
+            status=view.status,
+            total=view.total,
+            bettors=view.bettors,
+            outcomes=[
+                schemas.OutcomeTotals(
+                    id=o.id, total=o.total, bettors=o.bettors, multiplier_bps=o.multiplier_bps
+                )
+                for o in view.outcomes
+            ],
+        )
+        await resources.emitter.emit("pool:updated", update, room=channel_room(view.channel_id))
 
     async def _view(
         self,
@@ -678,8 +670,7 @@ class PoolService:
         await session.refresh(pool)
         event = "pool:settled" if to is PoolStatus.settled else "pool:refunded"
         view = await self.view(session, resources.redis, pool.id, None)
-        for name in room(pool):
-            emit_after_commit(session, event, view, name)
+        emit_after_commit(session, event, view, room(pool))
         enqueue_after_commit(session, "pool.announce", pool.id, job_id=f"pool.announce:{pool.id}")
 
     async def announce(self, resources: Resources, pool_id: int) -> int:

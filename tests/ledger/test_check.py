@@ -2,9 +2,6 @@
 each corruption is planted here by hand, in the test's own database, with the rules switched
 off (``session_replication_role = replica`` skips triggers and foreign keys)."""
 
-import subprocess
-import sys
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +16,7 @@ from app.pool import schemas
 from app.pool.service import pool_service
 from app.settings import Settings
 from tests.factories import create_channel, create_user, fund_wallet
+from tests.ledger.test_cli import ledger_check_command
 
 CASH = "cash:USD"
 
@@ -185,17 +183,6 @@ async def test_an_entry_in_another_currency_than_its_account_is_named(
         assert f"entry {entry} is in cash:EUR but its account is in {CASH}" in violations
 
 
-def _ledger_check_command(settings: Settings) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", "ledger", "check"],
-        env={"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url, "PATH": ""},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 async def test_the_command_names_each_violation_and_fails(
     resources: Resources, settings: Settings
 ) -> None:
@@ -209,7 +196,7 @@ async def test_the_command_names_each_violation_and_fails(
             text("UPDATE pools SET status = 'settled' WHERE id = :p"), {"p": pool_id}
         )
     expected = await _violations(resources)
-    result = _ledger_check_command(settings)
+    result = ledger_check_command(settings)
     assert result.returncode == 1, result.stdout + result.stderr
     printed = [line for line in result.stdout.splitlines() if line.startswith("VIOLATION: ")]
     assert printed == [f"VIOLATION: {v}" for v in expected]

@@ -12,7 +12,8 @@ from app.settings import Settings
 from tests.factories import create_user, fund_wallet
 
 
-def _ledger_check(settings: Settings) -> subprocess.CompletedProcess[str]:
+def ledger_check_command(settings: Settings) -> subprocess.CompletedProcess[str]:
+    """Run `streampools ledger check` against the test database, as a person would."""
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "ledger", "check"],
         env={"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url, "PATH": ""},
@@ -30,7 +31,7 @@ async def test_ledger_check_passes_on_a_sound_ledger_and_names_violations(
         user = await create_user(session, settings)
         wallet = await fund_wallet(session, user.id, 500)
 
-    sound = _ledger_check(settings)
+    sound = ledger_check_command(settings)
     assert sound.returncode == 0, sound.stdout + sound.stderr
     assert "all invariants hold" in sound.stdout
 
@@ -42,7 +43,7 @@ async def test_ledger_check_passes_on_a_sound_ledger_and_names_violations(
             {"w": wallet},
         )
 
-    broken = _ledger_check(settings)
+    broken = ledger_check_command(settings)
     assert broken.returncode == 1
     assert "does not balance" in broken.stdout
     assert f"account {wallet} caches balance 500 but its entries sum to 501" in broken.stdout

@@ -69,12 +69,40 @@ async def test_settlement_pays_exactly_the_parimutuel_rule(
     winner: int,
     rake_bps: int,
 ) -> None:
+    await settle_and_check(resources, settings, stakes, winner, rake_bps)
+
+
+async def test_payouts_of_a_trillion_unit_pool_are_split_exactly(
+    resources: Resources, settings: Settings
+) -> None:
+    # Three winners whose shares leave 2 units over: by the largest remainders they go to the
+    # first and second winner. 500000000000.999999999998 must not be rounded up to a whole.
+    w = 10**12
+    stakes = [(w // 2 - 1, 0), (3 * w // 10, 0), (2 * w // 10 + 1, 0), (2, 1)]
+    paid = await settle_and_check(resources, settings, stakes, winner=0, rake_bps=0)
+    assert paid == [w // 2, 3 * w // 10 + 1, 2 * w // 10 + 1, 0]
+
+
+#: What each bettor of settle_and_check holds before betting.
+FUNDS = 10**12
+
+
+async def settle_and_check(
+    resources: Resources,
+    settings: Settings,
+    stakes: list[tuple[int, int]],
+    winner: int,
+    rake_bps: int,
+) -> list[int]:
+    """Bet ``stakes`` ((amount, outcome) per bettor) on a cash pool, resolve it for ``winner``
+    and settle it; check payouts, rake, balances and the ledger against the plain rule.
+    Returns the payouts, in the order of ``stakes``."""
     async with unit_of_work(resources) as session:
         owner = await create_user(session, settings, role=Role.admin)
         channel = await create_channel(session, owner.id, cash_enabled=True)
         users = [await create_user(session, settings) for _ in stakes]
         for user in users:
-            await fund_wallet(session, user.id, 10**9)
+            await fund_wallet(session, user.id, FUNDS)
         await session.execute(
             text("UPDATE users SET birth_date = '1990-01-01' WHERE id = ANY(:ids)"),
             {"ids": [u.id for u in users]},
@@ -138,8 +166,9 @@ async def test_settlement_pays_exactly_the_parimutuel_rule(
         if outcome == winner:
             assert payout >= amount  # no winner below their stake
     assert balances == [
-        10**9 - amount + payout for (amount, _), payout in zip(stakes, expected, strict=True)
+        FUNDS - amount + payout for (amount, _), payout in zip(stakes, expected, strict=True)
     ]
+    return expected
 
 
 async def test_settling_twice_at_once_pays_once(
