@@ -67,6 +67,15 @@ class ProtectionRepository:
         session.add(ProtectionAudit(user_id=user_id, action=action, details=details))
         await session.flush()
 
+    async def refused_birth_dates(self, session: AsyncSession, user_id: int) -> list[str]:
+        """The under-age dates of birth the user stated before, oldest first."""
+        result = await session.execute(
+            select(ProtectionAudit.details["birth_date"].astext)
+            .where(ProtectionAudit.user_id == user_id, ProtectionAudit.action == "age_refused")
+            .order_by(ProtectionAudit.id)
+        )
+        return [str(value) for value in result.scalars()]
+
     async def audit_trail(self, session: AsyncSession, user_id: int) -> list[ProtectionAudit]:
         result = await session.execute(
             select(ProtectionAudit)
