@@ -51,11 +51,12 @@ class ProtectionRepository:
         return result.scalar_one_or_none()
 
     async def deposited_since(self, session: AsyncSession, user_id: int, since: datetime) -> int:
-        """Cash deposits started since ``since`` that did not fail or expire."""
+        """Cash deposits started since ``since`` that did not fail, expire or get rejected
+        (one held for review counts: it may yet be credited)."""
         result = await session.execute(
             text(
                 "SELECT coalesce(sum(amount), 0) FROM deposits WHERE user_id = :user_id"
-                " AND created_at >= :since AND status IN ('pending', 'succeeded')"
+                " AND created_at >= :since AND status IN ('pending', 'succeeded', 'held')"
             ),
             {"user_id": user_id, "since": since},
         )
