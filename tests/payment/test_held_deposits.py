@@ -300,3 +300,23 @@ async def test_an_admin_may_not_review_their_own_deposit(
     assert own.status_code == 403
     assert await _balance(client, admin) == 0
     await _ledger_ok(resources)
+
+
+async def test_a_held_deposit_counts_toward_the_deposit_limit(
+    client: Client, fake_stripe: FakeStripe, run_jobs: RunJobs, resources: Resources
+) -> None:
+    _, auth = await adult(client)
+    limit = await client.put(
+        "/api/v1/me/limits/deposit", json={"period": "day", "amount": 3_000}, headers=auth
+    )
+    assert limit.status_code == 200
+    session_id = await _start_deposit(client, fake_stripe, auth, 2_500)
+    await _deliver(client, await _paid(fake_stripe, session_id, "completed", amount_total=25))
+    await run_jobs()
+    assert (await _mine(client, auth))["status"] == "held"
+    over = await client.post(
+        "/api/v1/payments/deposits", json={"amount": 1_000, "currency": "cash:USD"}, headers=auth
+    )
+    assert over.status_code == 409
+    assert over.json()["error"]["code"] == "deposit_limit_exceeded"
+    await _ledger_ok(resources)
