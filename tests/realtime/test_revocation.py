@@ -2,6 +2,7 @@
 get ``auth:expired`` with the reason and are dropped, and they cannot act in the meantime."""
 
 import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,10 +53,12 @@ async def sign_in_again(client: httpx.AsyncClient, person: SignIn) -> SignIn:
 
 
 async def dropped(socket: SocketClient, code: str) -> dict[str, Any]:
-    """The ``auth:expired`` the socket got, once the server has closed it."""
+    """The ``auth:expired`` the socket got, once the server has closed it (both within
+    ``PROMPTLY`` of now)."""
+    deadline = time.monotonic() + PROMPTLY
     expired: dict[str, Any] = await socket.wait_for("auth:expired", within=PROMPTLY)
     assert expired["code"] == code
-    await asyncio.wait_for(socket.gone.wait(), PROMPTLY)
+    await asyncio.wait_for(socket.gone.wait(), max(0.0, deadline - time.monotonic()))
     assert not socket.sio.connected
     return expired
 
