@@ -1,6 +1,6 @@
-"""Why signing up or in did not work."""
+"""Why signing up or in did not work, or stopped working."""
 
-from app.kit.errors import AppError
+from app.kit.errors import AppError, NotFound
 
 
 class AuthError(AppError):
@@ -58,7 +58,6 @@ class RoleChanged(AuthError):
     message = "Your role changed: refresh your access token (or sign in again) to go on."
 
 
-class UnknownAccount(AppError):
+class UnknownAccount(NotFound):
     code = "user_not_found"
-    status = 404
     message = "No such user."
