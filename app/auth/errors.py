@@ -1,6 +1,6 @@
-"""Why signing up or in did not work."""
+"""Why signing up or in did not work, or stopped working."""
 
-from app.kit.errors import AppError
+from app.kit.errors import AppError, NotFound
 
 
 class AuthError(AppError):
@@ -43,3 +43,21 @@ class RefreshTokenReused(AuthError):
         "revoked to be safe; sign in again."
     )
     keeps_changes = True
+
+
+class SessionRevoked(AuthError):
+    code = "session_revoked"
+    message = "This sign-in has ended (signed out, or revoked to be safe); sign in again."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason=reason)
+
+
+class RoleChanged(AuthError):
+    code = "role_changed"
+    message = "Your role changed: refresh your access token (or sign in again) to go on."
+
+
+class UnknownAccount(NotFound):
+    code = "user_not_found"
+    message = "No such user."

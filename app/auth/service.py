@@ -1,20 +1,20 @@
-"""Sign-up, sign-in, refresh-token rotation with reuse detection, sign-out."""
+"""Sign-up, sign-in, refresh-token rotation with reuse detection, sign-out, platform roles."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import schemas
+from app.auth import revocation, schemas
 from app.auth.errors import (
     EmailTaken,
     InvalidAccessToken,
     InvalidCredentials,
     InvalidRefreshToken,
     RefreshTokenReused,
+    UnknownAccount,
     WeakPassword,
 )
 from app.auth.passwords import Passwords
@@ -28,8 +28,9 @@ from app.auth.tokens import (
     new_refresh_token,
 )
 from app.kit import ratelimit
+from app.kit.effects import call_after_commit
 from app.kit.resources import Resources
-from app.models.user import User
+from app.models.user import RefreshToken, Role, User
 from app.settings import Settings
 
 COMMON_PASSWORDS = frozenset(
@@ -63,10 +64,6 @@ def passwords(settings: Settings) -> Passwords:
     return _passwords(
         settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
     )
-
-
-def _revoked_family_key(family_id: uuid.UUID | str) -> str:
-    return f"auth:revoked_family:{family_id}"
 
 
 class AuthService:
@@ -130,9 +127,7 @@ class AuthService:
         if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
             raise InvalidRefreshToken()
         if stored.rotated_at is not None:
-            await self._revoke_family(
-                session, resources.redis, resources.settings, stored.family_id
-            )
+            await self._revoke_family(session, resources, stored, RefreshTokenReused.code)
             raise RefreshTokenReused()
         stored.rotated_at = now
         user = await user_repository.get(session, stored.user_id)
@@ -144,19 +139,38 @@ class AuthService:
         """Revoke the sign-in the token belongs to. Unknown tokens are ignored."""
         stored = await refresh_token_repository.get(session, hash_refresh_token(token))
         if stored is not None:
-            await self._revoke_family(
-                session, resources.redis, resources.settings, stored.family_id
-            )
+            await self._revoke_family(session, resources, stored, "logout")
 
     async def authenticate(self, resources: Resources, token: str) -> tuple[Principal, int]:
         """The principal behind an access token and the token's expiry (unix seconds)."""
         try:
-            principal, expires_at, family = decode_access_token(resources.settings, token)
+            principal, expires_at = decode_access_token(resources.settings, token)
         except InvalidToken as error:
             raise InvalidAccessToken() from error
-        if await resources.redis.exists(_revoked_family_key(family)):
+        if await revocation.why_refused(resources.redis, principal) is not None:
             raise InvalidAccessToken()
         return principal, expires_at
+
+    async def change_role(
+        self, session: AsyncSession, resources: Resources, user_id: int, role: Role
+    ) -> schemas.UserProfile:
+        """Give a user another platform role. From the commit on, their access tokens that claim
+        the old role are refused (REST and open sockets, which are dropped); refreshing issues
+        one with the new role."""
+        user = await user_repository.lock(session, user_id)
+        if user is None:
+            raise UnknownAccount()
+        user.role = role
+        settings = resources.settings
+
+        async def apply() -> None:
+            # After the commit: a rolled-back change must not lock the user's tokens out.
+            ttl = settings.access_token_ttl_seconds + 60
+            await revocation.mark_role(resources.redis, user_id, role, ttl)
+            await revocation.announce(resources.redis, revocation.RoleSet(user_id, role.value))
+
+        call_after_commit(session, apply)
+        return profile(user)
 
     async def _start_session(
         self, session: AsyncSession, settings: Settings, user: User, family_id: uuid.UUID
@@ -178,13 +192,20 @@ class AuthService:
         )
 
     async def _revoke_family(
-        self, session: AsyncSession, redis: Redis, settings: Settings, family_id: uuid.UUID
+        self, session: AsyncSession, resources: Resources, stored: RefreshToken, reason: str
     ) -> None:
-        await refresh_token_repository.revoke_family(session, family_id)
-        # Access tokens of the family stop working at once, not when they expire.
-        await redis.set(
-            _revoked_family_key(family_id), "1", ex=settings.access_token_ttl_seconds + 60
+        await refresh_token_repository.revoke_family(session, stored.family_id)
+        # Access tokens of the family stop working at once, not when they expire. Marked before
+        # the commit: should it roll back, a sign-in its user ended anyway stays ended.
+        await revocation.mark_session_ended(
+            resources.redis,
+            stored.family_id,
+            reason,
+            resources.settings.access_token_ttl_seconds + 60,
         )
+        # Open sockets of the sign-in, on every web process, are dropped once it is committed.
+        ended = revocation.SessionEnded(stored.user_id, str(stored.family_id), reason)
+        call_after_commit(session, lambda: revocation.announce(resources.redis, ended))
 
 
 def profile(user: User) -> schemas.UserProfile:
