@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     points_signup_grant: int = 1000
     points_daily_bonus: int = 100
     points_max_grant: int = 100_000
+    #: What one member of staff may grant in total in one channel over any 24 hours.
+    points_grant_daily_cap: int = Field(default=1_000_000, ge=0)
     cash_rake_bps_default: int = 500
     cash_rake_bps_cap: int = 1000
     pool_stale_lock_hours: int = 24
