@@ -1,10 +1,12 @@
 """The one settings object, read from the environment (prefix ``STREAMPOOLS_``)."""
 
+import ipaddress
+import json
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Good enough on a laptop, refused in production.
 DEV_JWT_SECRET = "dev-only-change-me-dev-only-change-me"  # noqa: S105
@@ -43,6 +45,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
     log_level: str = "INFO"
     log_json: bool = True
+    #: Peers whose X-Forwarded-For names the client (IPs or CIDRs, or "*" for any): the
+    #: address that rate limits count. Anyone else's X-Forwarded-For is ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
 
     # Tokens
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
@@ -102,6 +109,23 @@ class Settings(BaseSettings):
     chat_window_seconds: int = Field(default=5, ge=1)
     chat_history_size: int = Field(default=100, ge=50)
     chat_timeout_max_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        """A JSON list or, as uvicorn's FORWARDED_ALLOW_IPS, comma-separated."""
+        if isinstance(value, str):
+            text = value.strip()
+            parsed: object = (
+                json.loads(text) if text.startswith("[") else [p for p in text.split(",") if p]
+            )
+            value = parsed
+        if isinstance(value, list):
+            value = [str(item).strip() for item in value]
+            for item in value:
+                if item != "*":
+                    ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":
