@@ -2,6 +2,7 @@
 
 import ipaddress
 import json
+import os
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -62,6 +63,10 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=2)
     argon2_memory_kib: int = Field(default=65536, ge=19456)
     argon2_parallelism: int = Field(default=4, ge=1)
+    #: Hashes computed at once per process, each in a thread beside the event loop.
+    password_hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    #: Sign-ups and sign-ins that may wait for a hash beyond those; more are answered 503.
+    password_hash_queue_max: int = Field(default=32, ge=0)
 
     # Login rate limits (attempts per window).
     login_window_seconds: int = 15 * 60

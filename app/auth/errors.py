@@ -1,6 +1,6 @@
 """Why signing up or in did not work."""
 
-from app.kit.errors import AppError
+from app.kit.errors import AppError, ServiceUnavailable
 
 
 class AuthError(AppError):
@@ -43,3 +43,13 @@ class RefreshTokenReused(AuthError):
         "revoked to be safe; sign in again."
     )
     keeps_changes = True
+
+
+class PasswordChecksBusy(ServiceUnavailable):
+    """More sign-ups and sign-ins are waiting for a password hash than the process queues."""
+
+    message = "Too many sign-ins and sign-ups are being checked right now; try again in a moment."
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}

@@ -55,13 +55,20 @@ COMMON_PASSWORDS = frozenset(
 
 
 @lru_cache(maxsize=4)
-def _passwords(time_cost: int, memory_kib: int, parallelism: int) -> Passwords:
-    return Passwords(time_cost, memory_kib, parallelism)
+def _passwords(
+    time_cost: int, memory_kib: int, parallelism: int, concurrency: int, queue_max: int
+) -> Passwords:
+    return Passwords(time_cost, memory_kib, parallelism, concurrency, queue_max)
 
 
 def passwords(settings: Settings) -> Passwords:
+    """The process's password hasher for these settings (one thread pool per process)."""
     return _passwords(
-        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+        settings.argon2_time_cost,
+        settings.argon2_memory_kib,
+        settings.argon2_parallelism,
+        settings.password_hash_concurrency,
+        settings.password_hash_queue_max,
     )
 
 
@@ -75,6 +82,8 @@ class AuthService:
     ) -> schemas.AuthSession:
         """Create an account with a password and sign it in."""
         _check_password_strength(data.password, data.email)
+        # Hashed before the first query: waiting for a hashing thread holds no connection.
+        password_hash = await passwords(resources.settings).hash(data.password)
         if await user_repository.get_by_email(session, data.email) is not None:
             raise EmailTaken()
         try:
@@ -82,7 +91,7 @@ class AuthService:
                 user = await user_repository.create(
                     session,
                     email=data.email,
-                    password_hash=passwords(resources.settings).hash(data.password),
+                    password_hash=password_hash,
                     display_name=data.display_name.strip(),
                 )
         except IntegrityError as error:  # a concurrent registration won the race
@@ -113,12 +122,12 @@ class AuthService:
         )
         user = await user_repository.get_by_email(session, data.email)
         hasher = passwords(settings)
-        if not hasher.verify(user.password_hash if user else None, data.password):
+        if not await hasher.verify(user.password_hash if user else None, data.password):
             raise InvalidCredentials()
         assert user is not None and user.password_hash is not None
         await ratelimit.reset(resources.redis, account_key)
         if hasher.needs_rehash(user.password_hash):
-            user.password_hash = hasher.hash(data.password)
+            user.password_hash = await hasher.hash(data.password)
         return await self._start_session(session, settings, user, uuid.uuid4())
 
     async def refresh(
