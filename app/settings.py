@@ -68,10 +68,14 @@ class Settings(BaseSettings):
     #: Sign-ups and sign-ins that may wait for a hash beyond those; more are answered 503.
     password_hash_queue_max: int = Field(default=32, ge=0)
 
-    # Login rate limits (attempts per window).
+    # Login rate limits (failed attempts per window).
     login_window_seconds: int = 15 * 60
     login_max_per_account: int = 10
     login_max_per_address: int = 50
+
+    # Sign-up rate limit (attempts per client address per window).
+    register_window_seconds: int = 3600
+    register_max_per_address: int = 20
 
     # Stripe (deposits): an empty secret key disables payments.
     stripe_secret_key: SecretStr = SecretStr("")

@@ -78,12 +78,23 @@ def _revoked_family_key(family_id: uuid.UUID | str) -> str:
 
 class AuthService:
     async def register(
-        self, session: AsyncSession, resources: Resources, data: schemas.Register
+        self,
+        session: AsyncSession,
+        resources: Resources,
+        data: schemas.Register,
+        client_address: str,
     ) -> schemas.AuthSession:
-        """Create an account with a password and sign it in."""
+        """Create an account with a password and sign it in; rate limited per client address."""
+        settings = resources.settings
+        await ratelimit.hit(
+            resources.redis,
+            f"register:address:{client_address}",
+            settings.register_max_per_address,
+            settings.register_window_seconds,
+        )
         _check_password_strength(data.password, data.email)
         # Hashed before the first query: waiting for a hashing thread holds no connection.
-        password_hash = await passwords(resources.settings).hash(data.password)
+        password_hash = await passwords(settings).hash(data.password)
         if await user_repository.get_by_email(session, data.email) is not None:
             raise EmailTaken()
         try:
@@ -105,27 +116,32 @@ class AuthService:
         data: schemas.Login,
         client_address: str,
     ) -> schemas.AuthSession:
-        """Check the credentials, rate limited per account and per client address."""
-        settings = resources.settings
+        """Check the credentials. Failed attempts are limited per account and per client
+        address; a successful sign-in uses up neither (many people share one address)."""
+        settings, redis = resources.settings, resources.redis
         account_key = f"login:account:{data.email.lower()}"
-        await ratelimit.hit(
-            resources.redis,
-            f"login:address:{client_address}",
-            settings.login_max_per_address,
-            settings.login_window_seconds,
-        )
-        await ratelimit.hit(
-            resources.redis,
-            account_key,
-            settings.login_max_per_account,
-            settings.login_window_seconds,
-        )
-        user = await user_repository.get_by_email(session, data.email)
         hasher = passwords(settings)
-        if not await hasher.verify(user.password_hash if user else None, data.password):
-            raise InvalidCredentials()
+        async with (
+            ratelimit.failures(
+                redis,
+                f"login:address:{client_address}",
+                settings.login_max_per_address,
+                settings.login_window_seconds,
+                counted=InvalidCredentials,
+            ),
+            ratelimit.failures(
+                redis,
+                account_key,
+                settings.login_max_per_account,
+                settings.login_window_seconds,
+                counted=InvalidCredentials,
+            ),
+        ):
+            user = await user_repository.get_by_email(session, data.email)
+            if not await hasher.verify(user.password_hash if user else None, data.password):
+                raise InvalidCredentials()
         assert user is not None and user.password_hash is not None
-        await ratelimit.reset(resources.redis, account_key)
+        await ratelimit.reset(redis, account_key)
         if hasher.needs_rehash(user.password_hash):
             user.password_hash = await hasher.hash(data.password)
         return await self._start_session(session, settings, user, uuid.uuid4())

@@ -135,6 +135,63 @@ async def test_login_is_rate_limited_per_client_address(client: Client, settings
     assert blocked.status_code == 429
 
 
+async def test_successful_logins_do_not_use_up_the_address_budget(
+    serve_app: ServeApp,
+) -> None:
+    # Many people behind one address (a NAT, a campus) sign in all day long.
+    async with serve_app(login_max_per_address=3) as client:
+        emails = [str((await register(client))["user"]["email"]) for _ in range(4)]  # type: ignore[index]
+        for email in emails * 2:
+            ok = await client.post(
+                "/api/v1/auth/login", json={"email": email, "password": DEFAULT_PASSWORD}
+            )
+            assert ok.status_code == 200, ok.text
+        for _ in range(3):
+            failed = await client.post(
+                "/api/v1/auth/login", json={"email": unique_email(), "password": "whatever!!"}
+            )
+            assert failed.status_code == 401
+        blocked = await client.post(
+            "/api/v1/auth/login", json={"email": emails[0], "password": DEFAULT_PASSWORD}
+        )
+        assert blocked.status_code == 429
+        assert blocked.json()["error"]["code"] == "rate_limited"
+        assert 0 < int(blocked.headers["retry-after"]) <= 15 * 60
+
+
+async def test_concurrent_failed_logins_cannot_slip_past_the_limit(serve_app: ServeApp) -> None:
+    async with serve_app(login_max_per_address=3) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/api/v1/auth/login", json={"email": unique_email(), "password": "nope nope"}
+                )
+                for _ in range(8)
+            )
+        )
+    assert sorted(r.status_code for r in responses) == [401] * 3 + [429] * 5
+
+
+async def test_registration_is_rate_limited_per_client_address(serve_app: ServeApp) -> None:
+    async with serve_app(register_max_per_address=3, register_window_seconds=600) as client:
+        for _ in range(3):
+            await register(client)
+        blocked = await client.post(
+            "/api/v1/auth/register",
+            json={"email": unique_email(), "password": DEFAULT_PASSWORD, "display_name": "Bot"},
+        )
+        assert blocked.status_code == 429
+        assert blocked.json()["error"]["code"] == "rate_limited"
+        assert 0 < int(blocked.headers["retry-after"]) <= 600
+        # Someone else, behind our proxy, still signs up.
+        other = await client.post(
+            "/api/v1/auth/register",
+            json={"email": unique_email(), "password": DEFAULT_PASSWORD, "display_name": "Eve"},
+            headers={"X-Forwarded-For": "203.0.113.7"},
+        )
+        assert other.status_code == 201, other.text
+
+
 async def _failed_login(client: Client, forwarded_for: str | None) -> int:
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     response = await client.post(
