@@ -1,5 +1,6 @@
 """Sign-up, sign-in, refresh-token rotation with reuse detection, sign-out."""
 
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -14,6 +15,7 @@ from app.auth.errors import (
     InvalidAccessToken,
     InvalidCredentials,
     InvalidRefreshToken,
+    PasswordChecksBusy,
     RefreshTokenReused,
     WeakPassword,
 )
@@ -143,7 +145,9 @@ class AuthService:
         assert user is not None and user.password_hash is not None
         await ratelimit.reset(redis, account_key)
         if hasher.needs_rehash(user.password_hash):
-            user.password_hash = await hasher.hash(data.password)
+            # A busy hasher must not fail a sign-in that succeeded: upgrade at a later one.
+            with contextlib.suppress(PasswordChecksBusy):
+                user.password_hash = await hasher.hash(data.password)
         return await self._start_session(session, settings, user, uuid.uuid4())
 
     async def refresh(
