@@ -10,6 +10,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
+
+import uvicorn
 
 from app.kit.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.kit.migrate import PROJECT_ROOT, upgrade
@@ -26,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="start PostgreSQL and Redis (embedded unless "
         "DATABASE_URL/REDIS_URL are set), migrate, seed, run web and worker",
     )
+    web = commands.add_parser(
+        "web", help="serve HTTP and Socket.IO (the web process) against DATABASE_URL/REDIS_URL"
+    )
+    web.add_argument("--host", help="default: STREAMPOOLS_HOST")
+    web.add_argument("--port", type=int, help="default: STREAMPOOLS_PORT")
     commands.add_parser("migrate", help="apply the database migrations to DATABASE_URL")
     commands.add_parser("seed", help="create the demo accounts in DATABASE_URL")
     ledger = commands.add_parser("ledger", help="ledger tools")
@@ -37,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     if args.command == "run":
         return LocalPlatform(settings).run()
+    if args.command == "web":
+        uvicorn.Server(uvicorn_config(settings, host=args.host, port=args.port)).run()
+        return 0
     settings = _settings_with_local_defaults(settings)
     if args.command == "migrate":
         upgrade(settings.database_url)
@@ -107,24 +118,38 @@ def _print_demo(accounts: list[tuple[str, str]]) -> None:
 
 
 def web_command(host: str, port: int) -> list[str]:
-    """How the web process is started (here, by the tests' multi-process runs and the
+    """How the web process is started (by `make run`, the tests' multi-process runs and the
     benchmarks; the Dockerfile and compose.yaml spell the same)."""
-    return [
-        str(Path(sys.executable).parent / "uvicorn"),
-        "--factory",
-        "app.asgi:create_app",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--no-access-log",
+    return [sys.executable, "-m", "app.cli", "web", "--host", host, "--port", str(port)]
+
+
+def uvicorn_config(
+    settings: Settings,
+    app: Any = "app.asgi:create_app",
+    *,
+    host: str | None = None,
+    port: int | None = None,
+) -> uvicorn.Config:
+    """How uvicorn serves the web process: ``app`` is the ASGI app or the import path of its
+    factory (which reads the settings from the environment)."""
+    return uvicorn.Config(
+        app,
+        factory=isinstance(app, str),
+        host=host or settings.host,
+        port=port or settings.port,
+        # The client's address (what rate limits count) is X-Forwarded-For's only when the
+        # peer is one of our proxies; anyone else could write any address there.
+        proxy_headers=True,
+        forwarded_allow_ips=list(settings.trusted_proxies),
+        access_log=False,
+        # The app configures logging itself (JSON lines, uvicorn's loggers included).
+        log_config=None,
+        log_level=settings.log_level.lower(),
         # The sans-I/O WebSocket protocol is the cheapest per frame; compressing each
         # Socket.IO frame costs more CPU than the bytes it saves.
-        "--ws",
-        "websockets-sansio",
-        "--ws-per-message-deflate",
-        "false",
-    ]
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+    )
 
 
 class LocalPlatform:

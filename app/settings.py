@@ -1,10 +1,13 @@
 """The one settings object, read from the environment (prefix ``STREAMPOOLS_``)."""
 
+import ipaddress
+import json
+import os
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Good enough on a laptop, refused in production.
 DEV_JWT_SECRET = "dev-only-change-me-dev-only-change-me"  # noqa: S105
@@ -43,6 +46,11 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
     log_level: str = "INFO"
     log_json: bool = True
+    #: Peers whose X-Forwarded-For names the client (IPs or CIDRs, or "*" for any): the
+    #: address that rate limits count. Anyone else's X-Forwarded-For is ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
 
     # Tokens
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
@@ -55,11 +63,19 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=2)
     argon2_memory_kib: int = Field(default=65536, ge=19456)
     argon2_parallelism: int = Field(default=4, ge=1)
+    #: Hashes computed at once per process, each in a thread beside the event loop.
+    password_hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    #: Sign-ups and sign-ins that may wait for a hash beyond those; more are answered 503.
+    password_hash_queue_max: int = Field(default=32, ge=0)
 
-    # Login rate limits (attempts per window).
+    # Login rate limits (failed attempts per window).
     login_window_seconds: int = 15 * 60
     login_max_per_account: int = 10
     login_max_per_address: int = 50
+
+    # Sign-up rate limit (attempts per client address per window).
+    register_window_seconds: int = 3600
+    register_max_per_address: int = 20
 
     # Stripe (deposits): an empty secret key disables payments.
     stripe_secret_key: SecretStr = SecretStr("")
@@ -104,6 +120,23 @@ class Settings(BaseSettings):
     chat_window_seconds: int = Field(default=5, ge=1)
     chat_history_size: int = Field(default=100, ge=50)
     chat_timeout_max_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        """A JSON list or, as uvicorn's FORWARDED_ALLOW_IPS, comma-separated."""
+        if isinstance(value, str):
+            text = value.strip()
+            parsed: object = (
+                json.loads(text) if text.startswith("[") else [p for p in text.split(",") if p]
+            )
+            value = parsed
+        if isinstance(value, list):
+            value = [str(item).strip() for item in value]
+            for item in value:
+                if item != "*":
+                    ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":

@@ -1,6 +1,6 @@
 """Why signing up or in did not work, or stopped working."""
 
-from app.kit.errors import AppError, NotFound
+from app.kit.errors import AppError, NotFound, ServiceUnavailable
 
 
 class AuthError(AppError):
@@ -61,3 +61,13 @@ class RoleChanged(AuthError):
 class UnknownAccount(NotFound):
     code = "user_not_found"
     message = "No such user."
+
+
+class PasswordChecksBusy(ServiceUnavailable):
+    """More sign-ups and sign-ins are waiting for a password hash than the process queues."""
+
+    message = "Too many sign-ins and sign-ups are being checked right now; try again in a moment."
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}

@@ -1,5 +1,6 @@
 """Sign-up, sign-in, refresh-token rotation with reuse detection, sign-out, platform roles."""
 
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -13,6 +14,7 @@ from app.auth.errors import (
     InvalidAccessToken,
     InvalidCredentials,
     InvalidRefreshToken,
+    PasswordChecksBusy,
     RefreshTokenReused,
     UnknownAccount,
     WeakPassword,
@@ -56,22 +58,42 @@ COMMON_PASSWORDS = frozenset(
 
 
 @lru_cache(maxsize=4)
-def _passwords(time_cost: int, memory_kib: int, parallelism: int) -> Passwords:
-    return Passwords(time_cost, memory_kib, parallelism)
+def _passwords(
+    time_cost: int, memory_kib: int, parallelism: int, concurrency: int, queue_max: int
+) -> Passwords:
+    return Passwords(time_cost, memory_kib, parallelism, concurrency, queue_max)
 
 
 def passwords(settings: Settings) -> Passwords:
+    """The process's password hasher for these settings (one thread pool per process)."""
     return _passwords(
-        settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism
+        settings.argon2_time_cost,
+        settings.argon2_memory_kib,
+        settings.argon2_parallelism,
+        settings.password_hash_concurrency,
+        settings.password_hash_queue_max,
     )
 
 
 class AuthService:
     async def register(
-        self, session: AsyncSession, resources: Resources, data: schemas.Register
+        self,
+        session: AsyncSession,
+        resources: Resources,
+        data: schemas.Register,
+        client_address: str,
     ) -> schemas.AuthSession:
-        """Create an account with a password and sign it in."""
+        """Create an account with a password and sign it in; rate limited per client address."""
+        settings = resources.settings
+        await ratelimit.hit(
+            resources.redis,
+            f"register:address:{client_address}",
+            settings.register_max_per_address,
+            settings.register_window_seconds,
+        )
         _check_password_strength(data.password, data.email)
+        # Hashed before the first query: waiting for a hashing thread holds no connection.
+        password_hash = await passwords(settings).hash(data.password)
         if await user_repository.get_by_email(session, data.email) is not None:
             raise EmailTaken()
         try:
@@ -79,7 +101,7 @@ class AuthService:
                 user = await user_repository.create(
                     session,
                     email=data.email,
-                    password_hash=passwords(resources.settings).hash(data.password),
+                    password_hash=password_hash,
                     display_name=data.display_name.strip(),
                 )
         except IntegrityError as error:  # a concurrent registration won the race
@@ -93,29 +115,36 @@ class AuthService:
         data: schemas.Login,
         client_address: str,
     ) -> schemas.AuthSession:
-        """Check the credentials, rate limited per account and per client address."""
-        settings = resources.settings
+        """Check the credentials. Failed attempts are limited per account and per client
+        address; a successful sign-in uses up neither (many people share one address)."""
+        settings, redis = resources.settings, resources.redis
         account_key = f"login:account:{data.email.lower()}"
-        await ratelimit.hit(
-            resources.redis,
-            f"login:address:{client_address}",
-            settings.login_max_per_address,
-            settings.login_window_seconds,
-        )
-        await ratelimit.hit(
-            resources.redis,
-            account_key,
-            settings.login_max_per_account,
-            settings.login_window_seconds,
-        )
-        user = await user_repository.get_by_email(session, data.email)
         hasher = passwords(settings)
-        if not hasher.verify(user.password_hash if user else None, data.password):
-            raise InvalidCredentials()
+        async with (
+            ratelimit.failures(
+                redis,
+                f"login:address:{client_address}",
+                settings.login_max_per_address,
+                settings.login_window_seconds,
+                counted=InvalidCredentials,
+            ),
+            ratelimit.failures(
+                redis,
+                account_key,
+                settings.login_max_per_account,
+                settings.login_window_seconds,
+                counted=InvalidCredentials,
+            ),
+        ):
+            user = await user_repository.get_by_email(session, data.email)
+            if not await hasher.verify(user.password_hash if user else None, data.password):
+                raise InvalidCredentials()
         assert user is not None and user.password_hash is not None
-        await ratelimit.reset(resources.redis, account_key)
+        await ratelimit.reset(redis, account_key)
         if hasher.needs_rehash(user.password_hash):
-            user.password_hash = hasher.hash(data.password)
+            # A busy hasher must not fail a sign-in that succeeded: upgrade at a later one.
+            with contextlib.suppress(PasswordChecksBusy):
+                user.password_hash = await hasher.hash(data.password)
         return await self._start_session(session, settings, user, uuid.uuid4())
 
     async def refresh(

@@ -47,7 +47,7 @@ class DemoService:
                 user = await user_repository.create(
                     session,
                     email=account.email,
-                    password_hash=hasher.hash(account.password),
+                    password_hash=await hasher.hash(account.password),
                     display_name=account.display_name,
                     role=account.role,
                 )
