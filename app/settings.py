@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # Player protection (cash only)
     minimum_age: int = 18
 
+    #: `make run` seeds the demo, and in development the worker keeps an open pool in its
+    #: channel (a new one opens whenever the last was locked, resolved or cancelled).
+    demo_enabled: bool = True
+
     # Channels and pools
     points_signup_grant: int = 1000
     points_daily_bonus: int = 100
