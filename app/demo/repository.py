@@ -10,7 +10,9 @@ class DemoRepository:
     async def channel_for_update(self, session: AsyncSession, slug: str) -> Channel | None:
         """The channel row, locked until commit: two workers reopening the demo at once take
         turns, and the second finds the first one's pool."""
-        result = await session.execute(select(Channel).where(Channel.slug == slug).with_for_update())
+        result = await session.execute(
+            select(Channel).where(Channel.slug == slug).with_for_update()
+        )
         return result.scalar_one_or_none()
 
 
