@@ -2,9 +2,13 @@
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Bind addresses that mean "every interface": not an address a browser can use.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104
 
 #: Good enough on a laptop, refused in production.
 DEV_JWT_SECRET = "dev-only-change-me-dev-only-change-me"  # noqa: S105
@@ -40,7 +44,15 @@ class Settings(BaseSettings):
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000
-    cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
+    public_url: str = Field(
+        default="",
+        description="Where browsers and webhooks reach the web process; the one source of every"
+        " URL we hand out. Empty: http://<host>:<port> (127.0.0.1 for a wildcard host).",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed; unset: the origin of public_url.",
+    )
     log_level: str = "INFO"
     log_json: bool = True
 
@@ -65,8 +77,9 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_api_base: str = "https://api.stripe.com"
-    checkout_success_url: str = "http://127.0.0.1:8000/deposit/success"
-    checkout_cancel_url: str = "http://127.0.0.1:8000/deposit/cancel"
+    #: Where Checkout sends the payer back; empty: the pages the web process serves.
+    checkout_success_url: str = ""
+    checkout_cancel_url: str = ""
     cash_currency: str = "USD"
     deposit_min: int = 100
     deposit_max: int = 1_000_000
@@ -106,6 +119,22 @@ class Settings(BaseSettings):
     chat_window_seconds: int = Field(default=5, ge=1)
     chat_history_size: int = Field(default=100, ge=50)
     chat_timeout_max_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+
+    @model_validator(mode="after")
+    def _derive_public_urls(self) -> "Settings":
+        """Every URL we hand out follows public_url, itself derived from host and port."""
+        if not self.public_url:
+            host = "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
+            self.public_url = f"http://{host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        if "cors_origins" not in self.model_fields_set:
+            parts = urlsplit(self.public_url)
+            self.cors_origins = [f"{parts.scheme}://{parts.netloc}"]
+        if not self.checkout_success_url:
+            self.checkout_success_url = f"{self.public_url}/deposit/success"
+        if not self.checkout_cancel_url:
+            self.checkout_cancel_url = f"{self.public_url}/deposit/cancel"
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":
