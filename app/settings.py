@@ -125,6 +125,7 @@ class Settings(BaseSettings):
         """Every URL we hand out follows public_url, itself derived from host and port."""
         if not self.public_url:
             host = "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
+            host = f"[{host}]" if ":" in host else host
             self.public_url = f"http://{host}:{self.port}"
         self.public_url = self.public_url.rstrip("/")
         if "cors_origins" not in self.model_fields_set:

@@ -30,6 +30,7 @@ def test_every_public_url_follows_the_port() -> None:
     assert moved.cors_origins == ["http://127.0.0.1:8130"]
     # Listening on every interface still hands out an address a browser can open.
     assert Settings(host="0.0.0.0", port=9000).public_url == "http://127.0.0.1:9000"  # noqa: S104
+    assert Settings(host="::1", port=9000).public_url == "http://[::1]:9000"
 
 
 def test_every_public_url_follows_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
