@@ -16,7 +16,7 @@ import uvicorn
 
 from app.kit.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.kit.migrate import PROJECT_ROOT, upgrade
-from app.settings import Settings
+from app.settings import WILDCARD_HOSTS, Settings
 
 DATABASE_NAME = "streampools"
 
@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "ledger":
         return asyncio.run(_check_ledger(settings))
     if args.command == "seed":
-        _print_demo(asyncio.run(_seed(settings)))
+        _print_demo(asyncio.run(_seed(settings)), settings.public_url)
         return 0
     return 2
 
@@ -107,13 +107,13 @@ def _settings_with_local_defaults(settings: Settings) -> Settings:
     return settings.model_copy(update=updates)
 
 
-def _print_demo(accounts: list[tuple[str, str]]) -> None:
+def _print_demo(accounts: list[tuple[str, str]], public_url: str) -> None:
     print("Demo accounts (email / password):")
     for email, password in accounts:
         print(f"  {email} / {password}")
     print(
         "Demo channel: slug 'demo', with an open pool. Watch and bet from a terminal:\n"
-        "  node tests/js/viewer.mjs viewer@demo.streampools.dev demo-viewer-pass"
+        f"  node tests/js/viewer.mjs viewer@demo.streampools.dev demo-viewer-pass --url {public_url}"
     )
 
 
@@ -171,8 +171,12 @@ class LocalPlatform:
             env = self._start_servers()
             print("Applying migrations...", flush=True)
             upgrade(env["DATABASE_URL"])
-            accounts = asyncio.run(
-                _seed(Settings(database_url=env["DATABASE_URL"], redis_url=env["REDIS_URL"]))
+            accounts = (
+                asyncio.run(
+                    _seed(Settings(database_url=env["DATABASE_URL"], redis_url=env["REDIS_URL"]))
+                )
+                if self.settings.demo_enabled
+                else []
             )
             self._start_children(env)
             self._announce(accounts)
@@ -216,12 +220,14 @@ class LocalPlatform:
             self.children.append(subprocess.Popen(command, env=env, cwd=PROJECT_ROOT))
 
     def _announce(self, accounts: list[tuple[str, str]]) -> None:
-        base = f"http://{self.settings.host}:{self.settings.port}"
+        host = self.settings.host
+        local = f"http://{'127.0.0.1' if host in WILDCARD_HOSTS else host}:{self.settings.port}"
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _ready(base):
+        while time.monotonic() < deadline and not _ready(local):
             if any(child.poll() is not None for child in self.children):
                 raise RuntimeError("a process exited during start-up; see the log above")
             time.sleep(0.25)
+        base = self.settings.public_url
         print(
             "\nstreampools is running:\n"
             f"  API        {base}/api/v1\n"
@@ -230,7 +236,8 @@ class LocalPlatform:
             f"  Health     {base}/healthz   {base}/readyz   {base}/metrics\n",
             flush=True,
         )
-        _print_demo(accounts)
+        if accounts:
+            _print_demo(accounts, base)
         print("\nPress Ctrl-C to stop.", flush=True)
 
     def _wait(self) -> int:

@@ -5,9 +5,13 @@ import json
 import os
 from functools import lru_cache
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Bind addresses that mean "every interface": not an address a browser can use.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104
 
 #: Good enough on a laptop, refused in production.
 DEV_JWT_SECRET = "dev-only-change-me-dev-only-change-me"  # noqa: S105
@@ -43,7 +47,15 @@ class Settings(BaseSettings):
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000
-    cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
+    public_url: str = Field(
+        default="",
+        description="Where browsers and webhooks reach the web process; the one source of every"
+        " URL we hand out. Empty: http://<host>:<port> (127.0.0.1 for a wildcard host).",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed; unset: the origin of public_url.",
+    )
     log_level: str = "INFO"
     log_json: bool = True
     #: Peers whose X-Forwarded-For names the client (IPs or CIDRs, or "*" for any): the
@@ -81,8 +93,9 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_api_base: str = "https://api.stripe.com"
-    checkout_success_url: str = "http://127.0.0.1:8000/deposit/success"
-    checkout_cancel_url: str = "http://127.0.0.1:8000/deposit/cancel"
+    #: Where Checkout sends the payer back; empty: the pages the web process serves.
+    checkout_success_url: str = ""
+    checkout_cancel_url: str = ""
     cash_currency: str = "USD"
     deposit_min: int = 100
     deposit_max: int = 1_000_000
@@ -90,6 +103,10 @@ class Settings(BaseSettings):
 
     # Player protection (cash only)
     minimum_age: int = 18
+
+    #: `make run` seeds the demo, and in development the worker keeps an open pool in its
+    #: channel (a new one opens whenever the last was locked, resolved or cancelled).
+    demo_enabled: bool = True
 
     # Channels and pools
     points_signup_grant: int = 1000
@@ -137,6 +154,23 @@ class Settings(BaseSettings):
                 if item != "*":
                     ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
         return value
+
+    @model_validator(mode="after")
+    def _derive_public_urls(self) -> "Settings":
+        """Every URL we hand out follows public_url, itself derived from host and port."""
+        if not self.public_url:
+            host = "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
+            host = f"[{host}]" if ":" in host else host
+            self.public_url = f"http://{host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        if "cors_origins" not in self.model_fields_set:
+            parts = urlsplit(self.public_url)
+            self.cors_origins = [f"{parts.scheme}://{parts.netloc}"]
+        if not self.checkout_success_url:
+            self.checkout_success_url = f"{self.public_url}/deposit/success"
+        if not self.checkout_cancel_url:
+            self.checkout_cancel_url = f"{self.public_url}/deposit/cancel"
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":
