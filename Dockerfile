@@ -21,4 +21,4 @@ RUN uv sync --frozen --no-default-groups
 
 USER streampools
 EXPOSE 8000
-CMD ["uvicorn", "--factory", "app.asgi:create_app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
+CMD ["streampools", "web", "--host", "0.0.0.0", "--port", "8000"]

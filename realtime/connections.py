@@ -5,6 +5,7 @@ import time
 from dataclasses import dataclass, field
 
 from app.auth.tokens import Principal
+from app.kit.errors import AppError
 
 
 class TokenBucket:
@@ -39,6 +40,9 @@ class Connection:
     money_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     channels: set[int] = field(default_factory=set)
     refresh_timer: asyncio.Task[None] | None = None
+    #: Why the connection's sign-in no longer holds, once the server is dropping it: events
+    #: still in flight are refused with it.
+    ended: AppError | None = None
 
     def token_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= time.time()
@@ -49,15 +53,32 @@ class Connections:
 
     def __init__(self) -> None:
         self._by_sid: dict[str, Connection] = {}
+        #: Signed-in connections by user id, to find them when a sign-in or role is revoked.
+        self._by_user: dict[int, set[str]] = {}
 
     def add(self, connection: Connection) -> None:
         self._by_sid[connection.sid] = connection
+        if connection.principal is not None:
+            self._by_user.setdefault(connection.principal.user_id, set()).add(connection.sid)
 
     def get(self, sid: str) -> Connection | None:
         return self._by_sid.get(sid)
 
+    def of_user(self, user_id: int) -> list[Connection]:
+        return [self._by_sid[sid] for sid in self._by_user.get(user_id, ())]
+
+    def signed_in(self) -> list[Connection]:
+        return [c for c in self._by_sid.values() if c.principal is not None]
+
     def remove(self, sid: str) -> Connection | None:
         connection = self._by_sid.pop(sid, None)
-        if connection is not None and connection.refresh_timer is not None:
+        if connection is None:
+            return None
+        if connection.refresh_timer is not None:
             connection.refresh_timer.cancel()
+        if connection.principal is not None:
+            sids = self._by_user.get(connection.principal.user_id, set())
+            sids.discard(sid)
+            if not sids:
+                self._by_user.pop(connection.principal.user_id, None)
         return connection

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 import socketio
 
+from app.auth import revocation
 from app.auth.service import auth_service
 from app.auth.tokens import Principal
 from app.chat import schemas as chat_schemas
@@ -48,15 +49,30 @@ class Context:
     connection: Connection
     #: Re-arms the connection's token-refresh timer (after ``auth:refresh``).
     rearm: Callable[[Connection], None]
+    #: Drops the connection (``auth:expired`` with the error, then a disconnect), soon.
+    drop: Callable[[Connection, AppError], None]
 
     @property
     def principal(self) -> Principal:
-        """The signed-in caller; anonymous or expired connections are refused here."""
+        """The signed-in caller; anonymous, expired or dropped connections are refused here."""
+        if self.connection.ended is not None:
+            raise self.connection.ended
         if self.connection.principal is None:
             raise SignInToAct()
         if self.connection.token_expired():
             raise TokenExpired()
         return self.connection.principal
+
+    async def acting(self) -> Principal:
+        """The caller, for events that act (bet, chat, moderation): the sign-in must still
+        hold. The web process drops a revoked sign-in's sockets when it hears of it; this
+        check refuses them even if that notice was missed."""
+        principal = self.principal
+        refused = await revocation.why_refused(self.resources.redis, principal)
+        if refused is not None:
+            self.drop(self.connection, refused)
+            raise refused
+        return principal
 
 
 def ok(body: Any = None) -> Ack:
@@ -95,8 +111,9 @@ async def leave(ctx: Context, data: ChannelRef) -> Ack:
 
 async def place_bet(ctx: Context, data: BetPlace) -> Ack:
     """The same bet as ``POST /pools/{id}/bets``; one connection's bets run in arrival order."""
-    principal = ctx.principal
     async with ctx.connection.money_lock:
+        # Checked once the lock is ours: bets queued behind others see a revocation too.
+        principal = await ctx.acting()
         placed = await pool_service.bet(
             ctx.resources,
             principal.user_id,
@@ -108,21 +125,21 @@ async def place_bet(ctx: Context, data: BetPlace) -> Ack:
 
 
 async def send_chat(ctx: Context, data: chat_schemas.ChatSend) -> Ack:
-    principal = ctx.principal
+    principal = await ctx.acting()
     async with unit_of_work(ctx.resources) as session:
         message = await chat_service.send(session, ctx.resources, principal, data)
     return ok({"message": message})
 
 
 async def delete_chat(ctx: Context, data: chat_schemas.ChatDelete) -> Ack:
-    principal = ctx.principal
+    principal = await ctx.acting()
     async with unit_of_work(ctx.resources) as session:
         deleted = await chat_service.delete(session, ctx.resources, principal, data.message_id)
     return ok({"deleted": deleted})
 
 
 async def timeout_chat(ctx: Context, data: chat_schemas.ChatTimeout) -> Ack:
-    principal = ctx.principal
+    principal = await ctx.acting()
     async with unit_of_work(ctx.resources) as session:
         timed_out = await chat_service.timeout(session, ctx.resources, principal, data)
     return ok({"timeout": timed_out})

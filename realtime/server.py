@@ -1,16 +1,20 @@
 """The Socket.IO server: connect-time authentication (anonymous clients may only watch),
-per-connection limits, token refresh, and the client events of realtime.handlers."""
+per-connection limits, token refresh, revocations heard from every process, and the client
+events of realtime.handlers."""
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import socketio
 
-from app.auth.errors import InvalidAccessToken
+from app.auth import revocation
+from app.auth.errors import InvalidAccessToken, RoleChanged, SessionRevoked
 from app.auth.service import auth_service
+from app.kit.errors import AppError
 from app.kit.resources import Resources
 from app.kit.rooms import user_room
 from app.settings import Settings
@@ -32,6 +36,9 @@ class SocketApp:
         self.settings = settings
         self._resources = resources
         self.connections = Connections()
+        #: Set while this process is subscribed to revocation notices.
+        self._hearing = asyncio.Event()
+        self._dropping: set[asyncio.Task[None]] = set()
         self.server = socketio.AsyncServer(
             async_mode="asgi",
             client_manager=FanoutRedisManager(settings.redis_url, channel="socketio"),
@@ -71,6 +78,11 @@ class SocketApp:
         if principal is not None:
             await self.server.enter_room(sid, user_room(principal.user_id))
             self.rearm(connection)
+            # A revocation announced between the token check and ``add`` found no connection
+            # to drop; its marker was set before the announcement, so this catches it.
+            refused = await revocation.why_refused(self._resources().redis, principal)
+            if refused is not None:
+                self.drop(connection, refused)
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         self.connections.remove(sid)
@@ -83,7 +95,7 @@ class SocketApp:
             refused = await self._over_rate(connection)
             if refused is not None:
                 return refused
-            context = Context(self.server, self._resources(), connection, self.rearm)
+            context = Context(self.server, self._resources(), connection, self.rearm, self.drop)
             return await dispatch(context, event, handler, kind, payload)
 
         return on_event
@@ -127,12 +139,84 @@ class SocketApp:
         grace = self.settings.socket_refresh_grace_seconds
         await asyncio.sleep(max(0.0, expires_at + grace - time.time()))
         if connection.expires_at == expires_at:  # no fresh token came
-            expired = TokenExpired("Your access token expired; connect again with a new one.")
-            await self.server.emit("auth:expired", expired.to_dict(), to=connection.sid)
-            await self.server.disconnect(connection.sid)
+            self.drop(
+                connection,
+                TokenExpired("Your access token expired; connect again with a new one."),
+            )
 
+    # -- revocations ----------------------------------------------------------------------
 
-def build_socket_server(
-    settings: Settings, resources: Callable[[], Resources]
-) -> socketio.AsyncServer:
-    return SocketApp(settings, resources).server
+    @contextlib.asynccontextmanager
+    async def hearing_revocations(self) -> AsyncIterator[None]:
+        """For the web process's lifetime (inside the lifespan that opens the resources):
+        listen to revocation notices, so a sign-out or role change made on any process drops
+        the matching sockets held here."""
+        listener = asyncio.create_task(self._listen())
+        try:
+            await asyncio.wait_for(self._hearing.wait(), 10)
+        except TimeoutError:
+            log.warning("not subscribed to revocations yet; retrying in the background")
+        try:
+            yield
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self._resources().redis.pubsub() as pubsub:
+                    await pubsub.subscribe(revocation.CHANNEL)
+                    async for message in pubsub.listen():
+                        if message["type"] == "subscribe":
+                            self._hearing.set()
+                            # Notices sent while we were not listening are lost: the markers
+                            # they went with are not.
+                            await self._recheck_all()
+                        elif message["type"] == "message":
+                            await self._heard(message["data"])
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("revocation notices interrupted; resubscribing", exc_info=True)
+            self._hearing.clear()
+            await asyncio.sleep(1)
+
+    async def _heard(self, raw: str | bytes) -> None:
+        try:
+            notice = revocation.decode_notice(raw)
+        except ValueError:
+            log.warning("ignoring a malformed revocation notice")
+            return
+        for connection in self.connections.of_user(notice.user_id):
+            principal = connection.principal
+            if principal is None:
+                continue
+            if isinstance(notice, revocation.SessionEnded):
+                if principal.family_id == notice.family_id:
+                    self.drop(connection, SessionRevoked(notice.reason))
+            elif principal.role.value != notice.role:
+                self.drop(connection, RoleChanged())
+
+    async def _recheck_all(self) -> None:
+        redis = self._resources().redis
+        for connection in self.connections.signed_in():
+            assert connection.principal is not None
+            refused = await revocation.why_refused(redis, connection.principal)
+            if refused is not None:
+                self.drop(connection, refused)
+
+    def drop(self, connection: Connection, error: AppError) -> None:
+        """Tell the client why (``auth:expired`` with the error) and disconnect it. Events
+        already in flight on the connection are refused with the same error meanwhile."""
+        if connection.ended is not None:
+            return
+        connection.ended = error
+        task = asyncio.create_task(self._drop(connection.sid, error))
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
+
+    async def _drop(self, sid: str, error: AppError) -> None:
+        await self.server.emit("auth:expired", error.to_dict(), to=sid)
+        await self.server.disconnect(sid)

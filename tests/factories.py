@@ -31,7 +31,7 @@ async def create_user(
     return await user_repository.create(
         session,
         email=email or unique_email(),
-        password_hash=passwords(settings).hash(password),
+        password_hash=await passwords(settings).hash(password),
         display_name=display_name,
         role=role,
     )

@@ -31,7 +31,7 @@ def _check_command(command: list[str]) -> None:
             from app.cli import main
 
             # The sub-command exists (argparse exits 2 on an unknown one).
-            assert args[0] in {"run", "migrate", "seed", "ledger"}
+            assert args[0] in {"run", "web", "migrate", "seed", "ledger"}
             assert entry is main
     elif program == "uvicorn":
         target = args[args.index("--factory") + 1] if "--factory" in args else args[0]

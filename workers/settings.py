@@ -8,6 +8,8 @@ from arq.cron import CronJob
 from arq.worker import Function, func
 
 from app.auth import tasks as auth_tasks
+from app.demo import tasks as demo_tasks
+from app.demo.service import demo_service
 from app.inbox import tasks as inbox_tasks
 from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.logging import configure_logging
@@ -32,6 +34,7 @@ FUNCTIONS: list[Function] = [
     func(leaderboard_tasks.apply_pool, name="leaderboard.apply_pool"),
     func(leaderboard_tasks.rebuild, name="leaderboard.rebuild"),
     func(leaderboard_tasks.sweep, name="leaderboard.sweep"),
+    func(demo_tasks.reopen_demo_pool, name="demo.reopen_pool"),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -49,6 +52,16 @@ CRON_JOBS: list[CronJob] = [
     cron(pool_tasks.sweep_unpaid_pools, name="cron:pool.sweep", second={15}, unique=True),
     cron(leaderboard_tasks.sweep, name="cron:leaderboard.sweep", second={45}, unique=True),
 ]
+if demo_service.keeps_pool_open(get_settings()):
+    # `make run`: a new demo pool within seconds of the last one closing.
+    CRON_JOBS.append(
+        cron(
+            demo_tasks.reopen_demo_pool,
+            name="cron:demo.reopen_pool",
+            second=set(range(0, 60, 3)),
+            unique=True,
+        )
+    )
 
 
 async def startup(ctx: JobContext) -> None:

@@ -24,9 +24,10 @@ class AuthController(Controller):
         data: JSONBody[schemas.Register],
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
+        request: Request[Any, Any, Any],
     ) -> schemas.AuthSession:
         """Create an account and sign it in."""
-        return await auth_service.register(session, resources, data)
+        return await auth_service.register(session, resources, data, client_address(request))
 
     @post("/login", status_code=HTTP_200_OK)
     async def login(

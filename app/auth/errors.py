@@ -1,6 +1,6 @@
-"""Why signing up or in did not work."""
+"""Why signing up or in did not work, or stopped working."""
 
-from app.kit.errors import AppError
+from app.kit.errors import AppError, NotFound, ServiceUnavailable
 
 
 class AuthError(AppError):
@@ -43,3 +43,31 @@ class RefreshTokenReused(AuthError):
         "revoked to be safe; sign in again."
     )
     keeps_changes = True
+
+
+class SessionRevoked(AuthError):
+    code = "session_revoked"
+    message = "This sign-in has ended (signed out, or revoked to be safe); sign in again."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason=reason)
+
+
+class RoleChanged(AuthError):
+    code = "role_changed"
+    message = "Your role changed: refresh your access token (or sign in again) to go on."
+
+
+class UnknownAccount(NotFound):
+    code = "user_not_found"
+    message = "No such user."
+
+
+class PasswordChecksBusy(ServiceUnavailable):
+    """More sign-ups and sign-ins are waiting for a password hash than the process queues."""
+
+    message = "Too many sign-ins and sign-ups are being checked right now; try again in a moment."
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}

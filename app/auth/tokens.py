@@ -20,6 +20,8 @@ class Principal:
 
     user_id: int
     role: Role
+    #: The sign-in (refresh token family) the access token belongs to; None for automation.
+    family_id: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -49,8 +51,8 @@ def issue_access_token(
     return token, ttl
 
 
-def decode_access_token(settings: Settings, token: str) -> tuple[Principal, int, str]:
-    """Return the principal, the token's expiry (unix seconds) and its sign-in family;
+def decode_access_token(settings: Settings, token: str) -> tuple[Principal, int]:
+    """Return the principal (with its sign-in family) and the token's expiry (unix seconds);
     raise InvalidToken."""
     try:
         claims = jwt.decode(
@@ -61,8 +63,10 @@ def decode_access_token(settings: Settings, token: str) -> tuple[Principal, int,
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "iat", "sub", "iss", "aud", "fam"]},
         )
-        principal = Principal(user_id=int(claims["sub"]), role=Role(claims["role"]))
-        return principal, int(claims["exp"]), str(claims["fam"])
+        principal = Principal(
+            user_id=int(claims["sub"]), role=Role(claims["role"]), family_id=str(claims["fam"])
+        )
+        return principal, int(claims["exp"])
     except (jwt.PyJWTError, KeyError, ValueError) as error:
         raise InvalidToken(str(error)) from error
 

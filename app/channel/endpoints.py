@@ -1,8 +1,10 @@
 """/api/v1/channels: channels, platform links, moderators, membership and points grants."""
 
+from typing import Annotated
+
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -170,4 +172,19 @@ class ChannelController(Controller):
             channel_id,
             data,
             require_key(idempotency_key),
+        )
+
+    @get("/{channel_id:int}/grants")
+    async def list_grants(
+        self,
+        channel_id: int,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        before: Annotated[int | None, QueryParameter(gt=0)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> schemas.GrantList:
+        """The owner reads the channel's points grants, newest first: who granted whom how
+        much, why and when. Page with ``before`` (the previous page's ``next_before``)."""
+        return await channel_service.grants(
+            session, principal, channel_id, before=before, limit=limit
         )

@@ -61,3 +61,23 @@ class DailyBonusNotReady(ChannelError):
 class CashNeedsApproval(Forbidden):
     code = "cash_needs_approval"
     message = "Cash pools need the platform's approval: only an admin may turn them on or off."
+
+
+class SelfGrant(Forbidden):
+    code = "self_grant"
+    message = "You may not grant points to yourself; another member of staff must."
+
+
+class GrantCapReached(ChannelError):
+    code = "grant_cap_reached"
+
+    def __init__(self, cap: int, granted: int) -> None:
+        remaining = max(cap - granted, 0)
+        super().__init__(
+            f"amount: you may grant at most {cap} points in this channel in 24 hours; "
+            f"{remaining} left.",
+            field="amount",
+            cap=cap,
+            granted=granted,
+            remaining=remaining,
+        )

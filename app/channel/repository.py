@@ -1,9 +1,9 @@
 """SQL of channels: the channels themselves, platform links, moderators, members and audit."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +15,9 @@ from app.models.channel import (
     ChannelLink,
     ChannelMember,
     ChannelModerator,
+    PointsGrant,
 )
+from app.models.ledger import LedgerTransaction
 from app.models.user import User
 
 SLUG_UNIQUE = "uq_channels_slug"
@@ -152,6 +154,56 @@ class ChannelRepository:
             .where(ChannelAudit.channel_id == channel_id)
             .order_by(ChannelAudit.id)
         )
+        return list(result.scalars())
+
+    # -- points grants -----------------------------------------------------------------------
+
+    async def lock_grants_of(self, session: AsyncSession, channel_id: int, granter_id: int) -> None:
+        """Hold one granter's grants in one channel until the unit of work ends, so their
+        daily total is read and added to by one transaction at a time. An advisory lock: no
+        row stands for "this member of staff in this channel" (owners are no moderator row);
+        a hash collision only makes two granters wait for each other."""
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:lock, 0))"),
+            {"lock": f"points_grant:{channel_id}:{granter_id}"},
+        )
+
+    async def grant_posted_as(
+        self, session: AsyncSession, idempotency_key: str
+    ) -> PointsGrant | None:
+        """The grant recorded under this ledger idempotency key, if any (a retry)."""
+        result = await session.execute(
+            select(PointsGrant)
+            .join(LedgerTransaction, LedgerTransaction.id == PointsGrant.transaction_id)
+            .where(LedgerTransaction.idempotency_key == idempotency_key)
+        )
+        return result.scalar_one_or_none()
+
+    async def granted_since(
+        self, session: AsyncSession, channel_id: int, granter_id: int, window: timedelta
+    ) -> int:
+        """What the granter granted in the channel over the last ``window``."""
+        result = await session.execute(
+            select(func.coalesce(func.sum(PointsGrant.amount), 0)).where(
+                PointsGrant.channel_id == channel_id,
+                PointsGrant.granted_by == granter_id,
+                PointsGrant.created_at > func.now() - window,
+            )
+        )
+        return int(result.scalar_one())
+
+    async def add_grant(self, session: AsyncSession, grant: PointsGrant) -> None:
+        session.add(grant)
+        await session.flush()
+
+    async def grants(
+        self, session: AsyncSession, channel_id: int, *, before: int | None, limit: int
+    ) -> list[PointsGrant]:
+        """The channel's grants, newest first, older than grant ``before`` if given."""
+        query = select(PointsGrant).where(PointsGrant.channel_id == channel_id)
+        if before is not None:
+            query = query.where(PointsGrant.id < before)
+        result = await session.execute(query.order_by(PointsGrant.id.desc()).limit(limit))
         return list(result.scalars())
 
     async def now(self, session: AsyncSession) -> datetime:

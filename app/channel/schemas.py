@@ -100,3 +100,23 @@ class Grant(Output):
     amount: int
     currency: str
     reason: str
+
+
+class GrantRecord(Output):
+    """One staff grant as audited: who granted whom how much, why, and when."""
+
+    id: int
+    channel_id: int
+    granted_by: int
+    user_id: int
+    amount: int
+    currency: str
+    reason: str
+    transaction_id: int
+    created_at: datetime
+
+
+class GrantList(Output):
+    grants: list[GrantRecord]
+    #: Pass as ``before`` for the next (older) page; null when this is the last.
+    next_before: int | None

@@ -15,9 +15,11 @@ from app.channel.errors import (
     ChannelNotFound,
     ChannelSlugTaken,
     DailyBonusNotReady,
+    GrantCapReached,
     LinkNotFound,
     NotAMember,
     PlatformChannelTaken,
+    SelfGrant,
     UserNotFound,
 )
 from app.channel.permissions import channel_or_404, require_owner, require_staff
@@ -26,11 +28,13 @@ from app.kit.errors import InvalidInput
 from app.ledger.errors import IdempotencyKeyReused
 from app.ledger.repository import Posting, ledger_repository
 from app.ledger.service import PostedTransaction, ledger_service, points
-from app.models.channel import Channel, ChannelLink, ChannelMember
+from app.models.channel import Channel, ChannelLink, ChannelMember, PointsGrant
 from app.models.ledger import AccountKind, TransactionKind
 from app.settings import Settings
 
 BONUS_INTERVAL = timedelta(hours=24)
+#: The daily grant cap counts over a rolling window, so there is no midnight to straddle.
+GRANT_CAP_WINDOW = timedelta(hours=24)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -286,20 +290,36 @@ class ChannelService:
         data: schemas.GrantCreate,
         idempotency_key: str,
     ) -> schemas.Grant:
-        """The owner or a moderator grants points, capped per grant and audited. Retrying with
-        the same key and body answers the same; the same key with another body is refused."""
+        """The owner or a moderator grants points to someone else, capped per grant and per
+        granter and channel over 24 hours, and audited (``points_grants``). Retrying with the
+        same key and body answers the same and counts once; the same key with another body is
+        refused."""
         channel = await channel_or_404(session, channel_id)
         await require_staff(session, channel, principal)
+        if data.user_id == principal.user_id:
+            raise SelfGrant()
         if data.amount > settings.points_max_grant:
             raise InvalidInput("amount", f"must be at most {settings.points_max_grant} per grant")
         if await user_repository.get(session, data.user_id) is None:
             raise UserNotFound()
+        key = grant_key(channel.id, principal.user_id, idempotency_key)
+        # Held until commit: concurrent grants by this granter here read and add to the day's
+        # total one at a time, so together they cannot pass the cap. Each read below is a new
+        # statement, so it sees every grant committed before the lock was ours.
+        await channel_repository.lock_grants_of(session, channel.id, principal.user_id)
+        if await channel_repository.grant_posted_as(session, key) is None:
+            granted = await channel_repository.granted_since(
+                session, channel.id, principal.user_id, GRANT_CAP_WINDOW
+            )
+            if granted + data.amount > settings.points_grant_daily_cap:
+                raise GrantCapReached(settings.points_grant_daily_cap, granted)
+        # else a retry: the ledger answers it as before (or refuses another body), uncounted.
         posted = await self._mint(
             session,
             channel.id,
             data.user_id,
             data.amount,
-            idempotency_key=grant_key(channel.id, principal.user_id, idempotency_key),
+            idempotency_key=key,
             memo={
                 "channel_id": channel.id,
                 "reason": "staff_grant",
@@ -308,6 +328,17 @@ class ChannelService:
             },
         )
         if not posted.replayed:
+            await channel_repository.add_grant(
+                session,
+                PointsGrant(
+                    channel_id=channel.id,
+                    granted_by=principal.user_id,
+                    user_id=data.user_id,
+                    amount=data.amount,
+                    reason=data.reason,
+                    transaction_id=posted.id,
+                ),
+            )
             await channel_repository.audit(
                 session,
                 channel.id,
@@ -327,6 +358,37 @@ class ChannelService:
             amount=data.amount,
             currency=points(channel.id),
             reason=data.reason,
+        )
+
+    async def grants(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        channel_id: int,
+        *,
+        before: int | None,
+        limit: int,
+    ) -> schemas.GrantList:
+        """The channel's staff grants, newest first (its owner, and platform admins)."""
+        channel = await channel_or_404(session, channel_id)
+        require_owner(channel, principal)
+        rows = await channel_repository.grants(session, channel.id, before=before, limit=limit)
+        return schemas.GrantList(
+            grants=[
+                schemas.GrantRecord(
+                    id=row.id,
+                    channel_id=row.channel_id,
+                    granted_by=row.granted_by,
+                    user_id=row.user_id,
+                    amount=row.amount,
+                    currency=points(row.channel_id),
+                    reason=row.reason,
+                    transaction_id=row.transaction_id,
+                    created_at=row.created_at,
+                )
+                for row in rows
+            ],
+            next_before=rows[-1].id if len(rows) == limit else None,
         )
 
     async def _signup_grant(

@@ -1,5 +1,6 @@
 """Seeds a small demo: a streamer with a channel and an open pool, two viewers who joined it,
-and an admin, with known credentials; safe to run again (a fresh pool when none is open)."""
+and an admin, with known credentials; safe to run again. While developing, the worker opens a
+fresh demo pool whenever none is open."""
 
 from dataclasses import dataclass
 
@@ -11,12 +12,14 @@ from app.auth.tokens import Principal
 from app.channel import schemas as channel_schemas
 from app.channel.repository import channel_repository
 from app.channel.service import channel_service
+from app.demo.repository import demo_repository
 from app.kit.resources import Resources
 from app.models.pool import PoolStatus
 from app.models.user import Role
 from app.pool import schemas as pool_schemas
 from app.pool.repository import pool_repository
 from app.pool.service import pool_service
+from app.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class DemoService:
                 user = await user_repository.create(
                     session,
                     email=account.email,
-                    password_hash=hasher.hash(account.password),
+                    password_hash=await hasher.hash(account.password),
                     display_name=account.display_name,
                     role=account.role,
                 )
@@ -65,26 +68,35 @@ class DemoService:
             channel_id = channel.id
         for viewer in VIEWERS:
             await channel_service.join(session, resources.settings, ids[viewer.email], channel_id)
-        await self._open_pool(session, resources, streamer, channel_id)
+        await self.reopen(session, resources)
         return list(DEMO_ACCOUNTS)
 
-    async def _open_pool(
-        self, session: AsyncSession, resources: Resources, streamer: Principal, channel_id: int
-    ) -> None:
-        if await pool_repository.list_for_channel(session, channel_id, [PoolStatus.open]):
-            return
-        await pool_service.create(
+    def keeps_pool_open(self, settings: Settings) -> bool:
+        """Whether the worker keeps a demo pool open: in development, with the demo on."""
+        return settings.env == "development" and settings.demo_enabled
+
+    async def reopen(self, session: AsyncSession, resources: Resources) -> int | None:
+        """Open a new demo pool unless one is open (the last one was locked, resolved or
+        cancelled); the new pool's id, or None. Does nothing before the demo is seeded."""
+        channel = await demo_repository.channel_for_update(session, DEMO_CHANNEL)
+        if channel is None:
+            return None
+        if await pool_repository.list_for_channel(session, channel.id, [PoolStatus.open]):
+            return None
+        streamer = Principal(channel.owner_id, Role.user)
+        pool = await pool_service.create(
             session,
             resources,
             streamer,
             pool_schemas.PoolCreate(
-                channel_id=channel_id,
+                channel_id=channel.id,
                 title="Will the boss fall on the first try?",
                 outcomes=["First try", "Two or three", "Four or more"],
                 max_stake=500,
                 window_seconds=24 * 3600,
             ),
         )
+        return pool.id
 
 
 demo_service = DemoService()

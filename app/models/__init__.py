@@ -8,6 +8,7 @@ from app.models.channel import (
     ChannelMember,
     ChannelModerator,
     Platform,
+    PointsGrant,
 )
 from app.models.chat import ChatModeration, ModerationAction
 from app.models.inbox import InboxEvent
@@ -52,6 +53,7 @@ __all__ = [
     "LimitPeriod",
     "ModerationAction",
     "Platform",
+    "PointsGrant",
     "Pool",
     "PoolOutcome",
     "PoolStatus",

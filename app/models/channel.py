@@ -4,7 +4,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -69,3 +78,23 @@ class ChannelAudit(IdMixin, CreatedAtMixin, Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class PointsGrant(IdMixin, CreatedAtMixin, Base):
+    """A staff grant of channel points: who granted, to whom, how much, why, and its ledger
+    transaction. Append-only; the daily cap per granter and channel is counted from here."""
+
+    __tablename__ = "points_grants"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    granted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(200))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"), unique=True)
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("granted_by <> user_id", name="not_self_granted"),
+        Index("ix_points_grants_channel_granter_time", "channel_id", "granted_by", "created_at"),
+    )

@@ -88,5 +88,10 @@ class Withdrawal(IdMixin, CreatedAtMixin, Base):
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        # Nobody approves their own withdrawal (the service says so first, with a clear error).
+        CheckConstraint(
+            "status <> 'approved' OR decided_by IS DISTINCT FROM user_id",
+            name="not_self_approved",
+        ),
         Index("uq_withdrawals_user_key", "user_id", "idempotency_key", unique=True),
     )

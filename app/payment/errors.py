@@ -68,6 +68,12 @@ class WithdrawalAlreadyDecided(PaymentError):
     message = "This withdrawal was already approved or rejected."
 
 
+class SelfApproval(PaymentError):
+    code = "self_approval"
+    status = 403
+    message = "You may not approve your own withdrawal; another admin must review it."
+
+
 class IdempotencyKeyConflict(PaymentError):
     code = "idempotency_key_reused"
     message = "This idempotency key was already used for a different request."

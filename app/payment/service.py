@@ -27,6 +27,7 @@ from app.payment.errors import (
     IdempotencyKeyConflict,
     PaymentProviderUnavailable,
     PaymentsNotConfigured,
+    SelfApproval,
     StripeEventNotReady,
     UnsupportedCurrency,
     WithdrawalAlreadyDecided,
@@ -454,7 +455,13 @@ class PaymentService:
     async def approve_withdrawal(
         self, session: AsyncSession, admin_id: int, withdrawal_id: int, payout_reference: str
     ) -> schemas.Withdrawal:
-        """Record that the money was paid out (pending withdrawals → payouts), once."""
+        """Record that the money was paid out (pending withdrawals → payouts), once. Never by
+        the admin who asked for it (rejecting one's own only gives the money back, so it
+        stays allowed); the database refuses it too (migration 0008)."""
+        withdrawal = await payment_repository.withdrawal(session, withdrawal_id)
+        # Whose withdrawal it is never changes, so reading it before the decision is safe.
+        if withdrawal is not None and withdrawal.user_id == admin_id:
+            raise SelfApproval()
         return await self._decide(
             session,
             admin_id,

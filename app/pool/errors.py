@@ -27,9 +27,18 @@ class InvalidTransition(PoolError):
         super().__init__(f"Cannot {action} a pool that is {status}.", action=action, status=status)
 
 
-class ModeratorHasPosition(Forbidden):
-    code = "moderator_has_position"
-    message = "You hold a position in this pool, so you may not resolve it."
+class ConflictOfInterest(Forbidden):
+    """The actor holds a position in the pool, so may not decide where its money goes."""
+
+    code = "conflict_of_interest"
+
+    def __init__(self, action: str) -> None:
+        what = "resolve it" if action == "resolve" else f"{action} it once it is locked"
+        super().__init__(
+            f"You hold a position in this pool, so you may not {what}; another member of the"
+            " channel's staff must.",
+            action=action,
+        )
 
 
 class UnknownOutcome(PoolError):

@@ -34,8 +34,8 @@ from app.models.pool import Pool, PoolOutcome, PoolStatus, PoolTemplate
 from app.pool import schemas
 from app.pool.errors import (
     CashNotEnabled,
+    ConflictOfInterest,
     InvalidTransition,
-    ModeratorHasPosition,
     OutcomeAlreadyChosen,
     PoolNotFound,
     PoolNotOpen,
@@ -116,6 +116,15 @@ def _refusal(placement: Placement) -> AppError:
         case "idempotency_key_reused":
             return IdempotencyKeyReused()
     raise RuntimeError(f"place_bet() answered {placement.status!r}")
+
+
+def outcome_at_stake(action: str, status: PoolStatus) -> bool:
+    """Whether ``action`` on a pool in ``status`` decides who gets its money, so that nobody
+    holding a position may take it. Resolving always does. Cancelling a locked pool does: the
+    event may be as good as decided, and a refund hands a losing stake back. Cancelling a
+    draft or an open pool does not: betting is still going on, every stake comes back
+    exactly, and staff must be able to call off a mistaken pool at once."""
+    return action == "resolve" or (action == "cancel" and status is PoolStatus.locked)
 
 
 def paid_out(pool: Pool, payout: int | None) -> int | None:
@@ -287,12 +296,6 @@ class PoolService:
         pool = await self._pool_for(session, actor, pool_id)
         if not any(o.id == outcome_id for o in await pool_repository.outcomes(session, pool.id)):
             raise UnknownOutcome()
-        if (
-            actor is not None
-            and not actor.is_admin
-            and await pool_repository.position(session, pool.id, actor.user_id) is not None
-        ):
-            raise ModeratorHasPosition()
         await self._transition(
             session, pool, actor, "resolve", (PoolStatus.locked,), PoolStatus.resolved, outcome_id
         )
@@ -333,6 +336,7 @@ class PoolService:
         to: PoolStatus,
         winning_outcome_id: int | None = None,
     ) -> None:
+        await self._refuse_conflict_of_interest(session, pool.id, actor, action)
         moved = await pool_repository.transition(session, pool.id, allowed, to, winning_outcome_id)
         if moved is None:
             current = await pool_repository.get_for_update(session, pool.id)
@@ -342,6 +346,31 @@ class PoolService:
             session, pool.id, moved[0], to, actor.user_id if actor else None, details
         )
         await session.refresh(pool)
+
+    async def _refuse_conflict_of_interest(
+        self, session: AsyncSession, pool_id: int, actor: Principal | None, action: str
+    ) -> None:
+        """The one conflict-of-interest rule, for every path that moves a pool (REST,
+        Socket.IO, chat commands): nobody holding a position may decide where the pool's money
+        goes. That is resolving it, and cancelling it once locked (a stake on the losing side
+        would come back). Owners, moderators and platform admins alike; automation acting for
+        the channel holds no position.
+
+        Race-safe: the pool row is locked before the positions are read. A bet holds that row
+        FOR SHARE until it commits, and only while the pool is open (``place_bet``, migration
+        0006). So once we hold the row and see the pool locked, every bet it will ever have has
+        committed, and the positions query, a new statement with a new snapshot under READ
+        COMMITTED, sees them all; the row stays ours until the transition below commits.
+        Putting the check inside the transition's UPDATE would not do: that statement's
+        snapshot predates its wait for the row lock, so it could miss a bet that committed
+        during the wait, just before the lock."""
+        if actor is None or action not in ("resolve", "cancel"):
+            return
+        current = await pool_repository.get_for_update(session, pool_id)
+        if current is None or not outcome_at_stake(action, current.status):
+            return
+        if await pool_repository.position(session, pool_id, actor.user_id) is not None:
+            raise ConflictOfInterest(action)
 
     async def _announce(
         self, session: AsyncSession, resources: Resources, pool: Pool, event: str

@@ -36,13 +36,18 @@ class SelfExcluded(ProtectionError):
     message = "You have excluded yourself from cash play for now."
 
 
+#: How a limit's period reads in a sentence ("your daily deposit limit").
+PERIOD_ADJECTIVES = {"day": "daily", "week": "weekly", "month": "monthly"}
+
+
 class DepositLimitExceeded(ProtectionError):
     code = "deposit_limit_exceeded"
     status = 409
 
     def __init__(self, period: str, limit: int, used: int) -> None:
         super().__init__(
-            f"This deposit would pass your {period}ly deposit limit of {limit} "
+            f"This deposit would pass your {PERIOD_ADJECTIVES.get(period, period)} deposit"
+            f" limit of {limit} "
             f"({used} already deposited in the last {period}).",
             period=period,
             limit=limit,

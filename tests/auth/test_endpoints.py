@@ -8,6 +8,7 @@ import jwt
 import pytest
 
 from app.settings import Settings
+from tests.auth.conftest import ServeApp
 from tests.factories import DEFAULT_PASSWORD, bearer, register, unique_email
 
 Client = httpx.AsyncClient
@@ -132,6 +133,92 @@ async def test_login_is_rate_limited_per_client_address(client: Client, settings
         "/api/v1/auth/login", json={"email": unique_email(), "password": "whatever!!"}
     )
     assert blocked.status_code == 429
+
+
+async def test_successful_logins_do_not_use_up_the_address_budget(
+    serve_app: ServeApp,
+) -> None:
+    # Many people behind one address (a NAT, a campus) sign in all day long.
+    async with serve_app(login_max_per_address=3) as client:
+        emails = [str((await register(client))["user"]["email"]) for _ in range(4)]  # type: ignore[index]
+        for email in emails * 2:
+            ok = await client.post(
+                "/api/v1/auth/login", json={"email": email, "password": DEFAULT_PASSWORD}
+            )
+            assert ok.status_code == 200, ok.text
+        for _ in range(3):
+            failed = await client.post(
+                "/api/v1/auth/login", json={"email": unique_email(), "password": "whatever!!"}
+            )
+            assert failed.status_code == 401
+        blocked = await client.post(
+            "/api/v1/auth/login", json={"email": emails[0], "password": DEFAULT_PASSWORD}
+        )
+        assert blocked.status_code == 429
+        assert blocked.json()["error"]["code"] == "rate_limited"
+        assert 0 < int(blocked.headers["retry-after"]) <= 15 * 60
+
+
+async def test_concurrent_failed_logins_cannot_slip_past_the_limit(serve_app: ServeApp) -> None:
+    async with serve_app(login_max_per_address=3) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/api/v1/auth/login", json={"email": unique_email(), "password": "nope nope"}
+                )
+                for _ in range(8)
+            )
+        )
+    assert sorted(r.status_code for r in responses) == [401] * 3 + [429] * 5
+
+
+async def test_registration_is_rate_limited_per_client_address(serve_app: ServeApp) -> None:
+    async with serve_app(register_max_per_address=3, register_window_seconds=600) as client:
+        for _ in range(3):
+            await register(client)
+        blocked = await client.post(
+            "/api/v1/auth/register",
+            json={"email": unique_email(), "password": DEFAULT_PASSWORD, "display_name": "Bot"},
+        )
+        assert blocked.status_code == 429
+        assert blocked.json()["error"]["code"] == "rate_limited"
+        assert 0 < int(blocked.headers["retry-after"]) <= 600
+        # Someone else, behind our proxy, still signs up.
+        other = await client.post(
+            "/api/v1/auth/register",
+            json={"email": unique_email(), "password": DEFAULT_PASSWORD, "display_name": "Eve"},
+            headers={"X-Forwarded-For": "203.0.113.7"},
+        )
+        assert other.status_code == 201, other.text
+
+
+async def _failed_login(client: Client, forwarded_for: str | None) -> int:
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    response = await client.post(
+        "/api/v1/auth/login",
+        json={"email": unique_email(), "password": "whatever!!"},
+        headers=headers,
+    )
+    return response.status_code
+
+
+async def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(
+    serve_app: ServeApp,
+) -> None:
+    # The test client connects from 127.0.0.1: here that is our reverse proxy.
+    async with serve_app(trusted_proxies=["127.0.0.0/8"], login_max_per_address=2) as client:
+        assert [await _failed_login(client, "203.0.113.7") for _ in range(3)] == [401, 401, 429]
+        # Another client behind the same proxy has a budget of its own, as has the proxy.
+        assert await _failed_login(client, "198.51.100.9") == 401
+        assert await _failed_login(client, None) == 401
+        # A client cannot escape its limit by adding an address of its own in front.
+        assert await _failed_login(client, "192.0.2.55, 203.0.113.7") == 429
+
+
+async def test_x_forwarded_for_from_anyone_else_is_ignored(serve_app: ServeApp) -> None:
+    async with serve_app(trusted_proxies=["10.0.0.1"], login_max_per_address=2) as client:
+        statuses = [await _failed_login(client, f"203.0.113.{n}") for n in range(1, 4)]
+    assert statuses == [401, 401, 429]
 
 
 async def test_refresh_rotates_and_reuse_revokes_the_family(client: Client) -> None:

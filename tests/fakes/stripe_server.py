@@ -910,18 +910,31 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 # --- Standalone ---------------------------------------------------------------------------------
 
 
+def platform_webhook_url() -> str:
+    """Where the platform `make run` starts takes Stripe's events, from its own settings."""
+    from app.settings import Settings
+
+    return f"{Settings().public_url}/webhooks/stripe"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m tests.fakes.stripe_server",
         description="A fake Stripe (test mode) on 127.0.0.1 for local demos.",
     )
     parser.add_argument("--port", type=int, default=12111)
-    parser.add_argument("--webhook-url", help="where to POST signed events")
+    parser.add_argument(
+        "--webhook-url",
+        help="where to POST signed events (default: the platform's, from its settings:"
+        " STREAMPOOLS_PUBLIC_URL, or STREAMPOOLS_HOST and STREAMPOOLS_PORT)",
+    )
     parser.add_argument("--webhook-secret", help="the endpoint's signing secret (whsec_...)")
     parser.add_argument("--api-key", help="accept only this sk_test_ key (default: any)")
     args = parser.parse_args(argv)
-    if (args.webhook_url is None) != (args.webhook_secret is None):
-        parser.error("--webhook-url and --webhook-secret go together")
+    if args.webhook_url is not None and args.webhook_secret is None:
+        parser.error("--webhook-url needs --webhook-secret")
+    if args.webhook_secret is not None and args.webhook_url is None:
+        args.webhook_url = platform_webhook_url()
     public_url = f"http://127.0.0.1:{args.port}"
     fake = FakeStripe(
         public_url=public_url,

@@ -3,14 +3,24 @@
 //
 //   node tests/js/viewer.mjs EMAIL PASSWORD [--url URL] [--channel SLUG] [--bet AMOUNT]
 //                            [--say TEXT] [--for SECONDS] [--json]
+//
+// The URL defaults to the platform's own, from the same settings `make run` reads:
+// STREAMPOOLS_PUBLIC_URL, else http://STREAMPOOLS_HOST:STREAMPOOLS_PORT (127.0.0.1:8000).
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { io } from "socket.io-client";
 
+function platformUrl(env) {
+  if (env.STREAMPOOLS_PUBLIC_URL) return env.STREAMPOOLS_PUBLIC_URL.replace(/\/+$/, "");
+  const host = env.STREAMPOOLS_HOST || "127.0.0.1";
+  const reachable = ["0.0.0.0", "::"].includes(host) ? "127.0.0.1" : host;
+  return `http://${reachable}:${env.STREAMPOOLS_PORT || 8000}`;
+}
+
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    url: { type: "string", default: "http://127.0.0.1:8000" },
+    url: { type: "string", default: platformUrl(process.env) },
     channel: { type: "string", default: "demo" },
     bet: { type: "string", default: "10" },
     say: { type: "string" },
@@ -20,7 +30,7 @@ const { values: options, positionals } = parseArgs({
 });
 const [email, password] = positionals;
 if (!email || !password) {
-  console.error("usage: node tests/js/viewer.mjs EMAIL PASSWORD [--channel SLUG] [--bet N]");
+  console.error("usage: node tests/js/viewer.mjs EMAIL PASSWORD [--url URL] [--channel SLUG] [--bet N]");
   process.exit(2);
 }
 

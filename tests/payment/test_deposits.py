@@ -414,6 +414,8 @@ async def test_concurrent_deposits_never_pass_the_daily_limit(
         for r in responses
         if r.status_code != 201
     )
+    refused = next(r.json()["error"] for r in responses if r.status_code != 201)
+    assert refused["message"].startswith("This deposit would pass your daily deposit limit of 5000")
     async with unit_of_work(resources) as session:
         total = await session.scalar(text("SELECT sum(amount) FROM deposits"))
     assert total == 5_000

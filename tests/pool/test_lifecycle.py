@@ -286,7 +286,7 @@ async def test_who_may_do_what(client: Client, world: World, run_jobs: RunJobs) 
     assert (await _post(client, f"{path}/lock", moderator.auth)).status_code == 200
     conflicted = await _post(client, f"{path}/resolve", moderator.auth, {"outcome_id": yes})
     assert conflicted.status_code == 403
-    assert conflicted.json()["error"]["code"] == "moderator_has_position"
+    assert conflicted.json()["error"]["code"] == "conflict_of_interest"
     for person in (viewer, stranger):
         response = await _post(client, f"{path}/resolve", person.auth, {"outcome_id": yes})
         assert response.status_code == 403

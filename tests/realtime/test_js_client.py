@@ -3,8 +3,10 @@ against a real server: two copies side by side join, bet, chat and see each othe
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -29,14 +31,23 @@ async def _viewer(client: httpx.AsyncClient, world: World, name: str) -> str:
     return email
 
 
-async def _run_example(url: str, email: str, slug: str, amount: int, seconds: float) -> list[Any]:
+async def _run_example(
+    url: str, email: str, slug: str, amount: int, seconds: float, url_from_port: bool = False
+) -> list[Any]:
+    """Run the example; with ``url_from_port`` it finds the server as a newcomer's would: from
+    STREAMPOOLS_PORT, the setting `make run` reads, rather than from ``--url``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMPOOLS_")}
+    if url_from_port:
+        env["STREAMPOOLS_PORT"] = str(urlsplit(url).port)
+        where = []
+    else:
+        where = ["--url", url]
     process = await asyncio.create_subprocess_exec(
         "node",
         str(EXAMPLE),
         email,
         DEFAULT_PASSWORD,
-        "--url",
-        url,
+        *where,
         "--channel",
         slug,
         "--bet",
@@ -49,6 +60,7 @@ async def _run_example(url: str, email: str, slug: str, amount: int, seconds: fl
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=Path(PROJECT_ROOT),
+        env=env,
     )
     out, err = await asyncio.wait_for(process.communicate(), seconds + 20)
     assert process.returncode == 0, err.decode()
@@ -64,7 +76,7 @@ async def test_two_javascript_viewers_bet_chat_and_watch_the_totals_move(
 
     runs = await asyncio.gather(
         _run_example(live_server.url, first, slug, 40, 4),
-        _run_example(live_server.url, second, slug, 60, 4),
+        _run_example(live_server.url, second, slug, 60, 4, url_from_port=True),
     )
     for lines, email, amount in zip(runs, (first, second), (40, 60), strict=True):
         by_event: dict[str, list[Any]] = {}
