@@ -22,6 +22,12 @@ class UserRepository:
         result = await session.execute(select(User).where(func.lower(User.email) == email.lower()))
         return result.scalar_one_or_none()
 
+    async def admin_ids(self, session: AsyncSession) -> list[int]:
+        result = await session.execute(
+            select(User.id).where(User.role == Role.admin).order_by(User.id)
+        )
+        return list(result.scalars())
+
     async def create(
         self,
         session: AsyncSession,

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, CreatedAtMixin, IdMixin
@@ -14,6 +14,10 @@ class DepositStatus(enum.StrEnum):
     succeeded = "succeeded"  # paid and credited
     failed = "failed"  # the delayed payment failed
     expired = "expired"  # the checkout session expired unpaid
+    # Stripe reported a payment whose amount or currency is not the deposit's: nothing is
+    # credited until an admin reviews it (see reported_amount and reported_currency).
+    held = "held"
+    rejected = "rejected"  # held, then refused by an admin: never credited
 
 
 class WithdrawalStatus(enum.StrEnum):
@@ -46,11 +50,19 @@ class Deposit(IdMixin, CreatedAtMixin, Base):
     # Taken back but already spent: the wallet is frozen until this is settled.
     owed_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What a paid Checkout Session said when it did not match the deposit (status held).
+    reported_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    reported_currency: Mapped[str | None] = mapped_column(String(16), default=None)
+    # An admin's decision on a held deposit.
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    review_note: Mapped[str | None] = mapped_column(String(500), default=None)
 
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("reversed_amount + owed_amount <= amount", name="reversal_within_amount"),
         Index("ix_deposits_user_id_created_at", "user_id", "created_at"),
+        Index("ix_deposits_held", "id", postgresql_where=text("status = 'held'")),
     )
 
 

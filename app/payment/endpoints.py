@@ -26,6 +26,11 @@ def require_admin(principal: Principal) -> None:
         raise Forbidden("Only an admin may review withdrawals.")
 
 
+def require_deposit_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden("Only an admin may review held deposits.")
+
+
 class PaymentController(Controller):
     path = "/api/v1/payments"
     tags = ["payments"]
@@ -48,6 +53,43 @@ class PaymentController(Controller):
     ) -> list[schemas.Deposit]:
         """The caller's deposits, newest first."""
         return await payment_service.deposits(session, principal.user_id)
+
+    @get("/deposits/held")
+    async def list_held_deposits(
+        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> schemas.DepositReviewList:
+        """Admin: deposits Stripe reported paid with another amount or currency than asked,
+        held uncredited for review, oldest first."""
+        require_deposit_admin(principal)
+        return await payment_service.held_deposits(session)
+
+    @post("/deposits/{deposit_id:int}/credit", status_code=HTTP_200_OK)
+    async def credit_held_deposit(
+        self,
+        deposit_id: int,
+        data: JSONBody[schemas.DepositCredit],
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> schemas.DepositReview:
+        """Admin: the payment checked out; credit the deposit's own amount."""
+        require_deposit_admin(principal)
+        return await payment_service.credit_held_deposit(
+            session, principal.user_id, deposit_id, data.note
+        )
+
+    @post("/deposits/{deposit_id:int}/reject", status_code=HTTP_200_OK)
+    async def reject_held_deposit(
+        self,
+        deposit_id: int,
+        data: JSONBody[schemas.DepositReject],
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+    ) -> schemas.DepositReview:
+        """Admin: refuse a held deposit; it is never credited (refund the payer in Stripe)."""
+        require_deposit_admin(principal)
+        return await payment_service.reject_held_deposit(
+            session, principal.user_id, deposit_id, data.reason
+        )
 
     @post("/withdrawals", status_code=HTTP_201_CREATED)
     async def request_withdrawal(

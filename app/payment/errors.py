@@ -46,6 +46,17 @@ class InvalidWebhookSignature(PaymentError):
         super().__init__(f"The webhook signature was rejected: {reason}.")
 
 
+class DepositNotFound(PaymentError):
+    code = "deposit_not_found"
+    status = 404
+    message = "No such deposit."
+
+
+class DepositNotHeld(PaymentError):
+    code = "deposit_not_held"
+    message = "This deposit is not held for review (it was already decided, or never held)."
+
+
 class WithdrawalNotFound(PaymentError):
     code = "withdrawal_not_found"
     status = 404

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.payment import Deposit, Withdrawal, WithdrawalStatus
+from app.models.payment import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
 
 
 class PaymentRepository:
@@ -53,6 +53,16 @@ class PaymentRepository:
     async def deposits_of(self, session: AsyncSession, user_id: int) -> list[Deposit]:
         result = await session.execute(
             select(Deposit).where(Deposit.user_id == user_id).order_by(Deposit.id.desc()).limit(100)
+        )
+        return list(result.scalars())
+
+    async def held_deposits(self, session: AsyncSession) -> list[Deposit]:
+        """Deposits held for an admin's review, oldest first."""
+        result = await session.execute(
+            select(Deposit)
+            .where(Deposit.status == DepositStatus.held)
+            .order_by(Deposit.id)
+            .limit(200)
         )
         return list(result.scalars())
 

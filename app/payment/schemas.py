@@ -28,6 +28,48 @@ class Deposit(Output):
     created_at: datetime
 
 
+class DepositReview(Output):
+    """A deposit as an admin reviews it: what was asked, and what Stripe reported paid."""
+
+    id: int
+    user_id: int
+    amount: int
+    currency: str
+    status: DepositStatus
+    reported_amount: int | None
+    reported_currency: str | None
+    checkout_session_id: str | None
+    payment_intent_id: str | None
+    created_at: datetime
+    reviewed_at: datetime | None
+    review_note: str | None
+
+
+class DepositReviewList(Output):
+    deposits: list[DepositReview]
+
+
+class DepositCredit(Input):
+    #: What the admin checked (e.g. the payment in Stripe's dashboard) before crediting.
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class DepositReject(Input):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+class DepositHeldNotice(Output):
+    """A ``notification`` to every admin: a paid deposit did not match and waits for them."""
+
+    kind: str
+    deposit_id: int
+    user_id: int
+    amount: int
+    currency: str
+    reported_amount: int | None
+    reported_currency: str | None
+
+
 class WithdrawalCreate(Input):
     amount: Amount
     currency: Currency = "cash:USD"

@@ -9,7 +9,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.repository import user_repository
+from app.kit.effects import emit_after_commit
+from app.kit.errors import Forbidden
 from app.kit.resources import Resources
+from app.kit.rooms import user_room
 from app.ledger.errors import WalletFrozen
 from app.ledger.repository import Posting, ledger_repository
 from app.ledger.service import ledger_service
@@ -19,6 +22,8 @@ from app.models.payment import Deposit, DepositStatus, Withdrawal, WithdrawalSta
 from app.payment import schemas
 from app.payment.errors import (
     AmountOutOfRange,
+    DepositNotFound,
+    DepositNotHeld,
     IdempotencyKeyConflict,
     PaymentProviderUnavailable,
     PaymentsNotConfigured,
@@ -32,11 +37,18 @@ from app.payment.repository import payment_repository
 from app.protection.service import protection_service
 from app.settings import Settings
 from integrations.stripe import webhooks as stripe_events
-from integrations.stripe.client import StripeClient, StripeError, StripeUnavailable
+from integrations.stripe.client import (
+    CheckoutSession,
+    StripeClient,
+    StripeError,
+    StripeUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
 PAID_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded"}
+#: Decided by an admin or waiting for one: Stripe's events no longer change these deposits.
+UNDER_REVIEW = (DepositStatus.held, DepositStatus.rejected)
 
 
 def deposit_view(deposit: Deposit) -> schemas.Deposit:
@@ -49,6 +61,35 @@ def deposit_view(deposit: Deposit) -> schemas.Deposit:
         refunded_amount=deposit.reversed_amount + deposit.owed_amount,
         owed_amount=deposit.owed_amount,
         created_at=deposit.created_at,
+    )
+
+
+def deposit_review_view(deposit: Deposit) -> schemas.DepositReview:
+    return schemas.DepositReview(
+        id=deposit.id,
+        user_id=deposit.user_id,
+        amount=deposit.amount,
+        currency=deposit.currency,
+        status=deposit.status,
+        reported_amount=deposit.reported_amount,
+        reported_currency=deposit.reported_currency,
+        checkout_session_id=deposit.checkout_session_id,
+        payment_intent_id=deposit.payment_intent_id,
+        created_at=deposit.created_at,
+        reviewed_at=deposit.reviewed_at,
+        review_note=deposit.review_note,
+    )
+
+
+def paid_as_asked(deposit: Deposit, paid: CheckoutSession) -> bool:
+    """Whether Stripe's session charged what the deposit asked for. Both amounts are in the
+    currency's minor unit (we sent ours as the unit amount); Stripe writes currencies as
+    lowercase ISO codes, ours is ``cash:USD``."""
+    asked = deposit.currency.removeprefix("cash:")
+    return (
+        paid.amount_total == deposit.amount
+        and paid.currency is not None
+        and paid.currency.casefold() == asked.casefold()
     )
 
 
@@ -144,9 +185,29 @@ class PaymentService:
                 return
             if session_object.payment_intent and deposit.payment_intent_id is None:
                 deposit.payment_intent_id = session_object.payment_intent
+            if deposit.status in UNDER_REVIEW:
+                log.warning(
+                    "stripe event for deposit %s under review left to the admin",
+                    deposit.id,
+                    extra={"event": parsed.id, "type": parsed.type},
+                )
+                deposit.updated_at = await _now(session)
+                return
             if (
                 parsed.type in PAID_EVENTS and session_object.payment_status == "paid"
             ) or parsed.type == "checkout.session.async_payment_succeeded":
+                if not paid_as_asked(deposit, session_object):
+                    if not deposit.paid:
+                        await self._hold(session, deposit, session_object)
+                        return
+                    log.error(
+                        "stripe reported %s %s for deposit %s, already credited as %s %s; ignored",
+                        session_object.amount_total,
+                        session_object.currency,
+                        deposit.id,
+                        deposit.amount,
+                        deposit.currency,
+                    )
                 deposit.paid = True
             elif parsed.type == "checkout.session.async_payment_failed" and not deposit.paid:
                 deposit.status = DepositStatus.failed
@@ -172,6 +233,102 @@ class PaymentService:
         else:
             return  # an event type we do not subscribe to
         await self._reconcile(session, deposit)
+
+    async def _hold(self, session: AsyncSession, deposit: Deposit, paid: CheckoutSession) -> None:
+        """Stripe charged another amount or currency than the deposit asked for: credit
+        nothing, keep what Stripe reported, and tell every admin after commit."""
+        deposit.status = DepositStatus.held
+        deposit.reported_amount = paid.amount_total
+        deposit.reported_currency = paid.currency
+        deposit.updated_at = await _now(session)
+        await session.flush()
+        log.error(
+            "deposit %s held for review: stripe checkout session %s reported %s %s paid,"
+            " the deposit asked for %s %s; nothing credited",
+            deposit.id,
+            paid.id,
+            paid.amount_total,
+            paid.currency,
+            deposit.amount,
+            deposit.currency,
+        )
+        notice = schemas.DepositHeldNotice(
+            kind="deposit.held",
+            deposit_id=deposit.id,
+            user_id=deposit.user_id,
+            amount=deposit.amount,
+            currency=deposit.currency,
+            reported_amount=paid.amount_total,
+            reported_currency=paid.currency,
+        )
+        for admin_id in await user_repository.admin_ids(session):
+            emit_after_commit(session, "notification", notice, user_room(admin_id))
+
+    async def held_deposits(self, session: AsyncSession) -> schemas.DepositReviewList:
+        """Deposits waiting for an admin, oldest first."""
+        held = await payment_repository.held_deposits(session)
+        return schemas.DepositReviewList(deposits=[deposit_review_view(d) for d in held])
+
+    async def credit_held_deposit(
+        self, session: AsyncSession, admin_id: int, deposit_id: int, note: str
+    ) -> schemas.DepositReview:
+        """An admin checked the payment: credit the deposit's own amount, once. Refunds and
+        disputes Stripe reported meanwhile are then taken back as for any deposit."""
+        deposit = await self._held(session, admin_id, deposit_id, DepositStatus.succeeded, note)
+        if deposit.status is DepositStatus.held:
+            self._record_review(deposit, admin_id, await _now(session), note)
+            deposit.paid = True
+            await self._reconcile(session, deposit)
+            log.warning(
+                "held deposit %s credited by admin %s", deposit.id, admin_id, extra={"note": note}
+            )
+        return deposit_review_view(deposit)
+
+    async def reject_held_deposit(
+        self, session: AsyncSession, admin_id: int, deposit_id: int, reason: str
+    ) -> schemas.DepositReview:
+        """An admin refuses a held deposit: it is never credited (refund the payer in
+        Stripe)."""
+        deposit = await self._held(session, admin_id, deposit_id, DepositStatus.rejected, reason)
+        if deposit.status is DepositStatus.held:
+            now = await _now(session)
+            self._record_review(deposit, admin_id, now, reason)
+            deposit.status = DepositStatus.rejected
+            deposit.updated_at = now
+            await session.flush()
+            log.warning(
+                "held deposit %s rejected by admin %s", deposit.id, admin_id, extra={"note": reason}
+            )
+        return deposit_review_view(deposit)
+
+    async def _held(
+        self,
+        session: AsyncSession,
+        admin_id: int,
+        deposit_id: int,
+        decision: DepositStatus,
+        note: str,
+    ) -> Deposit:
+        """The deposit, locked: still held, or already given this very decision (a retry,
+        answered as the first time)."""
+        deposit = await payment_repository.deposit_for_update(session, deposit_id=deposit_id)
+        if deposit is None:
+            raise DepositNotFound()
+        if deposit.user_id == admin_id:
+            raise Forbidden("An admin may not review their own deposit.")
+        if deposit.status is DepositStatus.held:
+            return deposit
+        retried = (
+            deposit.reviewed_by is not None
+            and deposit.status is decision
+            and deposit.review_note == note
+        )
+        if not retried:
+            raise DepositNotHeld()
+        return deposit
+
+    def _record_review(self, deposit: Deposit, admin_id: int, now: datetime, note: str) -> None:
+        deposit.reviewed_by, deposit.reviewed_at, deposit.review_note = admin_id, now, note
 
     async def _reconcile(self, session: AsyncSession, deposit: Deposit) -> None:
         """Bring the ledger in line with what Stripe has told us about the deposit."""

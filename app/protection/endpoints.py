@@ -18,11 +18,14 @@ class ProtectionController(Controller):
 
     @get("/limits")
     async def limits(
-        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+        self,
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
     ) -> schemas.Limits:
         """Age confirmation, deposit limits (with what is used and what is pending) and any
         active self-exclusion."""
-        return await protection_service.limits(session, principal.user_id)
+        return await protection_service.limits(session, resources.settings, principal.user_id)
 
     @post("/age-confirmation", status_code=HTTP_200_OK)
     async def confirm_age(
@@ -32,7 +35,8 @@ class ProtectionController(Controller):
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
     ) -> schemas.Limits:
-        """State your date of birth (once). Cash play needs an adult age."""
+        """State your date of birth (once). Cash play needs an adult age; an under-age date
+        is refused (403 ``underage``) and not kept, so a mistyped one can be corrected."""
         return await protection_service.confirm_age(
             session, resources.settings, principal.user_id, data.birth_date
         )
@@ -42,19 +46,25 @@ class ProtectionController(Controller):
         self,
         data: JSONBody[schemas.DepositLimitChange],
         session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
     ) -> schemas.Limits:
         """Set a daily, weekly or monthly deposit cap. Lowering applies at once; raising or
         removing applies after a 24-hour cooling-off."""
-        return await protection_service.set_deposit_limit(session, principal.user_id, data)
+        return await protection_service.set_deposit_limit(
+            session, resources.settings, principal.user_id, data
+        )
 
     @post("/self-exclusion", status_code=HTTP_200_OK)
     async def self_exclude(
         self,
         data: JSONBody[schemas.SelfExclusionRequest],
         session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
     ) -> schemas.Limits:
         """Stop all cash deposits and cash bets for some days, or permanently. It cannot be
         lifted early."""
-        return await protection_service.self_exclude(session, principal.user_id, data)
+        return await protection_service.self_exclude(
+            session, resources.settings, principal.user_id, data
+        )

@@ -17,8 +17,10 @@ class Underage(ProtectionError):
     message = "Cash play is only for adults."
 
 
-class UnderageRecorded(Underage):
-    """The stated birth date is kept (it cannot be changed to get around the age check)."""
+class UnderageRefused(Underage):
+    """An under-age date of birth was stated. Nothing confirming age is stored, so a mistyped
+    date can be corrected; the refusal's audit row is kept (the only change made before it is
+    raised)."""
 
     keeps_changes = True
 

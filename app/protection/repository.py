@@ -51,11 +51,12 @@ class ProtectionRepository:
         return result.scalar_one_or_none()
 
     async def deposited_since(self, session: AsyncSession, user_id: int, since: datetime) -> int:
-        """Cash deposits started since ``since`` that did not fail or expire."""
+        """Cash deposits started since ``since`` that did not fail, expire or get rejected
+        (one held for review counts: it may yet be credited)."""
         result = await session.execute(
             text(
                 "SELECT coalesce(sum(amount), 0) FROM deposits WHERE user_id = :user_id"
-                " AND created_at >= :since AND status IN ('pending', 'succeeded')"
+                " AND created_at >= :since AND status IN ('pending', 'succeeded', 'held')"
             ),
             {"user_id": user_id, "since": since},
         )
@@ -66,6 +67,15 @@ class ProtectionRepository:
     ) -> None:
         session.add(ProtectionAudit(user_id=user_id, action=action, details=details))
         await session.flush()
+
+    async def refused_birth_dates(self, session: AsyncSession, user_id: int) -> list[str]:
+        """The under-age dates of birth the user stated before, oldest first."""
+        result = await session.execute(
+            select(ProtectionAudit.details["birth_date"].astext)
+            .where(ProtectionAudit.user_id == user_id, ProtectionAudit.action == "age_refused")
+            .order_by(ProtectionAudit.id)
+        )
+        return [str(value) for value in result.scalars()]
 
     async def audit_trail(self, session: AsyncSession, user_id: int) -> list[ProtectionAudit]:
         result = await session.execute(

@@ -16,7 +16,7 @@ from app.protection.errors import (
     ExclusionCannotBeShortened,
     SelfExcluded,
     Underage,
-    UnderageRecorded,
+    UnderageRefused,
 )
 from app.protection.repository import protection_repository
 from app.settings import Settings
@@ -45,24 +45,32 @@ class ProtectionService:
     async def confirm_age(
         self, session: AsyncSession, settings: Settings, user_id: int, birth_date: date
     ) -> schemas.Limits:
+        """Confirm an adult date of birth, once. An under-age date is refused and stores
+        nothing that confirms age, so a mistyped date can be corrected; the refusal itself is
+        audited, and a later adult date is audited as correcting it."""
         user = await self._locked_user(session, user_id)
         now = await protection_repository.now(session)
-        adult = age_on(birth_date, now.date()) >= settings.minimum_age
-        if user.birth_date is not None and user.birth_date != birth_date:
-            raise BirthDateAlreadyConfirmed()
         if birth_date >= now.date() or birth_date.year < 1900:
             raise InvalidInput("birth_date", "is not a plausible date of birth")
-        await protection_repository.audit(
-            session,
-            user_id,
-            "age_confirmed",
-            {"birth_date": birth_date.isoformat(), "adult": adult},
-        )
+        if self._confirmed_adult(user, settings, now):
+            if user.birth_date == birth_date:
+                return await self.limits(session, settings, user_id)
+            raise BirthDateAlreadyConfirmed()
+        if age_on(birth_date, now.date()) < settings.minimum_age:
+            # Checked before anything about the user changes: the error commits the audit row
+            # and nothing else.
+            await protection_repository.audit(
+                session, user_id, "age_refused", {"birth_date": birth_date.isoformat()}
+            )
+            raise UnderageRefused()
+        refused = await protection_repository.refused_birth_dates(session, user_id)
+        details: dict[str, object] = {"birth_date": birth_date.isoformat(), "adult": True}
+        if refused:
+            details["corrects"] = refused
+        await protection_repository.audit(session, user_id, "age_confirmed", details)
         user.birth_date = birth_date
-        if not adult:
-            await session.flush()
-            raise UnderageRecorded()
-        return await self.limits(session, user_id)
+        await session.flush()
+        return await self.limits(session, settings, user_id)
 
     async def ensure_can_play_cash(
         self, session: AsyncSession, settings: Settings, user_id: int
@@ -97,7 +105,11 @@ class ProtectionService:
                 raise DepositLimitExceeded(limit.period.value, cap, used)
 
     async def set_deposit_limit(
-        self, session: AsyncSession, user_id: int, change: schemas.DepositLimitChange
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        user_id: int,
+        change: schemas.DepositLimitChange,
     ) -> schemas.Limits:
         """Lower (or first set) a limit at once; raise or remove it after 24 hours."""
         await self._locked_user(session, user_id)
@@ -130,10 +142,14 @@ class ProtectionService:
                 "effective_at": (limit.pending_effective_at or now).isoformat(),
             },
         )
-        return await self.limits(session, user_id)
+        return await self.limits(session, settings, user_id)
 
     async def self_exclude(
-        self, session: AsyncSession, user_id: int, request: schemas.SelfExclusionRequest
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        user_id: int,
+        request: schemas.SelfExclusionRequest,
     ) -> schemas.Limits:
         """Exclude oneself from cash play for a period or for good; never shortened."""
         if request.permanent == (request.days is not None):
@@ -153,9 +169,11 @@ class ProtectionService:
             "self_excluded",
             {"until": ends_at.isoformat() if ends_at else "permanent"},
         )
-        return await self.limits(session, user_id)
+        return await self.limits(session, settings, user_id)
 
-    async def limits(self, session: AsyncSession, user_id: int) -> schemas.Limits:
+    async def limits(
+        self, session: AsyncSession, settings: Settings, user_id: int
+    ) -> schemas.Limits:
         user = await protection_repository.get_user(session, user_id)
         if user is None:
             raise NotFound()
@@ -176,9 +194,10 @@ class ProtectionService:
                 )
             )
         exclusion = await protection_repository.active_exclusion(session, user_id, now)
+        confirmed = self._confirmed_adult(user, settings, now)
         return schemas.Limits(
-            age_confirmed=user.birth_date is not None,
-            birth_date=user.birth_date,
+            age_confirmed=confirmed,
+            birth_date=user.birth_date if confirmed else None,
             deposit_limits=views,
             self_exclusion=(
                 schemas.SelfExclusionView(starts_at=exclusion.starts_at, ends_at=exclusion.ends_at)
@@ -193,10 +212,18 @@ class ProtectionService:
             raise NotFound()
         return user
 
+    def _confirmed_adult(self, user: User, settings: Settings, now: datetime) -> bool:
+        """Whether the user's stated date of birth makes them an adult today. Only adult
+        dates are stored; an under-age one left by older code confirms nothing."""
+        return (
+            user.birth_date is not None
+            and age_on(user.birth_date, now.date()) >= settings.minimum_age
+        )
+
     def _check_age(self, user: User, settings: Settings, now: datetime) -> None:
         if user.birth_date is None:
             raise AgeNotConfirmed()
-        if age_on(user.birth_date, now.date()) < settings.minimum_age:
+        if not self._confirmed_adult(user, settings, now):
             raise Underage()
 
 

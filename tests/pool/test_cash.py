@@ -116,7 +116,8 @@ Refusal = Callable[[Client, Resources, Person], Awaitable[None]]
     ("make_refused", "code"),
     [
         (_never_confirmed, "age_not_confirmed"),
-        (_underage, "underage"),
+        # A refused date is not kept: the age is simply not confirmed.
+        (_underage, "age_not_confirmed"),
         (_self_excluded, "self_excluded"),
         (_frozen, "wallet_frozen"),
     ],

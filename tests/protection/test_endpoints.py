@@ -31,18 +31,61 @@ async def test_age_is_confirmed_once_and_minors_are_kept_out(client: Client) -> 
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "birth_date_already_confirmed"
 
-    _, minor = await _signed_in(client)
-    sixteen = (date.today() - timedelta(days=16 * 366)).isoformat()
-    refused = await client.post(
-        "/api/v1/me/age-confirmation", json={"birth_date": sixteen}, headers=minor
+    same = await client.post(
+        "/api/v1/me/age-confirmation", json={"birth_date": "1990-05-17"}, headers=adult
     )
-    assert refused.status_code == 403
-    assert refused.json()["error"]["code"] == "underage"
-    # The stated date sticks: claiming another one to get in is refused.
-    retry = await client.post(
+    assert same.status_code == 200  # stating the confirmed date again changes nothing
+
+
+async def test_an_underage_date_is_refused_kept_nowhere_and_can_be_corrected(
+    client: Client, resources: Resources
+) -> None:
+    minor_id, minor = await _signed_in(client)
+    for typed in ["2015-03-01", (date.today() - timedelta(days=16 * 366)).isoformat()]:
+        refused = await client.post(
+            "/api/v1/me/age-confirmation", json={"birth_date": typed}, headers=minor
+        )
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "underage"
+        limits = (await client.get("/api/v1/me/limits", headers=minor)).json()
+        assert limits["age_confirmed"] is False
+        assert limits["birth_date"] is None
+    async with unit_of_work(resources) as session:
+        stored = await session.scalar(
+            text("SELECT birth_date FROM users WHERE id = :id"), {"id": minor_id}
+        )
+        assert stored is None
+
+    # Whoever typed 2015 by mistake enters their real date.
+    corrected = await client.post(
         "/api/v1/me/age-confirmation", json={"birth_date": "1990-01-01"}, headers=minor
     )
-    assert retry.status_code == 409
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["age_confirmed"] is True
+    assert corrected.json()["birth_date"] == "1990-01-01"
+
+    # The refusals stay on record for review, and the correction points at them.
+    async with unit_of_work(resources) as session:
+        trail = await protection_repository.audit_trail(session, minor_id)
+    assert [a.action for a in trail] == ["age_refused", "age_refused", "age_confirmed"]
+    assert trail[-1].details["corrects"] == [a.details["birth_date"] for a in trail[:2]]
+
+
+async def test_an_underage_date_left_by_older_code_confirms_nothing(
+    client: Client, resources: Resources
+) -> None:
+    user_id, auth = await _signed_in(client)
+    async with unit_of_work(resources) as session:
+        await session.execute(
+            text("UPDATE users SET birth_date = '2015-03-01' WHERE id = :id"), {"id": user_id}
+        )
+    limits = (await client.get("/api/v1/me/limits", headers=auth)).json()
+    assert limits["age_confirmed"] is False
+    corrected = await client.post(
+        "/api/v1/me/age-confirmation", json={"birth_date": "1990-01-01"}, headers=auth
+    )
+    assert corrected.status_code == 200
+    assert corrected.json()["age_confirmed"] is True
 
 
 async def test_bad_birth_dates_are_422(client: Client) -> None:
