@@ -34,14 +34,22 @@ async def provide_resources(state: State) -> Resources:
     return resources_of(state)
 
 
-async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+# The session providers take ``resources`` (itself a dependency) rather than ``state`` so that
+# Litestar resolves them in a later batch than the caller's principal. Dependencies of one batch
+# run concurrently, and when one fails (no token: 401) Litestar neither waits for nor closes a
+# generator a sibling already started: it was left for the garbage collector, whose two
+# ``aclose()`` calls (this generator and the context manager inside it) collided and logged
+# "asynchronous generator is already running" on most unauthenticated requests.
+
+
+async def provide_session(resources: Resources) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed before the response goes out."""
-    async with unit_of_work(resources_of(state)) as session:
+    async with unit_of_work(resources) as session:
         yield session
 
 
-async def provide_read_session(state: State) -> AsyncIterator[AsyncSession]:
-    async with read_session(resources_of(state)) as session:
+async def provide_read_session(resources: Resources) -> AsyncIterator[AsyncSession]:
+    async with read_session(resources) as session:
         yield session
 
 
