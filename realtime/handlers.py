@@ -17,6 +17,7 @@ from app.chat.service import chat_service
 from app.kit.errors import AppError
 from app.kit.failures import translate
 from app.kit.logging import request_id_var
+from app.kit.payload import check_payload
 from app.kit.resources import Resources
 from app.kit.rooms import channel_room
 from app.kit.uow import read_session, unit_of_work
@@ -169,6 +170,7 @@ async def dispatch(
     token = request_id_var.set(uuid.uuid4().hex)
     try:
         data = None if kind is None else msgspec.convert(payload, kind)
+        check_payload(data)
         return await handler(ctx, data)
     except msgspec.ValidationError as error:
         return {"ok": False, "error": {"code": "validation_error", "message": str(error)}}
