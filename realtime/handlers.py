@@ -15,7 +15,7 @@ from app.auth.tokens import Principal
 from app.chat import schemas as chat_schemas
 from app.chat.service import chat_service
 from app.kit.errors import AppError
-from app.kit.failures import translate
+from app.kit.failures import failure_summary, translate
 from app.kit.logging import request_id_var
 from app.kit.payload import check_payload
 from app.kit.resources import Resources
@@ -179,7 +179,11 @@ async def dispatch(
     except Exception as error:
         known = translate(error)
         if known is not None:
-            log.warning("socket event failed: %s", type(error).__name__, exc_info=error)
+            log.warning(
+                "socket event refused: %s",
+                failure_summary(error),
+                extra={"event": event, "code": known.code},
+            )
             return failed(known)
         log.exception("socket event failed", extra={"event": event})
         return {

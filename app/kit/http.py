@@ -16,7 +16,7 @@ from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scop
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import AppError, IdempotencyKeyRequired, InvalidInput
-from app.kit.failures import translate
+from app.kit.failures import failure_summary, translate
 from app.kit.logging import request_id_var
 from app.kit.payload import INT64_MAX, INT64_MIN, MAX_DEPTH, check_payload, too_deep
 from app.kit.resources import Resources
@@ -173,7 +173,8 @@ def http_error_handler(_: Request[Any, Any, Any], error: HTTPException) -> Respo
 def unexpected_error_handler(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     known = translate(error)
     if known is not None:
-        log.warning("request failed: %s", error.__class__.__name__, exc_info=error)
+        # An expected failure with a clear answer: one line, no traceback.
+        log.warning("request refused: %s", failure_summary(error), extra={"code": known.code})
         return app_error_handler(request, known)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error_response(
