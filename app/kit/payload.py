@@ -26,7 +26,12 @@ _OPENERS = frozenset(b"[{")
 def too_deep(raw: bytes | str, limit: int = MAX_DEPTH) -> bool:
     """Whether the JSON text ``raw`` nests arrays and objects more than ``limit`` levels deep.
     Reads the bytes without parsing them, so it is safe on any input."""
-    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    if isinstance(raw, str):
+        if raw.count("[") + raw.count("{") <= limit:
+            return False
+        data = raw.encode("utf-8", "surrogatepass")
+    else:
+        data = raw
     if data.count(b"[") + data.count(b"{") <= limit:
         return False  # cannot nest deeper than it has openers: nearly every payload
     depth = 0
@@ -86,6 +91,7 @@ def check_payload(value: Any, path: str = "") -> None:
             raise InvalidInput(path or "body", "must be below 2^63 (a 64-bit integer)")
     elif isinstance(value, msgspec.Struct):
         multiline: frozenset[str] = getattr(value, "multiline_fields", frozenset())
+        # Field by field, not msgspec.to_builtins: the path names the field that failed.
         for name in value.__struct_fields__:
             field = f"{path}.{name}" if path else name
             item = getattr(value, name)

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from app.kit.errors import InvalidInput
 from app.kit.payload import MAX_DEPTH, check_payload, text_problem, too_deep
 from app.kit.resources import Resources
+from app.kit.schema import Input
 from app.kit.uow import unit_of_work
 from app.pool.schemas import PoolCreate
 from tests.factories import DEFAULT_PASSWORD, unique_email
@@ -139,3 +140,16 @@ async def test_ids_beyond_64_bits_are_refused_before_the_database_without_a_trac
     for field, answer in answers.items():
         assert refusal(answer)["details"]["fields"][0]["field"] == field
     assert [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING] == []
+
+
+def test_a_schema_may_let_a_field_span_lines() -> None:
+    class Note(Input):
+        multiline_fields = frozenset({"body"})
+        title: str
+        body: str
+
+    check_payload(Note(title="Title", body="line one\n\tline two"))
+    with pytest.raises(InvalidInput):
+        check_payload(Note(title="Title\n", body="fine"))
+    with pytest.raises(InvalidInput):
+        check_payload(Note(title="Title", body="nul\x00"))
