@@ -16,8 +16,9 @@ from app.auth.tokens import Principal
 from app.chat import schemas as chat_schemas
 from app.chat.service import chat_service
 from app.kit.errors import AppError
-from app.kit.failures import translate
+from app.kit.failures import failure_summary, translate
 from app.kit.logging import request_id_var
+from app.kit.payload import check_payload
 from app.kit.resources import Resources
 from app.kit.rooms import channel_room
 from app.kit.uow import read_session, unit_of_work
@@ -186,6 +187,7 @@ async def dispatch(
     token = request_id_var.set(uuid.uuid4().hex)
     try:
         data = None if kind is None else msgspec.convert(payload, kind)
+        check_payload(data)
         return await handler(ctx, data)
     except msgspec.ValidationError as error:
         return {"ok": False, "error": {"code": "validation_error", "message": str(error)}}
@@ -194,7 +196,11 @@ async def dispatch(
     except Exception as error:
         known = translate(error)
         if known is not None:
-            log.warning("socket event failed: %s", type(error).__name__, exc_info=error)
+            log.warning(
+                "socket event refused: %s",
+                failure_summary(error),
+                extra={"event": event, "code": known.code},
+            )
             return failed(known)
         log.exception("socket event failed", extra={"event": event})
         return {

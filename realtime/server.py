@@ -4,6 +4,7 @@ events of realtime.handlers."""
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -14,7 +15,8 @@ import socketio
 from app.auth import revocation
 from app.auth.errors import InvalidAccessToken, RoleChanged, SessionRevoked
 from app.auth.service import auth_service
-from app.kit.errors import AppError
+from app.kit.errors import AppError, InvalidInput
+from app.kit.payload import MAX_DEPTH, too_deep
 from app.kit.resources import Resources
 from app.kit.rooms import user_room
 from app.settings import Settings
@@ -25,6 +27,26 @@ from realtime.errors import TokenExpired, TooManyEvents, UnknownEvent
 from realtime.handlers import EVENTS, Ack, Context, Handler, dispatch, failed
 
 log = logging.getLogger("streampools.realtime")
+
+#: The event a packet nested too deep to parse turns into: its sender gets an error ack.
+TOO_DEEP_EVENT = "payload:too_deep"
+
+
+class PacketJson:
+    """The JSON codec of Socket.IO packets: the standard library's, except that a packet nested
+    deeper than any payload of ours is not parsed (the parser recurses once per level; thousands
+    of levels exhaust the stack) but read as an event of its own that is answered with an
+    error ack, like every other malformed payload."""
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        return json.dumps(obj, **kwargs)
+
+    @staticmethod
+    def loads(text: str | bytes, **kwargs: Any) -> Any:
+        if too_deep(text):
+            return [TOO_DEEP_EVENT]
+        return json.loads(text, **kwargs)
 
 
 class SocketApp:
@@ -46,11 +68,13 @@ class SocketApp:
             max_http_buffer_size=settings.socket_max_message_bytes,
             logger=False,
             engineio_logger=False,
+            json=PacketJson,
         )
         self.server.on("connect", self.connect)
         self.server.on("disconnect", self.disconnect)
         for event, (handler, kind) in EVENTS.items():
             self.server.on(event, self._bind(event, handler, kind))
+        self.server.on(TOO_DEEP_EVENT, self.too_deep)
         self.server.on("*", self.unknown)
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
@@ -107,6 +131,14 @@ class SocketApp:
             if refused is not None:
                 return refused
         return failed(UnknownEvent())
+
+    async def too_deep(self, sid: str, *_: Any) -> Ack:
+        connection = self.connections.get(sid)
+        if connection is not None:
+            refused = await self._over_rate(connection)
+            if refused is not None:
+                return refused
+        return failed(InvalidInput("payload", f"JSON may not nest deeper than {MAX_DEPTH} levels"))
 
     async def _over_rate(self, connection: Connection) -> Ack | None:
         """Every event draws from the connection's bucket; a client that keeps hammering

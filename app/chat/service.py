@@ -17,6 +17,7 @@ from app.chat.repository import chat_repository
 from app.kit import ratelimit
 from app.kit.effects import call_after_commit, emit_after_commit
 from app.kit.errors import InvalidInput, NotAuthenticated
+from app.kit.payload import check_text
 from app.kit.resources import Resources
 from app.kit.rooms import channel_room
 from app.models.chat import ModerationAction
@@ -45,7 +46,8 @@ class ChatService:
         data: schemas.ChatSend,
     ) -> schemas.ChatMessage:
         """Post a message to a channel's chat: everyone in the channel's room sees it."""
-        text = data.text.strip()
+        # Checked here, not only by the transports: platform chat reaches this without one.
+        text = check_text("text", data.text.strip())
         if not text:
             raise InvalidInput("text", "must not be blank")
         settings = resources.settings

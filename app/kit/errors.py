@@ -42,6 +42,7 @@ class InvalidInput(AppError):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", field=field)
+        self.problem = message
 
 
 class NotAuthenticated(AppError):

@@ -18,7 +18,7 @@ class ValueOutOfRange(AppError):
     status = 422
     message = (
         "A value is out of range or not allowed: ids and amounts are integers below 2^63, "
-        "and text may not contain NUL characters."
+        "and text may not contain control characters such as NUL."
     )
 
 
@@ -50,3 +50,10 @@ def _client_side_data_error(error: DBAPIError) -> bool:
     """asyncpg refuses some values before sending them (an int beyond 64 bits)."""
     cause = getattr(error.orig, "__cause__", None)
     return isinstance(cause, asyncpg.exceptions.DataError) and "out of" in str(cause)
+
+
+def failure_summary(error: BaseException) -> str:
+    """One line about a translated failure for the log: its type and the first line of its
+    message (the SQL and parameters that follow are noise)."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:300]}" if lines else type(error).__name__

@@ -15,9 +15,10 @@ from litestar.params import HeaderParameter
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.errors import AppError, IdempotencyKeyRequired
-from app.kit.failures import translate
+from app.kit.errors import AppError, IdempotencyKeyRequired, InvalidInput
+from app.kit.failures import failure_summary, translate
 from app.kit.logging import request_id_var
+from app.kit.payload import INT64_MAX, INT64_MIN, MAX_DEPTH, check_payload, too_deep
 from app.kit.resources import Resources
 from app.kit.uow import read_session, unit_of_work
 
@@ -34,14 +35,22 @@ async def provide_resources(state: State) -> Resources:
     return resources_of(state)
 
 
-async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+# The session providers take ``resources`` (itself a dependency) rather than ``state`` so that
+# Litestar resolves them in a later batch than the caller's principal. Dependencies of one batch
+# run concurrently, and when one fails (no token: 401) Litestar neither waits for nor closes a
+# generator a sibling already started: it was left for the garbage collector, whose two
+# ``aclose()`` calls (this generator and the context manager inside it) collided and logged
+# "asynchronous generator is already running" on most unauthenticated requests.
+
+
+async def provide_session(resources: Resources) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed before the response goes out."""
-    async with unit_of_work(resources_of(state)) as session:
+    async with unit_of_work(resources) as session:
         yield session
 
 
-async def provide_read_session(state: State) -> AsyncIterator[AsyncSession]:
-    async with read_session(resources_of(state)) as session:
+async def provide_read_session(resources: Resources) -> AsyncIterator[AsyncSession]:
+    async with read_session(resources) as session:
         yield session
 
 
@@ -65,26 +74,40 @@ def client_address(request: Request[Any, Any, Any]) -> str:
 
 
 async def strict_body(request: Request[Any, Any, Any]) -> None:
-    """Decode a JSON body strictly before Litestar's lenient conversion sees it: ``"100"`` is
-    not an amount and ``true`` is not 1. Runs as the app's ``before_request`` hook."""
+    """Check what a client sent before Litestar's lenient conversion sees it: ids in the path
+    that PostgreSQL can hold; a JSON body nested no deeper than we parse, decoded strictly
+    (``"100"`` is not an amount and ``true`` is not 1), with clean text and 64-bit integers
+    (app.kit.payload). Runs as the app's ``before_request`` hook."""
+    for name, value in request.path_params.items():
+        if isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+            raise _invalid(name, "must be below 2^63 (a 64-bit integer)")
     data_field = request.route_handler.parsed_fn_signature.parameters.get("data")
-    if data_field is None or not isinstance(data_field.annotation, type):
+    if data_field is None:
+        return
+    body = await request.body()
+    if too_deep(body):
+        raise _invalid("body", f"JSON may not nest deeper than {MAX_DEPTH} levels")
+    if not isinstance(data_field.annotation, type):
         return
     if not issubclass(data_field.annotation, msgspec.Struct):
         return
-    body = await request.body()
-    if b"\\u0000" in body:
-        raise ValidationException(
-            extra=[{"key": "body", "message": "text may not contain NUL characters (\\u0000)"}]
-        )
     try:
-        msgspec.json.decode(body, type=data_field.annotation, strict=True)
+        decoded = msgspec.json.decode(body, type=data_field.annotation, strict=True)
     except msgspec.ValidationError as error:
         message = str(error)
         field = message.rsplit("`$.", 1)[-1].rstrip("`") if "`$." in message else "body"
-        raise ValidationException(extra=[{"key": field, "message": message}]) from error
-    except msgspec.DecodeError as error:
-        raise ValidationException(extra=[{"key": "body", "message": str(error)}]) from error
+        raise _invalid(field, message) from error
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
+        raise _invalid("body", f"not valid JSON in UTF-8: {error}") from error
+    try:
+        check_payload(decoded)
+    except InvalidInput as error:
+        raise _invalid(error.details["field"], error.problem) from error
+
+
+def _invalid(field: str, message: str) -> ValidationException:
+    """The 422 ``validation_error`` every malformed REST payload gets, naming the field."""
+    return ValidationException(extra=[{"key": field, "message": message}])
 
 
 # -- error rendering --------------------------------------------------------------------------
@@ -150,7 +173,8 @@ def http_error_handler(_: Request[Any, Any, Any], error: HTTPException) -> Respo
 def unexpected_error_handler(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     known = translate(error)
     if known is not None:
-        log.warning("request failed: %s", error.__class__.__name__, exc_info=error)
+        # An expected failure with a clear answer: one line, no traceback.
+        log.warning("request refused: %s", failure_summary(error), extra={"code": known.code})
         return app_error_handler(request, known)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _error_response(

@@ -13,6 +13,7 @@ from app.auth.tokens import Principal
 from app.inbox.service import inbox_service
 from app.kit.errors import Forbidden
 from app.kit.http import IdempotencyKey, require_key
+from app.kit.payload import MAX_DEPTH, too_deep
 from app.kit.resources import Resources
 from app.models.payment import WithdrawalStatus
 from app.payment import schemas
@@ -167,6 +168,10 @@ class StripeWebhookController(Controller):
             event = verify_and_parse(body, request.headers.get("stripe-signature"), secret)
         except InvalidSignature as error:
             raise InvalidWebhookSignature(error.reason) from error
+        if too_deep(body):  # signed, but deeper than the inbox and its job should parse
+            raise InvalidWebhookSignature(
+                f"invalid payload (JSON nested deeper than {MAX_DEPTH} levels)"
+            )
         payload = msgspec.json.decode(body)
         new = await inbox_service.record(
             session,

@@ -115,6 +115,9 @@ def parse_event(payload: bytes) -> StripeEvent:
         envelope = msgspec.json.decode(payload, type=_Envelope)
     except msgspec.DecodeError as exc:
         raise MalformedEvent(f"not a Stripe event: {exc}") from exc
+    except RecursionError as exc:
+        # The decoder recurses once per level of nesting: no real event comes near the limit.
+        raise MalformedEvent("not a Stripe event: nested too deep") from exc
     return StripeEvent(
         id=envelope.id,
         type=envelope.type,

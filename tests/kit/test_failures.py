@@ -1,7 +1,10 @@
 """Values PostgreSQL cannot hold and backends that do not answer get a clear error, never a 500,
 and nothing is half-applied."""
 
+import logging
+
 import httpx
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -54,15 +57,21 @@ async def test_nul_characters_are_refused_and_nothing_is_stored(
         assert await session.scalar(text("SELECT count(*) FROM users")) == 0
 
 
-async def test_a_redis_outage_answers_503_not_500(settings: Settings) -> None:
+async def test_a_redis_outage_answers_503_not_500_and_logs_one_line(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
     from app.asgi import create_app
 
     broken = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})
     app = create_app(broken).other_asgi_app
     assert isinstance(app, Litestar)
+    logging.getLogger().addHandler(caplog.handler)  # create_app set the process's handlers
     async with AsyncTestClient(app=app) as http:
         login = await http.post(
             "/api/v1/auth/login", json={"email": unique_email(), "password": DEFAULT_PASSWORD}
         )
     assert login.status_code == 503
     assert login.json()["error"]["code"] == "service_unavailable"
+    logged = [r for r in caplog.records if r.name == "streampools.http"]
+    assert [(r.levelname, r.exc_info) for r in logged] == [("WARNING", None)]
+    assert "ConnectionError" in logged[0].getMessage()

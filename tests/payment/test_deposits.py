@@ -144,6 +144,24 @@ async def test_a_body_changed_after_signing_is_refused(client: Client) -> None:
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize("depth", [100, 5_000, 100_000])
+@pytest.mark.parametrize("secret", [WEBHOOK_SECRET, "whsec_wrong"], ids=["signed", "unsigned"])
+async def test_a_webhook_nested_thousands_deep_is_400_and_nothing_is_stored(
+    client: Client, resources: Resources, depth: int, secret: str
+) -> None:
+    event = event_envelope("checkout.session.completed", checkout_session_object())
+    event["data"]["object"]["metadata"] = "DEEP"
+    # Built by hand: json.dumps itself recurses once per level.
+    body = encode_event(event).replace(b'"DEEP"', b"[" * depth + b"]" * depth)
+    response = await client.post(
+        "/webhooks/stripe", content=body, headers=webhook_headers(body, secret)
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_signature"
+    async with unit_of_work(resources) as session:
+        assert await session.scalar(text("SELECT count(*) FROM inbox")) == 0
+
+
 async def test_completed_after_expired_still_credits(
     client: Client, fake_stripe: FakeStripe, run_jobs: RunJobs, resources: Resources
 ) -> None:

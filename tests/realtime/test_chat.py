@@ -67,6 +67,22 @@ async def test_bad_messages_are_refused_with_a_reason(world: World, connect: Con
     assert len(anonymous.received("chat:message")) <= 1
 
 
+@pytest.mark.parametrize("bad", ["gg\x00", "a\x1b[2Jb", "two\nlines", "\ud800"])
+async def test_control_characters_are_refused_and_nothing_is_broadcast_or_kept(
+    world: World, connect: Connect, bad: str
+) -> None:
+    talker, listener = await joined(connect, world, world.viewers[0], world.viewers[1])
+    ack = await talker.call("chat:send", {"channel": world.channel_id, "text": bad})
+    assert error_code(ack) == "validation_error"
+    assert ack["error"]["details"] == {"field": "text"}
+    assert (await talker.call("chat:send", {"channel": world.channel_id, "text": "ok"}))["ok"]
+    assert [m["text"] for m in [await listener.wait_for("chat:message")]] == ["ok"]
+    assert [m["text"] for m in listener.received("chat:message")] == ["ok"]
+    latecomer = await connect(world.viewers[2])
+    snapshot = await latecomer.call("channel:join", {"channel": world.channel_id})
+    assert [m["text"] for m in snapshot["chat"]] == ["ok"]
+
+
 async def test_chat_is_rate_limited_per_user_across_connections(
     world: World, connect: Connect, resources: Resources
 ) -> None:

@@ -15,7 +15,7 @@ from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.settings import Settings
 from tests.conftest import serve
-from tests.realtime.conftest import SocketClient
+from tests.realtime.conftest import Connect, SocketClient
 from tests.worlds import World, open_pool
 
 Serve = Callable[..., Awaitable[str]]
@@ -205,3 +205,27 @@ async def test_one_clients_bets_are_handled_in_the_order_sent(
     acks = await asyncio.gather(*(bettor.call("bet:place", e) for e in events))
     positions = [ack["bet"]["position"] for ack in acks]
     assert positions == [sum(amounts[: n + 1]) for n in range(len(amounts))]
+
+
+async def call_raw(socket: SocketClient, packet_json: str) -> Any:
+    """Send an event whose JSON the client library could not even encode (it recurses too), and
+    wait for its ack."""
+    answered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    ack_id = socket.sio._generate_ack_id("/", lambda *args: answered.set_result(args[0]))
+    await socket.sio.eio.send(f"2{ack_id}{packet_json}")
+    return await asyncio.wait_for(answered, 10)
+
+
+# 5,000 levels fit in one message; a deeper one is over the size limit and closes the connection.
+@pytest.mark.parametrize("depth", [100, 5_000])
+async def test_a_payload_nested_thousands_deep_gets_an_error_ack(
+    world: World, connect: Connect, depth: int
+) -> None:
+    socket = await connect(world.viewers[0])
+    deep = "[" * depth + "]" * depth
+    ack = await call_raw(
+        socket, f'["chat:send", {{"channel": {world.channel_id}, "text": {deep}}}]'
+    )
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == "validation_error"
+    assert (await socket.call("whoami"))["user_id"] == world.viewers[0].id

@@ -71,6 +71,17 @@ def reason(payload: bytes, header: str | None, *, now: float = NOW) -> str:
 # --- Signatures ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("depth", [5_000, 100_000])
+def test_a_signed_event_nested_thousands_deep_is_malformed_not_a_crash(depth: int) -> None:
+    envelope = event_envelope(CHECKOUT_SESSION_COMPLETED, completed_session(), created=NOW)
+    envelope["data"]["object"]["metadata"] = "DEEP"
+    payload = encode_event(envelope).replace(b'"DEEP"', b"[" * depth + b"]" * depth)
+
+    assert reason(payload, signature_header(payload, SECRET, timestamp=NOW)) == "invalid payload"
+    with pytest.raises(MalformedEvent):
+        parse_event(payload)
+
+
 def test_a_genuine_event_is_parsed() -> None:
     body, header = signed(timestamp=NOW - 10)
 
