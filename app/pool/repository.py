@@ -104,13 +104,20 @@ class PoolRepository:
         return grouped
 
     async def list_for_channel(
-        self, session: AsyncSession, channel_id: int, statuses: list[PoolStatus] | None
+        self,
+        session: AsyncSession,
+        channel_id: int,
+        statuses: list[PoolStatus] | None,
+        *,
+        published_only: bool = False,
     ) -> list[Pool]:
         query = (
             select(Pool).where(Pool.channel_id == channel_id).order_by(Pool.id.desc()).limit(100)
         )
         if statuses:
             query = query.where(Pool.status.in_(statuses))
+        if published_only:
+            query = query.where(Pool.opened_at.is_not(None))
         return list((await session.execute(query)).scalars())
 
     async def transition(
