@@ -1,5 +1,6 @@
 """The arq worker: every job and cron is registered here, under a stable dotted name."""
 
+import time
 from typing import Any, ClassVar
 
 from arq import cron
@@ -46,7 +47,14 @@ CRON_JOBS: list[CronJob] = [
     cron(inbox_tasks.sweep_inbox, name="cron:inbox.sweep", second={30}, unique=True),
     cron(pool_tasks.lock_due_pools, name="cron:pool.lock_due", second=set(range(60)), unique=True),
     cron(pool_tasks.cancel_stale_pools, name="cron:pool.cancel_stale", second={5}, unique=True),
-    cron(pool_tasks.sweep_unpaid_pools, name="cron:pool.sweep", second={15}, unique=True),
+    # Every 5 s: a pool whose settlement job was lost (a Redis wipe, a worker killed mid-job)
+    # is paid within seconds. Cheap when there is nothing to pay: one indexed query.
+    cron(
+        pool_tasks.sweep_unpaid_pools,
+        name="cron:pool.sweep",
+        second=set(range(0, 60, 5)),
+        unique=True,
+    ),
     cron(leaderboard_tasks.sweep, name="cron:leaderboard.sweep", second={45}, unique=True),
 ]
 
@@ -54,7 +62,10 @@ CRON_JOBS: list[CronJob] = [
 async def startup(ctx: JobContext) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    ctx["resources"] = await open_resources(settings)
+    ctx["resources"] = resources = await open_resources(settings)
+    # Pay what a crash or a Redis wipe left unpaid now, not at the next cron tick. A job, so
+    # start-up does not wait on it; one a second however many workers start together.
+    await resources.jobs.enqueue_job("pool.sweep", _job_id=f"pool.sweep:startup:{int(time.time())}")
 
 
 async def shutdown(ctx: JobContext) -> None:

@@ -368,10 +368,13 @@ class PoolRepository:
         return [int(i) for i in result.scalars()]
 
     async def unpaid(self, session: AsyncSession) -> list[tuple[int, PoolStatus]]:
+        """Pools resolved or cancelled, not yet paid, that nobody is paying right now: a
+        settlement or refund holds its pool's row lock until it commits, so those are skipped
+        (a job that died released it)."""
         result = await session.execute(
             text(
                 "SELECT id, status FROM pools WHERE status IN ('resolved', 'cancelled')"
-                " ORDER BY id LIMIT 1000"
+                " ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED"
             )
         )
         return [(int(r.id), PoolStatus(r.status)) for r in result]
