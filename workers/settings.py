@@ -1,7 +1,10 @@
 """The arq worker: every job and cron is registered here, under a stable dotted name."""
 
+import asyncio
+import dataclasses
+import logging
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from arq import cron
 from arq.connections import RedisSettings
@@ -12,12 +15,16 @@ from app.auth import tasks as auth_tasks
 from app.inbox import tasks as inbox_tasks
 from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.logging import configure_logging
+from app.kit.metrics import MetricsListener, start_metrics_listener
 from app.kit.resources import open_resources
 from app.kit.worker import JobContext, resources_of
+from app.kit.worker_metrics import instrumented, watch_queue_depth
 from app.leaderboard import tasks as leaderboard_tasks
 from app.ledger import tasks as ledger_tasks
 from app.pool import tasks as pool_tasks
 from app.settings import get_settings
+
+log = logging.getLogger(__name__)
 
 FUNCTIONS: list[Function] = [
     func(auth_tasks.prune_refresh_tokens, name="auth.prune_refresh_tokens"),
@@ -59,16 +66,37 @@ CRON_JOBS: list[CronJob] = [
 ]
 
 
+Registered = TypeVar("Registered", Function, CronJob)
+
+
+def _instrument(job: Registered) -> Registered:
+    """The same job, counted and timed (``app.kit.worker_metrics``)."""
+    cron_job = isinstance(job, CronJob)
+    return dataclasses.replace(job, coroutine=instrumented(job.name, job.coroutine, cron=cron_job))
+
+
+FUNCTIONS = [_instrument(function) for function in FUNCTIONS]
+CRON_JOBS = [_instrument(cron_job) for cron_job in CRON_JOBS]
+
+
 async def startup(ctx: JobContext) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     ctx["resources"] = resources = await open_resources(settings)
+    ctx["metrics"] = start_metrics_listener(settings, settings.worker_metrics_port)
+    ctx["queue_depth"] = asyncio.create_task(watch_queue_depth(resources.jobs.zcard))
     # Pay what a crash or a Redis wipe left unpaid now, not at the next cron tick. A job, so
     # start-up does not wait on it; one a second however many workers start together.
     await resources.jobs.enqueue_job("pool.sweep", _job_id=f"pool.sweep:startup:{int(time.time())}")
 
 
 async def shutdown(ctx: JobContext) -> None:
+    watcher = ctx.pop("queue_depth", None)
+    if isinstance(watcher, asyncio.Task):
+        watcher.cancel()
+    metrics = ctx.pop("metrics", None)
+    if isinstance(metrics, MetricsListener):
+        metrics.close()
     if "resources" in ctx:
         await resources_of(ctx).close()
 

@@ -1,5 +1,5 @@
 """The worker as ``arq workers.settings.WorkerSettings`` runs it: repair sweeps at start-up and
-every few seconds."""
+every few seconds, and its own metrics listener."""
 
 import itertools
 from collections.abc import Callable, Iterator
@@ -7,14 +7,18 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from arq.worker import Worker, create_worker
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
+from app.kit.embedded import free_port
 from app.kit.jobs import redis_settings
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.settings import Settings, get_settings
 from tests.worlds import World, bet, open_pool
 from workers.settings import CRON_JOBS, WorkerSettings
+
+TOKEN = "worker-metrics-token-0123456789"
 
 StartWorker = Callable[..., Worker]
 
@@ -85,3 +89,41 @@ def test_the_settlement_sweep_runs_at_least_every_ten_seconds() -> None:
     gaps = [later - earlier for earlier, later in itertools.pairwise(seconds)]
     gaps.append(60 - seconds[-1] + seconds[0])  # round the minute
     assert max(gaps) < 10, seconds
+
+
+def _sample(text_format: str, name: str, labels: dict[str, str]) -> float | None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text_format):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return None
+
+
+async def test_the_worker_serves_its_job_metrics_behind_the_token(
+    resources: Resources, start_worker: StartWorker
+) -> None:
+    counted = {"job": "ledger.check", "outcome": "succeeded"}
+    before = REGISTRY.get_sample_value("streampools_worker_jobs_total", counted) or 0
+    await resources.jobs.enqueue_job("ledger.check")
+    port = free_port()
+    worker = start_worker(
+        STREAMPOOLS_WORKER_METRICS_PORT=str(port), STREAMPOOLS_METRICS_TOKEN=TOKEN
+    )
+    try:
+        await worker.main()
+        async with httpx.AsyncClient(timeout=10) as scraper:
+            url = f"http://127.0.0.1:{port}/metrics"
+            assert (await scraper.get(url)).status_code == 401
+            wrong = await scraper.get(url, headers={"Authorization": "Bearer nope"})
+            assert wrong.status_code == 401
+            served = await scraper.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    finally:
+        await worker.close()
+    assert served.status_code == 200
+    body = served.text
+    assert _sample(body, "streampools_worker_jobs_total", counted) == before + 1
+    duration = {"job": "ledger.check"}
+    assert (_sample(body, "streampools_worker_job_duration_seconds_count", duration) or 0) >= 1
+    assert _sample(body, "streampools_worker_queue_depth", {}) is not None
