@@ -2,7 +2,6 @@
 
 import asyncio
 import dataclasses
-import logging
 import time
 from typing import Any, ClassVar, TypeVar
 
@@ -23,8 +22,6 @@ from app.leaderboard import tasks as leaderboard_tasks
 from app.ledger import tasks as ledger_tasks
 from app.pool import tasks as pool_tasks
 from app.settings import get_settings
-
-log = logging.getLogger(__name__)
 
 FUNCTIONS: list[Function] = [
     func(auth_tasks.prune_refresh_tokens, name="auth.prune_refresh_tokens"),
