@@ -8,7 +8,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusConfig
 
 from app.auth.dependencies import provide_optional_principal, provide_principal
 from app.auth.endpoints import AuthController
@@ -24,6 +24,7 @@ from app.kit.http import (
     strict_body,
 )
 from app.kit.logging import configure_logging
+from app.kit.metrics import metrics_controller, start_metrics_listener
 from app.kit.resources import Resources, open_resources
 from app.leaderboard.endpoints import LeaderboardController
 from app.payment.endpoints import (
@@ -39,11 +40,6 @@ from app.wallet.endpoints import WalletController
 from realtime.server import SocketApp
 
 
-class MetricsController(PrometheusController):
-    path = "/metrics"
-    include_in_schema = False
-
-
 def create_http_app(
     settings: Settings, lifespans: Sequence[AbstractAsyncContextManager[None]] = ()
 ) -> Litestar:
@@ -52,18 +48,22 @@ def create_http_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state["resources"] = await open_resources(settings)
+        metrics = start_metrics_listener(settings, settings.metrics_port)
         try:
             yield
         finally:
+            if metrics is not None:
+                metrics.close()
             await resources_of(app.state).close()
 
     prometheus = PrometheusConfig(
         app_name="streampools", prefix="streampools", group_path=True, exclude=["/metrics"]
     )
+    metrics = metrics_controller(settings)
     app = Litestar(
         route_handlers=[
             HealthController,
-            MetricsController,
+            *([metrics] if metrics else []),
             AuthController,
             MeController,
             ChannelController,

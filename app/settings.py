@@ -64,6 +64,19 @@ class Settings(BaseSettings):
         default_factory=lambda: ["127.0.0.1", "::1"]
     )
 
+    # Metrics (Prometheus)
+    #: When set, every metrics endpoint asks for ``Authorization: Bearer <token>``. In
+    #: production ``/metrics`` on the public port is served only behind it.
+    metrics_token: SecretStr = SecretStr("")
+    #: Serve the web process's metrics on this port of ``metrics_host`` instead of ``/metrics``
+    #: on the public port (0: on the public port).
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    #: Where the metrics listeners bind (the web's ``metrics_port``, the worker's). In
+    #: production, anything but loopback needs ``metrics_token``.
+    metrics_host: str = "127.0.0.1"
+    #: The worker's metrics listener (jobs, durations, queue depth); 0: none.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+
     # Tokens
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_issuer: str = "streampools"
@@ -181,6 +194,14 @@ class Settings(BaseSettings):
                 " production (e.g. `openssl rand -hex 32`)"
             )
         return self
+
+    @property
+    def public_metrics(self) -> bool:
+        """Whether ``/metrics`` is served on the public port: when no metrics port of its own
+        is set, and in production only behind the token."""
+        if self.metrics_port:
+            return False
+        return self.env != "production" or bool(self.metrics_token.get_secret_value())
 
     @property
     def payments_enabled(self) -> bool:

@@ -92,10 +92,11 @@ async def join(ctx: Context, data: ChannelRef) -> Ack:
         if len(connection.channels) >= MAX_CHANNELS_PER_CONNECTION:
             raise TooManyChannels()
         await ctx.server.enter_room(connection.sid, channel_room(data.channel))
-    user_id = connection.principal.user_id if connection.principal else None
     try:
         async with read_session(ctx.resources) as session:
-            snapshot = await live_service.snapshot(session, ctx.resources, data.channel, user_id)
+            snapshot = await live_service.snapshot(
+                session, ctx.resources, data.channel, connection.principal
+            )
     except BaseException:
         if data.channel not in connection.channels:
             await ctx.server.leave_room(connection.sid, channel_room(data.channel))

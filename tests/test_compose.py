@@ -64,3 +64,20 @@ def test_web_and_worker_wait_for_the_migration() -> None:
     for name in ("web", "worker"):
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_worker_metrics_stay_on_the_compose_network_behind_the_token() -> None:
+    from app.settings import Settings
+
+    services = _compose()["services"]
+    worker = services["worker"]
+    port = int(worker["environment"]["STREAMPOOLS_WORKER_METRICS_PORT"])
+    assert str(port) in worker.get("expose", [])
+    assert "ports" not in worker  # not published on the host
+    for name in ("web", "worker"):
+        assert services[name]["environment"]["STREAMPOOLS_METRICS_TOKEN"].startswith(
+            "${STREAMPOOLS_METRICS_TOKEN"
+        )
+    # The same environment otherwise: production, and so metrics only with the token.
+    assert worker["environment"]["STREAMPOOLS_ENV"] == "production"
+    assert Settings(env="production", metrics_port=0).public_metrics is False

@@ -1,6 +1,9 @@
 """The arq worker: every job and cron is registered here, under a stable dotted name."""
 
-from typing import Any, ClassVar
+import asyncio
+import dataclasses
+import time
+from typing import Any, ClassVar, TypeVar
 
 from arq import cron
 from arq.connections import RedisSettings
@@ -13,8 +16,10 @@ from app.demo.service import demo_service
 from app.inbox import tasks as inbox_tasks
 from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.logging import configure_logging
+from app.kit.metrics import MetricsListener, start_metrics_listener
 from app.kit.resources import open_resources
 from app.kit.worker import JobContext, resources_of
+from app.kit.worker_metrics import instrumented, watch_queue_depth
 from app.leaderboard import tasks as leaderboard_tasks
 from app.ledger import tasks as ledger_tasks
 from app.pool import tasks as pool_tasks
@@ -49,7 +54,14 @@ CRON_JOBS: list[CronJob] = [
     cron(inbox_tasks.sweep_inbox, name="cron:inbox.sweep", second={30}, unique=True),
     cron(pool_tasks.lock_due_pools, name="cron:pool.lock_due", second=set(range(60)), unique=True),
     cron(pool_tasks.cancel_stale_pools, name="cron:pool.cancel_stale", second={5}, unique=True),
-    cron(pool_tasks.sweep_unpaid_pools, name="cron:pool.sweep", second={15}, unique=True),
+    # Every 5 s: a pool whose settlement job was lost (a Redis wipe, a worker killed mid-job)
+    # is paid within seconds. Cheap when there is nothing to pay: one indexed query.
+    cron(
+        pool_tasks.sweep_unpaid_pools,
+        name="cron:pool.sweep",
+        second=set(range(0, 60, 5)),
+        unique=True,
+    ),
     cron(leaderboard_tasks.sweep, name="cron:leaderboard.sweep", second={45}, unique=True),
 ]
 if demo_service.keeps_pool_open(get_settings()):
@@ -64,13 +76,37 @@ if demo_service.keeps_pool_open(get_settings()):
     )
 
 
+Registered = TypeVar("Registered", Function, CronJob)
+
+
+def _instrument(job: Registered) -> Registered:
+    """The same job, counted and timed (``app.kit.worker_metrics``)."""
+    cron_job = isinstance(job, CronJob)
+    return dataclasses.replace(job, coroutine=instrumented(job.name, job.coroutine, cron=cron_job))
+
+
+FUNCTIONS = [_instrument(function) for function in FUNCTIONS]
+CRON_JOBS = [_instrument(cron_job) for cron_job in CRON_JOBS]
+
+
 async def startup(ctx: JobContext) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    ctx["resources"] = await open_resources(settings)
+    ctx["resources"] = resources = await open_resources(settings)
+    ctx["metrics"] = start_metrics_listener(settings, settings.worker_metrics_port)
+    ctx["queue_depth"] = asyncio.create_task(watch_queue_depth(resources.jobs.zcard))
+    # Pay what a crash or a Redis wipe left unpaid now, not at the next cron tick. A job, so
+    # start-up does not wait on it; one a second however many workers start together.
+    await resources.jobs.enqueue_job("pool.sweep", _job_id=f"pool.sweep:startup:{int(time.time())}")
 
 
 async def shutdown(ctx: JobContext) -> None:
+    watcher = ctx.pop("queue_depth", None)
+    if isinstance(watcher, asyncio.Task):
+        watcher.cancel()
+    metrics = ctx.pop("metrics", None)
+    if isinstance(metrics, MetricsListener):
+        metrics.close()
     if "resources" in ctx:
         await resources_of(ctx).close()
 

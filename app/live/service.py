@@ -2,6 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.tokens import Principal
 from app.channel.permissions import channel_or_404
 from app.channel.repository import channel_repository
 from app.channel.service import channel_view
@@ -20,7 +21,11 @@ SNAPSHOT_CHAT = 50
 
 class LiveService:
     async def snapshot(
-        self, session: AsyncSession, resources: Resources, channel_id: int, user_id: int | None
+        self,
+        session: AsyncSession,
+        resources: Resources,
+        channel_id: int,
+        viewer: Principal | None,
     ) -> schemas.ChannelSnapshot:
         """Everything a client needs to draw the channel: its live pools (with the caller's
         positions), the caller's balances, the leaderboard's top 10 and the latest chat."""
@@ -31,12 +36,12 @@ class LiveService:
             resources.redis,
             channel.id,
             [PoolStatus.open, PoolStatus.locked],
-            user_id,
+            viewer,
         )
         balances = []
-        if user_id is not None:
+        if viewer is not None:
             wanted = {points(channel.id), cash(resources.settings.cash_currency)}
-            wallets = await wallet_service.list(session, user_id)
+            wallets = await wallet_service.list(session, viewer.user_id)
             balances = [w for w in wallets.wallets if w.currency in wanted]
         leaderboard = await leaderboard_service.read(
             session, resources.redis, channel.id, points(channel.id), "all", SNAPSHOT_LEADERS

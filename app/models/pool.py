@@ -62,6 +62,9 @@ class Pool(IdMixin, CreatedAtMixin, Base):
         CheckConstraint("rake_bps BETWEEN 0 AND 10000", name="rake_bps"),
         Index("ix_pools_channel_id_status", "channel_id", "status"),
         Index("ix_pools_due", "closes_at", postgresql_where=text("status = 'open'")),
+        Index(
+            "ix_pools_unpaid", "id", postgresql_where=text("status IN ('resolved', 'cancelled')")
+        ),
     )
 
 

@@ -39,9 +39,9 @@ class PoolController(Controller):
         resources: NamedDependency[Resources],
         optional_principal: NamedDependency[Principal | None],
     ) -> schemas.Pool:
-        """A pool with live totals, bettors and multipliers per outcome (and your position)."""
-        viewer = optional_principal.user_id if optional_principal else None
-        return await pool_service.view(session, resources.redis, pool_id, viewer)
+        """A pool with live totals, bettors and multipliers per outcome (and your position).
+        A draft is shown only to its channel's owner and moderators (404 to anyone else)."""
+        return await pool_service.read(session, resources.redis, pool_id, optional_principal)
 
     @post("/{pool_id:int}/open", status_code=HTTP_200_OK)
     async def open_pool(
@@ -117,10 +117,10 @@ class ChannelPoolController(Controller):
         optional_principal: NamedDependency[Principal | None],
         status: Annotated[list[PoolStatus] | None, QueryParameter()] = None,
     ) -> schemas.PoolList:
-        """The channel's pools, newest first; filter with ``status`` (repeatable)."""
-        viewer = optional_principal.user_id if optional_principal else None
+        """The channel's pools, newest first; filter with ``status`` (repeatable). Drafts are
+        listed only to the channel's owner and moderators."""
         return await pool_service.list_for_channel(
-            session, resources.redis, channel_id, status, viewer
+            session, resources.redis, channel_id, status, optional_principal
         )
 
     @post("/templates", status_code=HTTP_201_CREATED)

@@ -104,13 +104,20 @@ class PoolRepository:
         return grouped
 
     async def list_for_channel(
-        self, session: AsyncSession, channel_id: int, statuses: list[PoolStatus] | None
+        self,
+        session: AsyncSession,
+        channel_id: int,
+        statuses: list[PoolStatus] | None,
+        *,
+        published_only: bool = False,
     ) -> list[Pool]:
         query = (
             select(Pool).where(Pool.channel_id == channel_id).order_by(Pool.id.desc()).limit(100)
         )
         if statuses:
             query = query.where(Pool.status.in_(statuses))
+        if published_only:
+            query = query.where(Pool.opened_at.is_not(None))
         return list((await session.execute(query)).scalars())
 
     async def transition(
@@ -361,10 +368,13 @@ class PoolRepository:
         return [int(i) for i in result.scalars()]
 
     async def unpaid(self, session: AsyncSession) -> list[tuple[int, PoolStatus]]:
+        """Pools resolved or cancelled, not yet paid, that nobody is paying right now: a
+        settlement or refund holds its pool's row lock until it commits, so those are skipped
+        (a job that died released it)."""
         result = await session.execute(
             text(
                 "SELECT id, status FROM pools WHERE status IN ('resolved', 'cancelled')"
-                " ORDER BY id LIMIT 1000"
+                " ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED"
             )
         )
         return [(int(r.id), PoolStatus(r.status)) for r in result]

@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
-from app.channel.permissions import channel_or_404, require_staff
+from app.channel.errors import NotChannelStaff
+from app.channel.permissions import channel_or_404, is_staff, require_staff
 from app.kit.effects import (
     Call,
     Effect,
@@ -29,6 +30,7 @@ from app.ledger.errors import IdempotencyKeyReused, InsufficientFunds, WalletFro
 from app.ledger.repository import Posting
 from app.ledger.schemas import WalletUpdated
 from app.ledger.service import cash, ledger_service, points
+from app.models.channel import Channel
 from app.models.ledger import AccountKind, TransactionKind
 from app.models.pool import Pool, PoolOutcome, PoolStatus, PoolTemplate
 from app.pool import schemas
@@ -95,6 +97,8 @@ def _refusal(placement: Placement) -> AppError:
     match placement.status:
         case "pool_not_found":
             return PoolNotFound()
+        case "pool_not_open" if placement.pool_status == PoolStatus.draft.value:
+            return PoolNotFound()  # a draft's existence is its staff's business
         case "pool_not_open" | "pool_closed_by_time":
             return PoolNotOpen(
                 placement.pool_status or "gone",
@@ -125,6 +129,12 @@ def outcome_at_stake(action: str, status: PoolStatus) -> bool:
     draft or an open pool does not: betting is still going on, every stake comes back
     exactly, and staff must be able to call off a mistaken pool at once."""
     return action == "resolve" or (action == "cancel" and status is PoolStatus.locked)
+
+
+def published(pool: Pool) -> bool:
+    """Whether everyone may see the pool: once opened, it is public for good. A pool never
+    opened (a draft, or a draft called off) is its channel's staff's business only."""
+    return pool.opened_at is not None
 
 
 def paid_out(pool: Pool, payout: int | None) -> int | None:
@@ -323,7 +333,10 @@ class PoolService:
         if pool is None:
             raise PoolNotFound()
         if actor is not None:
-            await require_staff(session, await channel_or_404(session, pool.channel_id), actor)
+            channel = await channel_or_404(session, pool.channel_id)
+            if not await _is_staff(session, channel, actor):
+                # Refusing a draft would tell outsiders it exists.
+                raise NotChannelStaff() if published(pool) else PoolNotFound()
         return pool
 
     async def _transition(
@@ -376,7 +389,8 @@ class PoolService:
         self, session: AsyncSession, resources: Resources, pool: Pool, event: str
     ) -> schemas.Pool:
         view = await self.view(session, resources.redis, pool.id, None)
-        emit_after_commit(session, event, view, room(pool))
+        if published(pool):  # the channel's room is public: a draft called off stays unseen
+            emit_after_commit(session, event, view, room(pool))
         return view
 
     # -- bets ---------------------------------------------------------------------------------
@@ -487,12 +501,31 @@ class PoolService:
 
     # -- reads and live totals ----------------------------------------------------------------
 
-    async def view(
-        self, session: AsyncSession, redis: Redis, pool_id: int, viewer_id: int | None
+    async def read(
+        self, session: AsyncSession, redis: Redis, pool_id: int, viewer: Principal | None
     ) -> schemas.Pool:
+        """A pool as ``viewer`` may see it (with their position). A pool never opened is shown
+        only to its channel's staff; anyone else is told it does not exist, as for a pool that
+        never did."""
         pool = await pool_repository.get(session, pool_id)
         if pool is None:
             raise PoolNotFound()
+        if not published(pool) and not await self._staff_of(session, pool.channel_id, viewer):
+            raise PoolNotFound()
+        return await self._render(session, redis, pool, viewer.user_id if viewer else None)
+
+    async def view(
+        self, session: AsyncSession, redis: Redis, pool_id: int, viewer_id: int | None
+    ) -> schemas.Pool:
+        """A pool whatever its status, for its own staff, jobs and events (see ``read()``)."""
+        pool = await pool_repository.get(session, pool_id)
+        if pool is None:
+            raise PoolNotFound()
+        return await self._render(session, redis, pool, viewer_id)
+
+    async def _render(
+        self, session: AsyncSession, redis: Redis, pool: Pool, viewer_id: int | None
+    ) -> schemas.Pool:
         outcomes = await pool_repository.outcomes(session, pool.id)
         totals = await self.live_totals(session, redis, pool)
         return await self._view(session, pool, outcomes, totals, viewer_id)
@@ -503,16 +536,28 @@ class PoolService:
         redis: Redis,
         channel_id: int,
         statuses: list[PoolStatus] | None,
-        viewer_id: int | None,
+        viewer: Principal | None,
     ) -> schemas.PoolList:
-        await channel_or_404(session, channel_id)
-        pools = await pool_repository.list_for_channel(session, channel_id, statuses)
+        """The channel's pools, newest first; pools never opened only for its staff."""
+        channel = await channel_or_404(session, channel_id)
+        staff = viewer is not None and await _is_staff(session, channel, viewer)
+        pools = await pool_repository.list_for_channel(
+            session, channel_id, statuses, published_only=not staff
+        )
         outcomes = await pool_repository.outcomes_of(session, [p.id for p in pools])
+        viewer_id = viewer.user_id if viewer else None
         views = []
         for pool in pools:
             totals = await self.live_totals(session, redis, pool)
             views.append(await self._view(session, pool, outcomes[pool.id], totals, viewer_id))
         return schemas.PoolList(pools=views)
+
+    async def _staff_of(
+        self, session: AsyncSession, channel_id: int, viewer: Principal | None
+    ) -> bool:
+        if viewer is None:
+            return False
+        return await _is_staff(session, await channel_or_404(session, channel_id), viewer)
 
     async def live_totals(
         self, session: AsyncSession, redis: Redis, pool: Pool
@@ -698,8 +743,9 @@ class PoolService:
         await pool_repository.record_transition(session, pool.id, current, to, None)
         await session.refresh(pool)
         event = "pool:settled" if to is PoolStatus.settled else "pool:refunded"
-        view = await self.view(session, resources.redis, pool.id, None)
-        emit_after_commit(session, event, view, room(pool))
+        if published(pool):
+            view = await self.view(session, resources.redis, pool.id, None)
+            emit_after_commit(session, event, view, room(pool))
         enqueue_after_commit(session, "pool.announce", pool.id, job_id=f"pool.announce:{pool.id}")
 
     async def announce(self, resources: Resources, pool_id: int) -> int:
@@ -840,6 +886,10 @@ class PoolService:
             window_seconds=template.window_seconds,
         )
         return await self.create(session, resources, actor, data)
+
+
+async def _is_staff(session: AsyncSession, channel: Channel, principal: Principal) -> bool:
+    return principal.is_admin or await is_staff(session, channel, principal.user_id)
 
 
 def template_view(template: PoolTemplate) -> schemas.Template:

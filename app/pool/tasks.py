@@ -3,6 +3,9 @@
 import logging
 import time
 
+from arq.connections import ArqRedis
+from arq.constants import default_queue_name, in_progress_key_prefix
+
 from app.kit.uow import unit_of_work
 from app.kit.worker import JobContext, resources_of
 from app.models.pool import PoolStatus
@@ -46,18 +49,36 @@ async def cancel_stale_pools(ctx: JobContext) -> int:
 
 async def sweep_unpaid_pools(ctx: JobContext) -> int:
     """Re-enqueue settlement or refund of pools resolved or cancelled but not yet paid (a lost
-    enqueue, a worker that died mid-job)."""
+    enqueue, a Redis wipe, a worker that died mid-job). Runs every few seconds: quiet and one
+    indexed query when there is nothing to do."""
     resources = resources_of(ctx)
     async with unit_of_work(resources) as session:
         unpaid = await pool_service.unpaid(session)
-    # A fresh job id per sweep: the job of a worker that died keeps its id reserved until arq
-    # gives up on it, and the settle/refund jobs are safe to run twice anyway.
-    sweep = f"sweep:{int(time.time()) // 60}"
     for pool_id, status in unpaid:
         if status is PoolStatus.resolved:
-            job_id = f"{settle_job_id(pool_id)}:{sweep}"
-            await resources.jobs.enqueue_job("pool.settle", pool_id, _job_id=job_id)
+            await _repair(resources.jobs, "pool.settle", pool_id, settle_job_id(pool_id))
         else:
-            job_id = f"{refund_job_id(pool_id)}:{sweep}"
-            await resources.jobs.enqueue_job("pool.refund", pool_id, _job_id=job_id)
+            await _repair(resources.jobs, "pool.refund", pool_id, refund_job_id(pool_id))
     return len(unpaid)
+
+
+async def _repair(jobs: ArqRedis, name: str, pool_id: int, job_id: str) -> None:
+    """Enqueue the pool's job again unless its own is still waiting its turn. The repair has a
+    job id of its own: the job of a worker that died keeps its id reserved until arq gives up
+    on it. While a repair is queued, or for a minute after it failed (arq keeps its result),
+    its id is taken and nothing is added: a backlog is not doubled every sweep, and a failing
+    settlement is retried once a minute, not every few seconds. A repair held by a dead worker
+    is replaced under a fresh id."""
+    if await _waiting(jobs, job_id):
+        return
+    repair = f"{job_id}:sweep"
+    if await jobs.exists(in_progress_key_prefix + repair):
+        repair = f"{repair}:{time.time_ns()}"
+    await jobs.enqueue_job(name, pool_id, _job_id=repair)
+
+
+async def _waiting(jobs: ArqRedis, job_id: str) -> bool:
+    """Queued and not taken by any worker yet: it will run."""
+    if await jobs.zscore(default_queue_name, job_id) is None:
+        return False
+    return not await jobs.exists(in_progress_key_prefix + job_id)

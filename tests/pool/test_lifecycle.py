@@ -139,7 +139,7 @@ async def test_drafts_open_later_and_templates_open_in_one_call(
     assert draft["status"] == "draft"
     yes = draft["outcomes"][0]["id"]
     refused = await bet(client, world.viewers[0], draft["id"], yes, 50, "d1")
-    assert refused.json()["error"]["code"] == "pool_not_open"
+    assert refused.json()["error"]["code"] == "pool_not_found"  # a draft is not public
     opened = await _post(client, f"/api/v1/pools/{draft['id']}/open", world.owner.auth)
     assert opened.json()["status"] == "open"
     assert (await bet(client, world.viewers[0], draft["id"], yes, 50, "d2")).status_code == 201

@@ -53,11 +53,12 @@ async def test_only_staff_open_a_draft(
 ) -> None:
     draft = await open_pool(client, world, open=False)
     path = f"/api/v1/pools/{draft['id']}"
+    # Refused as if there were no such pool: a draft's existence is not theirs to know.
     refused = await client.post(f"{path}/open", headers=_outsider(world, who).auth)
-    assert refused.status_code == 403, refused.text
-    assert _code(refused) == "forbidden"
+    assert refused.status_code == 404, refused.text
+    assert _code(refused) == "pool_not_found"
 
-    still = (await client.get(path)).json()
+    still = (await client.get(path, headers=world.owner.auth)).json()
     assert (still["status"], still["opened_at"], still["closes_at"]) == ("draft", None, None)
     async with unit_of_work(resources) as session:
         moves = await session.scalar(
@@ -68,7 +69,7 @@ async def test_only_staff_open_a_draft(
         )
     assert moves == 0
     yes = draft["outcomes"][0]["id"]
-    assert _code(await bet(client, world.viewers[1], draft["id"], yes, 50, "d")) == "pool_not_open"
+    assert _code(await bet(client, world.viewers[1], draft["id"], yes, 50, "d")) == "pool_not_found"
     # The owner still can.
     opened = await client.post(f"{path}/open", headers=world.owner.auth)
     assert opened.json()["status"] == "open"
