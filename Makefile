@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-run node-deps nodejs run test lint format bench ledger-check fake-stripe migrate clean
+.PHONY: help install install-run node-deps nodejs run test lint format bench ledger-check role fake-stripe migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
@@ -12,6 +12,7 @@ help:
 	@echo "make lint   - ruff, mypy --strict, import-linter"
 	@echo "make bench  - performance benchmarks, each printed beside its reference (ONLY=fanout: one)"
 	@echo "make ledger-check - verify every ledger invariant over the database (DATABASE_URL or embedded)"
+	@echo "make role EMAIL=... ROLE=admin - give an account a platform role (user or admin)"
 	@echo "make format - apply ruff's fixes and formatting"
 	@echo "make clean  - stop nothing, delete local data (.data/) and tools (.tools/)"
 
@@ -89,6 +90,11 @@ bench: install node-deps
 
 ledger-check: install-run
 	@$(RUN) streampools ledger check
+
+# An account's platform role (admins review withdrawals and held deposits); takes effect at once.
+role: install-run
+	@test -n "$(EMAIL)" -a -n "$(ROLE)" || { echo "usage: make role EMAIL=you@example.com ROLE=admin|user"; exit 2; }
+	@$(RUN) streampools role "$(EMAIL)" "$(ROLE)"
 
 # The local fake of Stripe's API, for trying deposits with `make run` (see the README); its
 # webhooks go where the platform serves (STREAMPOOLS_PUBLIC_URL, or STREAMPOOLS_HOST/_PORT).

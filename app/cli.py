@@ -36,6 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     web.add_argument("--port", type=int, help="default: STREAMPOOLS_PORT")
     commands.add_parser("migrate", help="apply the database migrations to DATABASE_URL")
     commands.add_parser("seed", help="create the demo accounts in DATABASE_URL")
+    role = commands.add_parser(
+        "role",
+        help="give an account a platform role (user or admin); its open sessions and sockets "
+        "pick it up at once",
+    )
+    role.add_argument("email")
+    role.add_argument("role", choices=["user", "admin"])
     ledger = commands.add_parser("ledger", help="ledger tools")
     ledger_commands = ledger.add_subparsers(dest="ledger_command", required=True)
     ledger_commands.add_parser(
@@ -54,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "ledger":
         return asyncio.run(_check_ledger(settings))
+    if args.command == "role":
+        return asyncio.run(_set_role(settings, args.email, args.role))
     if args.command == "seed":
         _print_demo(asyncio.run(_seed(settings)), settings.public_url)
         return 0
@@ -72,6 +81,26 @@ async def _seed(settings: Settings) -> list[tuple[str, str]]:
     finally:
         await resources.close()
     return [(a.email, a.password) for a in accounts]
+
+
+async def _set_role(settings: Settings, email: str, role: str) -> int:
+    from app.auth.service import auth_service
+    from app.kit.errors import AppError
+    from app.kit.resources import open_resources
+    from app.kit.uow import unit_of_work
+    from app.models.user import Role
+
+    resources = await open_resources(settings)
+    try:
+        async with unit_of_work(resources) as session:
+            user = await auth_service.change_role_by_email(session, resources, email, Role(role))
+    except AppError as error:
+        print(f"{email}: {error.detail}", file=sys.stderr)
+        return 1
+    finally:
+        await resources.close()
+    print(f"{user.email} is now {user.role}")
+    return 0
 
 
 async def _check_ledger(settings: Settings) -> int:

@@ -180,6 +180,15 @@ class AuthService:
             raise InvalidAccessToken()
         return principal, expires_at
 
+    async def change_role_by_email(
+        self, session: AsyncSession, resources: Resources, email: str, role: Role
+    ) -> schemas.UserProfile:
+        """``change_role`` for the account signed up with ``email`` (the operator's command)."""
+        user = await user_repository.get_by_email(session, email)
+        if user is None:
+            raise UnknownAccount()
+        return await self.change_role(session, resources, user.id, role)
+
     async def change_role(
         self, session: AsyncSession, resources: Resources, user_id: int, role: Role
     ) -> schemas.UserProfile:
