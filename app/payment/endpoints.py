@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.tokens import Principal
 from app.inbox.service import inbox_service
 from app.kit.errors import Forbidden
-from app.kit.http import IdempotencyKey, require_key
+from app.kit.http import Id, IdempotencyKey, require_key
+from app.kit.openapi import error_responses
 from app.kit.resources import Resources
 from app.models.payment import WithdrawalStatus
 from app.payment import schemas
@@ -30,7 +31,7 @@ class PaymentController(Controller):
     path = "/api/v1/payments"
     tags = ["payments"]
 
-    @post("/deposits", status_code=HTTP_201_CREATED)
+    @post("/deposits", status_code=HTTP_201_CREATED, responses=error_responses(502))
     async def create_deposit(
         self,
         data: JSONBody[schemas.DepositCreate],
@@ -45,7 +46,7 @@ class PaymentController(Controller):
     @get("/deposits")
     async def list_deposits(
         self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
-    ) -> list[schemas.Deposit]:
+    ) -> schemas.DepositList:
         """The caller's deposits, newest first."""
         return await payment_service.deposits(session, principal.user_id)
 
@@ -56,7 +57,7 @@ class PaymentController(Controller):
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKey,
     ) -> schemas.Withdrawal:
         """Ask for a cash-out (``Idempotency-Key`` header required): the amount leaves the
         wallet at once and waits for an admin's review."""
@@ -78,7 +79,7 @@ class PaymentController(Controller):
     @post("/withdrawals/{withdrawal_id:int}/approve", status_code=HTTP_200_OK)
     async def approve_withdrawal(
         self,
-        withdrawal_id: int,
+        withdrawal_id: Id,
         data: JSONBody[schemas.WithdrawalApprove],
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
@@ -92,7 +93,7 @@ class PaymentController(Controller):
     @post("/withdrawals/{withdrawal_id:int}/reject", status_code=HTTP_200_OK)
     async def reject_withdrawal(
         self,
-        withdrawal_id: int,
+        withdrawal_id: Id,
         data: JSONBody[schemas.WithdrawalReject],
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
@@ -108,7 +109,7 @@ class StripeWebhookController(Controller):
     path = "/webhooks"
     tags = ["webhooks"]
 
-    @post("/stripe", status_code=HTTP_200_OK)
+    @post("/stripe", status_code=HTTP_200_OK, responses=error_responses(400))
     async def stripe_webhook(
         self,
         request: Request[Any, Any, Any],

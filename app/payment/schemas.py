@@ -28,6 +28,10 @@ class Deposit(Output):
     created_at: datetime
 
 
+class DepositList(Output):
+    deposits: list[Deposit]
+
+
 class WithdrawalCreate(Input):
     amount: Amount
     currency: Currency = "cash:USD"
