@@ -15,6 +15,7 @@ from litestar.openapi.spec import (
     OpenAPIResponse,
     Operation,
     Reference,
+    Schema,
     SecurityRequirement,
     SecurityScheme,
 )
@@ -154,6 +155,9 @@ def _describe(operation: Operation, handler: HTTPRouteHandler, method: str) -> N
     operation.security = security
 
     parameters = [p for p in operation.parameters or [] if not isinstance(p, Reference)]
+    for parameter in parameters:
+        if isinstance(parameter.schema, Schema):
+            _integral_bounds(parameter.schema)
     takes_input = bool(parameters or operation.request_body)
     statuses = {503}
     if security is not None:
@@ -180,6 +184,15 @@ def _describe(operation: Operation, handler: HTTPRouteHandler, method: str) -> N
     operation.responses = dict(sorted(responses.items()))
 
 
+def _integral_bounds(schema: Schema) -> None:
+    """Litestar writes ``Parameter(ge=1, le=100)`` as ``1.0`` and ``100.0``: bounds of an
+    integer are integers."""
+    for name in ("minimum", "maximum", "exclusive_minimum", "exclusive_maximum"):
+        value = getattr(schema, name)
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+            setattr(schema, name, int(value))
+
+
 def _error_response(status: int) -> OpenAPIResponse:
     return OpenAPIResponse(
         description=ERROR_DESCRIPTIONS[status],
@@ -203,6 +216,7 @@ def _use_msgspec_components(document: OpenAPI, handlers: Sequence[HTTPRouteHandl
         if data is not None:
             types.append(data.annotation)
         types.append(handler.parsed_fn_signature.return_type.annotation)
+        types.extend(spec.data_container for spec in (handler.responses or {}).values())
     _, components = msgspec.json.schema_components(
         [t for t in types if _is_msgspec_type(t)], ref_template="#/components/schemas/{name}"
     )
