@@ -139,7 +139,9 @@ def validation_error_handler(
     request: Request[Any, Any, Any], error: ValidationException
 ) -> Response[Any]:
     fields = _invalid_fields(error)
-    if fields and fields[0]["field"] == IDEMPOTENCY_HEADER:  # only a missing one is named so
+    # Litestar names a missing header by its name, an invalid one by its parameter
+    # (``idempotency_key``, e.g. too long): a missing key keeps its own error.
+    if fields and fields[0]["field"] == IDEMPOTENCY_HEADER:
         return app_error_handler(request, IdempotencyKeyRequired())
     if fields:
         message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
