@@ -4,13 +4,14 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-run node-deps nodejs run test lint format bench ledger-check role fake-stripe migrate clean
+.PHONY: help install install-run node-deps nodejs run test lint format bench fuzz ledger-check role fake-stripe migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
 	@echo "make test   - the test suite against real PostgreSQL and Redis"
 	@echo "make lint   - ruff, mypy --strict, import-linter"
 	@echo "make bench  - performance benchmarks, each printed beside its reference (ONLY=fanout: one)"
+	@echo "make fuzz   - Schemathesis against the OpenAPI document, longer than in make test (EXAMPLES=200)"
 	@echo "make ledger-check - verify every ledger invariant over the database (DATABASE_URL or embedded)"
 	@echo "make role EMAIL=... ROLE=admin - give an account a platform role (user or admin)"
 	@echo "make format - apply ruff's fixes and formatting"
@@ -87,6 +88,10 @@ format: install
 # `make bench` runs them all; `make bench ONLY=fanout` (or settlement, intake) one of them.
 bench: install node-deps
 	@$(UV) run --frozen python -m tests.bench $(ONLY)
+
+# The test `make test` runs (tests/test_openapi_fuzz.py, schemathesis.toml), with more examples.
+fuzz: install
+	@STREAMPOOLS_FUZZ_EXAMPLES=$(or $(EXAMPLES),200) $(UV) run --frozen pytest tests/test_openapi_fuzz.py --timeout=3600
 
 ledger-check: install-run
 	@$(RUN) streampools ledger check

@@ -7,7 +7,6 @@ import socketio
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 
 from app.auth.dependencies import provide_optional_principal, provide_principal
@@ -19,12 +18,14 @@ from app.kit.http import (
     provide_read_session,
     provide_resources,
     provide_session,
+    repair_options_handlers,
     request_id_middleware,
     resources_of,
     strict_body,
 )
 from app.kit.logging import configure_logging
 from app.kit.metrics import metrics_controller, start_metrics_listener
+from app.kit.openapi import complete_document, openapi_config
 from app.kit.resources import Resources, open_resources
 from app.leaderboard.endpoints import LeaderboardController
 from app.payment.endpoints import (
@@ -87,7 +88,7 @@ def create_http_app(
         before_request=strict_body,
         middleware=[prometheus.middleware],
         cors_config=CORSConfig(allow_origins=settings.cors_origins),
-        openapi_config=OpenAPIConfig(title="streampools", version="1.0.0", path="/schema"),
+        openapi_config=openapi_config(title="streampools", version="1.0.0", path="/schema"),
         lifespan=[lifespan, *lifespans],
         request_max_body_size=256 * 1024,
         debug=False,
@@ -95,6 +96,8 @@ def create_http_app(
     )
     # Outside the router, so unmatched routes (404, 405) get a request id and an access log too.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
+    repair_options_handlers(app)
+    complete_document(app)
     return app
 
 

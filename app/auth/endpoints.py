@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import schemas
 from app.auth.service import auth_service
 from app.kit.http import client_address
+from app.kit.openapi import error_responses
 from app.kit.resources import Resources
 
 
@@ -29,7 +30,7 @@ class AuthController(Controller):
         """Create an account and sign it in."""
         return await auth_service.register(session, resources, data, client_address(request))
 
-    @post("/login", status_code=HTTP_200_OK)
+    @post("/login", status_code=HTTP_200_OK, responses=error_responses(401, 429))
     async def login(
         self,
         data: JSONBody[schemas.Login],
@@ -40,7 +41,7 @@ class AuthController(Controller):
         """Exchange email and password for an access token and a refresh token."""
         return await auth_service.login(session, resources, data, client_address(request))
 
-    @post("/refresh", status_code=HTTP_200_OK)
+    @post("/refresh", status_code=HTTP_200_OK, responses=error_responses(401))
     async def refresh(
         self,
         data: JSONBody[schemas.Refresh],

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.tokens import Principal
 from app.channel import schemas
 from app.channel.service import channel_service
-from app.kit.http import IdempotencyKey, require_key
+from app.kit.http import MAX_ID, Id, IdempotencyKey, require_key
 from app.kit.resources import Resources
 
 
@@ -31,7 +31,7 @@ class ChannelController(Controller):
 
     @get("/{channel_id:int}")
     async def get_channel(
-        self, channel_id: int, session: NamedDependency[AsyncSession]
+        self, channel_id: Id, session: NamedDependency[AsyncSession]
     ) -> schemas.Channel:
         """A channel and its platform links (public)."""
         return await channel_service.get(session, channel_id)
@@ -46,7 +46,7 @@ class ChannelController(Controller):
     @patch("/{channel_id:int}")
     async def update_channel(
         self,
-        channel_id: int,
+        channel_id: Id,
         data: JSONBody[schemas.ChannelUpdate],
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
@@ -59,7 +59,7 @@ class ChannelController(Controller):
     @post("/{channel_id:int}/links", status_code=HTTP_201_CREATED)
     async def add_link(
         self,
-        channel_id: int,
+        channel_id: Id,
         data: JSONBody[schemas.LinkCreate],
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
@@ -71,8 +71,8 @@ class ChannelController(Controller):
     @delete("/{channel_id:int}/links/{link_id:int}")
     async def remove_link(
         self,
-        channel_id: int,
-        link_id: int,
+        channel_id: Id,
+        link_id: Id,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
     ) -> None:
@@ -84,7 +84,7 @@ class ChannelController(Controller):
     @get("/{channel_id:int}/moderators")
     async def list_moderators(
         self,
-        channel_id: int,
+        channel_id: Id,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
     ) -> schemas.ModeratorList:
@@ -94,7 +94,7 @@ class ChannelController(Controller):
     @post("/{channel_id:int}/moderators", status_code=HTTP_201_CREATED)
     async def add_moderator(
         self,
-        channel_id: int,
+        channel_id: Id,
         data: JSONBody[schemas.ModeratorAdd],
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
@@ -106,8 +106,8 @@ class ChannelController(Controller):
     @delete("/{channel_id:int}/moderators/{user_id:int}")
     async def remove_moderator(
         self,
-        channel_id: int,
-        user_id: int,
+        channel_id: Id,
+        user_id: Id,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
     ) -> None:
@@ -119,7 +119,7 @@ class ChannelController(Controller):
     @post("/{channel_id:int}/join", status_code=HTTP_200_OK)
     async def join(
         self,
-        channel_id: int,
+        channel_id: Id,
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
@@ -133,7 +133,7 @@ class ChannelController(Controller):
     @get("/{channel_id:int}/members/me")
     async def my_membership(
         self,
-        channel_id: int,
+        channel_id: Id,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
     ) -> schemas.Membership:
@@ -143,7 +143,7 @@ class ChannelController(Controller):
     @post("/{channel_id:int}/daily-bonus", status_code=HTTP_200_OK)
     async def claim_daily_bonus(
         self,
-        channel_id: int,
+        channel_id: Id,
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
@@ -156,12 +156,12 @@ class ChannelController(Controller):
     @post("/{channel_id:int}/grants", status_code=HTTP_201_CREATED)
     async def grant_points(
         self,
-        channel_id: int,
+        channel_id: Id,
         data: JSONBody[schemas.GrantCreate],
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKey,
     ) -> schemas.Grant:
         """The owner or a moderator grants a user points (``Idempotency-Key`` header
         required), capped per grant and audited."""
@@ -177,10 +177,10 @@ class ChannelController(Controller):
     @get("/{channel_id:int}/grants")
     async def list_grants(
         self,
-        channel_id: int,
+        channel_id: Id,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        before: Annotated[int | None, QueryParameter(gt=0)] = None,
+        before: Annotated[int | None, QueryParameter(gt=0, le=MAX_ID)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
     ) -> schemas.GrantList:
         """The owner reads the channel's points grants, newest first: who granted whom how

@@ -44,7 +44,9 @@ class UserNotFound(NotFound):
     message = "No such user."
 
 
-class NotAMember(NotFound):
+class NotAMember(Forbidden):
+    """Members only: the channel exists, the caller has not joined it."""
+
     code = "not_a_member"
     message = "You have not joined this channel; join it first."
 

@@ -1,12 +1,13 @@
 """Liveness and readiness probes."""
 
 import asyncio
-from typing import Any
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from sqlalchemy import text
 
+from app.health.schemas import Readiness
 from app.kit.resources import Resources
 
 PROBE_TIMEOUT_SECONDS = 2.0
@@ -21,8 +22,15 @@ class HealthController(Controller):
         """The process is up."""
         return {"status": "ok"}
 
-    @get("/readyz")
-    async def readyz(self, resources: NamedDependency[Resources]) -> Response[dict[str, Any]]:
+    @get(
+        "/readyz",
+        responses={
+            503: ResponseSpec(
+                Readiness, description="A dependency does not answer.", generate_examples=False
+            )
+        },
+    )
+    async def readyz(self, resources: NamedDependency[Resources]) -> Response[Readiness]:
         """PostgreSQL and Redis answer; 503 naming the one that does not."""
         checks = dict(
             zip(
@@ -33,7 +41,7 @@ class HealthController(Controller):
         )
         ready = all(value == "ok" for value in checks.values())
         return Response(
-            {"status": "ok" if ready else "unavailable", "checks": checks},
+            Readiness(status="ok" if ready else "unavailable", checks=checks),
             status_code=200 if ready else 503,
         )
 

@@ -1,23 +1,26 @@
 """HTTP plumbing for Litestar: dependencies (unit of work, caller), error rendering, request ids."""
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
 from litestar.datastructures import State
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
-from litestar.params import HeaderParameter
+from litestar.params import HeaderParameter, Parameter
+from litestar.routes import HTTPRoute
 from litestar.types import ASGIApp, ExceptionHandlersMap, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import AppError, IdempotencyKeyRequired, InvalidInput
 from app.kit.failures import failure_summary, translate
 from app.kit.logging import request_id_var
+from app.kit.openapi import IDEMPOTENCY_HEADER
 from app.kit.payload import INT64_MAX, INT64_MIN, MAX_DEPTH, check_payload, too_deep
 from app.kit.resources import Resources
 from app.kit.uow import read_session, unit_of_work
@@ -54,9 +57,21 @@ async def provide_read_session(resources: Resources) -> AsyncIterator[AsyncSessi
         yield session
 
 
+#: The ``Idempotency-Key`` header of a money-moving request: required. Missing or blank it is
+#: answered 400 ``idempotency_key_required`` (``validation_error_handler``, ``require_key``);
+#: longer than 255 characters, 422 naming it.
 IdempotencyKey = Annotated[
-    str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=255)
+    str,
+    HeaderParameter(
+        name=IDEMPOTENCY_HEADER, required=True, max_length=255, schema_extra={"minLength": 1}
+    ),
 ]
+
+#: The largest id PostgreSQL's BIGINT holds.
+MAX_ID = INT64_MAX
+
+#: A row id in a path (``/pools/{pool_id}``): a positive BIGINT, refused with 422 otherwise.
+Id = Annotated[int, Parameter(ge=1, le=MAX_ID, schema_extra={"maximum": MAX_ID})]
 
 
 def require_key(key: str | None) -> str:
@@ -126,15 +141,31 @@ def app_error_handler(_: Request[Any, Any, Any], error: AppError) -> Response[An
     return _error_response(error.status, error.to_dict(), error.headers)
 
 
-def validation_error_handler(
-    _: Request[Any, Any, Any], error: ValidationException
-) -> Response[Any]:
+_MISSING_PARAMETER = re.compile(r"^Missing required (\w+) parameter '([^']+)'")
+
+
+def _invalid_fields(error: ValidationException) -> list[dict[str, str]]:
+    """The fields (body properties, query, path or header parameters) a validation error names."""
     problems = error.extra if isinstance(error.extra, list) else []
     fields = [
         {"field": p.get("key") or "body", "message": p.get("message", "is invalid")}
         for p in problems
         if isinstance(p, dict)
     ]
+    if not fields and (missing := _MISSING_PARAMETER.match(str(error.detail))):
+        kind, name = missing.groups()
+        fields = [{"field": name, "message": f"the {kind} parameter is required"}]
+    return fields
+
+
+def validation_error_handler(
+    request: Request[Any, Any, Any], error: ValidationException
+) -> Response[Any]:
+    fields = _invalid_fields(error)
+    # Litestar names a missing header by its name, an invalid one by its parameter
+    # (``idempotency_key``, e.g. too long): a missing key keeps its own error.
+    if fields and fields[0]["field"] == IDEMPOTENCY_HEADER:
+        return app_error_handler(request, IdempotencyKeyRequired())
     if fields:
         message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     else:
@@ -166,7 +197,10 @@ def http_error_handler(_: Request[Any, Any, Any], error: HTTPException) -> Respo
     if isinstance(error, NotAuthorizedException):
         status = 401
     return _error_response(
-        status, {"code": _HTTP_CODES.get(status, "error"), "message": error.detail}
+        status,
+        {"code": _HTTP_CODES.get(status, "error"), "message": error.detail},
+        # e.g. the router's 405 names the allowed methods in ``Allow``
+        headers=error.headers,
     )
 
 
@@ -192,6 +226,25 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: http_error_handler,
     Exception: unexpected_error_handler,
 }
+
+
+# -- OPTIONS --------------------------------------------------------------------------------
+
+
+def repair_options_handlers(app: Litestar) -> None:
+    """Make each path's ``OPTIONS`` answer list every method of the path.
+
+    A Controller registers its handlers one at a time, and Litestar's automatic ``OPTIONS``
+    handler keeps the methods of the route as it was when the first handler of the path arrived
+    (``GET /payments/deposits`` answered ``Allow: GET, OPTIONS`` without ``POST``). The handler
+    reads the methods from the route its closure holds: point it at the finished route."""
+    for route in app.routes:
+        if not isinstance(route, HTTPRoute) or "OPTIONS" not in route.route_handler_map:
+            continue
+        handler, _ = route.route_handler_map["OPTIONS"]
+        for cell in getattr(handler.fn, "__closure__", None) or ():
+            if isinstance(cell.cell_contents, HTTPRoute) and cell.cell_contents is not route:
+                cell.cell_contents = route
 
 
 # -- request ids and access logs --------------------------------------------------------------

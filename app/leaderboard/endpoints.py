@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.http import Id
 from app.kit.resources import Resources
 from app.leaderboard import schemas
 from app.leaderboard.service import leaderboard_service
@@ -21,7 +22,7 @@ class LeaderboardController(Controller):
     @get("")
     async def leaderboard(
         self,
-        channel_id: int,
+        channel_id: Id,
         currency: Annotated[str, QueryParameter(pattern=CURRENCY)],
         read_session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.tokens import Principal
 from app.inbox.service import inbox_service
 from app.kit.errors import Forbidden
-from app.kit.http import IdempotencyKey, require_key
+from app.kit.http import Id, IdempotencyKey, require_key
+from app.kit.openapi import error_responses
 from app.kit.payload import MAX_DEPTH, too_deep
 from app.kit.resources import Resources
 from app.models.payment import WithdrawalStatus
@@ -36,7 +37,7 @@ class PaymentController(Controller):
     path = "/api/v1/payments"
     tags = ["payments"]
 
-    @post("/deposits", status_code=HTTP_201_CREATED)
+    @post("/deposits", status_code=HTTP_201_CREATED, responses=error_responses(502))
     async def create_deposit(
         self,
         data: JSONBody[schemas.DepositCreate],
@@ -51,7 +52,7 @@ class PaymentController(Controller):
     @get("/deposits")
     async def list_deposits(
         self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
-    ) -> list[schemas.Deposit]:
+    ) -> schemas.DepositList:
         """The caller's deposits, newest first."""
         return await payment_service.deposits(session, principal.user_id)
 
@@ -67,7 +68,7 @@ class PaymentController(Controller):
     @post("/deposits/{deposit_id:int}/credit", status_code=HTTP_200_OK)
     async def credit_held_deposit(
         self,
-        deposit_id: int,
+        deposit_id: Id,
         data: JSONBody[schemas.DepositCredit],
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
@@ -81,7 +82,7 @@ class PaymentController(Controller):
     @post("/deposits/{deposit_id:int}/reject", status_code=HTTP_200_OK)
     async def reject_held_deposit(
         self,
-        deposit_id: int,
+        deposit_id: Id,
         data: JSONBody[schemas.DepositReject],
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
@@ -99,7 +100,7 @@ class PaymentController(Controller):
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKey,
     ) -> schemas.Withdrawal:
         """Ask for a cash-out (``Idempotency-Key`` header required): the amount leaves the
         wallet at once and waits for an admin's review."""
@@ -121,7 +122,7 @@ class PaymentController(Controller):
     @post("/withdrawals/{withdrawal_id:int}/approve", status_code=HTTP_200_OK)
     async def approve_withdrawal(
         self,
-        withdrawal_id: int,
+        withdrawal_id: Id,
         data: JSONBody[schemas.WithdrawalApprove],
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
@@ -135,7 +136,7 @@ class PaymentController(Controller):
     @post("/withdrawals/{withdrawal_id:int}/reject", status_code=HTTP_200_OK)
     async def reject_withdrawal(
         self,
-        withdrawal_id: int,
+        withdrawal_id: Id,
         data: JSONBody[schemas.WithdrawalReject],
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
@@ -151,7 +152,7 @@ class StripeWebhookController(Controller):
     path = "/webhooks"
     tags = ["webhooks"]
 
-    @post("/stripe", status_code=HTTP_200_OK)
+    @post("/stripe", status_code=HTTP_200_OK, responses=error_responses(400))
     async def stripe_webhook(
         self,
         request: Request[Any, Any, Any],

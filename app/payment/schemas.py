@@ -28,6 +28,10 @@ class Deposit(Output):
     created_at: datetime
 
 
+class DepositList(Output):
+    deposits: list[Deposit]
+
+
 class DepositReview(Output):
     """A deposit as an admin reviews it: what was asked, and what Stripe reported paid."""
 

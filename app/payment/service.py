@@ -157,8 +157,9 @@ class PaymentService:
         await session.flush()
         return deposit_view(deposit)
 
-    async def deposits(self, session: AsyncSession, user_id: int) -> list[schemas.Deposit]:
-        return [deposit_view(d) for d in await payment_repository.deposits_of(session, user_id)]
+    async def deposits(self, session: AsyncSession, user_id: int) -> schemas.DepositList:
+        rows = await payment_repository.deposits_of(session, user_id)
+        return schemas.DepositList(deposits=[deposit_view(d) for d in rows])
 
     async def handle_stripe_event(
         self, session: AsyncSession, resources: Resources, event: InboxEvent

@@ -9,7 +9,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
-from app.kit.http import IdempotencyKey, require_key
+from app.kit.http import Id, IdempotencyKey, require_key
 from app.kit.resources import Resources
 from app.models.pool import PoolStatus
 from app.pool import schemas
@@ -34,7 +34,7 @@ class PoolController(Controller):
     @get("/{pool_id:int}")
     async def get_pool(
         self,
-        pool_id: int,
+        pool_id: Id,
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         optional_principal: NamedDependency[Principal | None],
@@ -46,7 +46,7 @@ class PoolController(Controller):
     @post("/{pool_id:int}/open", status_code=HTTP_200_OK)
     async def open_pool(
         self,
-        pool_id: int,
+        pool_id: Id,
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
@@ -57,7 +57,7 @@ class PoolController(Controller):
     @post("/{pool_id:int}/lock", status_code=HTTP_200_OK)
     async def lock_pool(
         self,
-        pool_id: int,
+        pool_id: Id,
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
@@ -68,7 +68,7 @@ class PoolController(Controller):
     @post("/{pool_id:int}/resolve", status_code=HTTP_200_OK)
     async def resolve_pool(
         self,
-        pool_id: int,
+        pool_id: Id,
         data: JSONBody[schemas.Resolve],
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
@@ -80,7 +80,7 @@ class PoolController(Controller):
     @post("/{pool_id:int}/cancel", status_code=HTTP_200_OK)
     async def cancel_pool(
         self,
-        pool_id: int,
+        pool_id: Id,
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
@@ -91,11 +91,11 @@ class PoolController(Controller):
     @post("/{pool_id:int}/bets", status_code=HTTP_201_CREATED)
     async def place_bet(
         self,
-        pool_id: int,
+        pool_id: Id,
         data: JSONBody[schemas.BetCreate],
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],
-        idempotency_key: IdempotencyKey = None,
+        idempotency_key: IdempotencyKey,
     ) -> schemas.BetPlaced:
         """Stake on an outcome (``Idempotency-Key`` header required). More stake on the same
         outcome adds to your position."""
@@ -111,7 +111,7 @@ class ChannelPoolController(Controller):
     @get("/pools")
     async def list_pools(
         self,
-        channel_id: int,
+        channel_id: Id,
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         optional_principal: NamedDependency[Principal | None],
@@ -126,7 +126,7 @@ class ChannelPoolController(Controller):
     @post("/templates", status_code=HTTP_201_CREATED)
     async def create_template(
         self,
-        channel_id: int,
+        channel_id: Id,
         data: JSONBody[schemas.TemplateCreate],
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
@@ -140,7 +140,7 @@ class ChannelPoolController(Controller):
     @get("/templates")
     async def list_templates(
         self,
-        channel_id: int,
+        channel_id: Id,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
     ) -> schemas.TemplateList:
@@ -149,8 +149,8 @@ class ChannelPoolController(Controller):
     @post("/templates/{template_id:int}/open", status_code=HTTP_201_CREATED)
     async def open_template(
         self,
-        channel_id: int,
-        template_id: int,
+        channel_id: Id,
+        template_id: Id,
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         principal: NamedDependency[Principal],

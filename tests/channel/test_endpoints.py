@@ -383,7 +383,7 @@ async def test_joining_grants_sign_up_points_once(
     url = f"/api/v1/channels/{channel_id}"
 
     before = await client.get(f"{url}/members/me", headers=viewer)
-    assert before.status_code == 404
+    assert before.status_code == 403
     assert _code(before) == "not_a_member"
 
     joined = await client.post(f"{url}/join", headers=viewer)
@@ -423,7 +423,7 @@ async def test_the_daily_bonus_pays_once_a_day_even_under_concurrency(
     url = f"/api/v1/channels/{channel_id}"
 
     stranger = await client.post(f"{url}/daily-bonus", headers=viewer)
-    assert stranger.status_code == 404
+    assert stranger.status_code == 403
     assert _code(stranger) == "not_a_member"
 
     await client.post(f"{url}/join", headers=viewer)

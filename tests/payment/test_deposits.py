@@ -83,7 +83,7 @@ async def test_a_paid_checkout_credits_the_wallet_once(
     assert await _deliver(client, completed) == 200  # redelivery: 2xx, no second credit
     await run_jobs()
     assert await _balance(client, auth) == 2_500
-    deposits = (await client.get("/api/v1/payments/deposits", headers=auth)).json()
+    deposits = (await client.get("/api/v1/payments/deposits", headers=auth)).json()["deposits"]
     assert deposits[0]["status"] == "succeeded"
     entries = (await client.get("/api/v1/me/wallets/cash:USD/entries", headers=auth)).json()
     assert [e["reason"] for e in entries["entries"]] == ["deposit"]
@@ -177,12 +177,12 @@ async def test_completed_after_expired_still_credits(
 
     await _deliver(client, expired)
     await run_jobs()
-    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()
+    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()["deposits"]
     assert listed[0]["status"] == "expired"
     await _deliver(client, completed)
     await run_jobs()
     assert await _balance(client, auth) == 700
-    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()
+    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()["deposits"]
     assert listed[0]["status"] == "succeeded"
     await _ledger_ok(resources)
 
@@ -199,7 +199,7 @@ async def test_expired_or_failed_after_paid_changes_nothing(
     for late in ("checkout.session.expired", "checkout.session.async_payment_failed"):
         await _deliver(client, event_envelope(late, {**opened, "status": "expired"}))
     await run_jobs()
-    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()
+    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()["deposits"]
     assert listed[0]["status"] == "succeeded"
     assert await _balance(client, auth) == 900
     await _ledger_ok(resources)
@@ -225,7 +225,7 @@ async def test_delayed_payment_credits_on_success_and_not_on_failure(
     assert await _balance(client, auth) == 400
     statuses = {
         d["amount"]: d["status"]
-        for d in (await client.get("/api/v1/payments/deposits", headers=auth)).json()
+        for d in (await client.get("/api/v1/payments/deposits", headers=auth)).json()["deposits"]
     }
     assert statuses == {400: "succeeded", 600: "failed"}
     await _ledger_ok(resources)
@@ -280,7 +280,7 @@ async def test_a_refund_after_spending_freezes_the_wallet_and_records_the_debt(
 
     wallets = (await client.get("/api/v1/me/wallets", headers=auth)).json()["wallets"]
     assert wallets == [{"currency": "cash:USD", "balance": 0, "frozen": True}]
-    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()
+    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()["deposits"]
     assert listed[0]["owed_amount"] == 800
     assert listed[0]["refunded_amount"] == 1_000
     # A frozen wallet cannot be spent from.
@@ -313,7 +313,7 @@ async def test_a_refund_after_spending_freezes_the_wallet_and_records_the_debt(
     assert reject.status_code == 200, reject.text
     wallets = (await client.get("/api/v1/me/wallets", headers=auth)).json()["wallets"]
     assert wallets == [{"currency": "cash:USD", "balance": 50, "frozen": False}]
-    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()
+    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()["deposits"]
     assert (listed[0]["owed_amount"], listed[0]["refunded_amount"]) == (0, 1_000)
     await _ledger_ok(resources)
 

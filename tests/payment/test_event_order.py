@@ -107,7 +107,7 @@ async def _wallet(client: Client, auth: Auth) -> dict[str, Any]:
 
 
 async def _deposit(client: Client, auth: Auth, deposit_id: int) -> dict[str, Any]:
-    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()
+    listed = (await client.get("/api/v1/payments/deposits", headers=auth)).json()["deposits"]
     found: dict[str, Any] = next(d for d in listed if d["id"] == deposit_id)
     return found
 

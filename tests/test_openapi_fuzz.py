@@ -1,0 +1,84 @@
+"""Schemathesis against the whole web process on real PostgreSQL and Redis (payments on, against
+the fake Stripe): every check, a fixed seed, no failure; signed in, then anonymous. The settings
+are in schemathesis.toml; ``make fuzz`` runs the same test with more examples
+(STREAMPOOLS_FUZZ_EXAMPLES)."""
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from app.kit.migrate import PROJECT_ROOT
+from app.settings import Settings
+from tests.conftest import LiveServer, serve
+from tests.factories import register
+from tests.fakes.stripe_server import FakeStripe
+
+STRIPE_KEY = "sk_test_streampools"
+WEBHOOK_SECRET = "whsec_test_streampools"
+EXAMPLES = int(os.environ.get("STREAMPOOLS_FUZZ_EXAMPLES", "25"))
+SCHEMATHESIS = Path(sys.executable).with_name("st")
+
+
+@pytest.fixture
+async def fake_stripe() -> AsyncIterator[FakeStripe]:
+    fake = FakeStripe(api_key=STRIPE_KEY)
+    async with serve(fake) as url:
+        fake.public_url = url
+        yield fake
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, fake_stripe: FakeStripe) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        stripe_secret_key=SecretStr(STRIPE_KEY),
+        stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
+        stripe_api_base=fake_stripe.public_url,
+        # the token outlives a long `make fuzz`
+        access_token_ttl_seconds=6 * 3600,
+    )
+
+
+async def schemathesis(url: str, token: str, examples: int) -> tuple[int, str]:
+    """Run ``st run`` against the live server; the server keeps serving on this event loop.
+    An empty token: every request is anonymous."""
+    process = await asyncio.create_subprocess_exec(
+        str(SCHEMATHESIS),
+        "--config-file",
+        str(PROJECT_ROOT / "schemathesis.toml"),
+        "run",
+        f"{url}/schema/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(examples),
+        "--workers",
+        "1",
+        "--no-color",
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "STREAMPOOLS_FUZZ_TOKEN": token},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, output.decode(errors="replace")
+
+
+@pytest.mark.timeout(1800)
+async def test_the_api_does_what_its_openapi_document_says(
+    live_server: LiveServer, client: httpx.AsyncClient
+) -> None:
+    session = await register(client)
+    for token, examples in [(str(session["access_token"]), EXAMPLES), ("", EXAMPLES // 5 or 1)]:
+        code, output = await schemathesis(live_server.url, token, examples)
+        print(output)  # shown by `make fuzz` and `pytest -rP`
+        assert code == 0, output[-20_000:]
+        assert "failure" not in output.rsplit("=== SUMMARY ===", 1)[-1]
