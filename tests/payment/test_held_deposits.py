@@ -60,7 +60,7 @@ async def _paid(fake: FakeStripe, session_id: str, kind: str, **changes: Any) ->
 async def _mine(client: Client, auth: Auth) -> dict[str, Any]:
     deposits: list[dict[str, Any]] = (
         await client.get("/api/v1/payments/deposits", headers=auth)
-    ).json()
+    ).json()["deposits"]
     return deposits[0]
 
 
