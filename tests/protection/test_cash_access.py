@@ -206,4 +206,3 @@ async def test_no_deposit_or_cash_bet_before_an_adult_date_is_confirmed(
         assert tuple(stored.one()) == (confirmed, deposits, staked)
         wallet = await ledger_service.wallet(session, user_id, CASH)
         assert await ledger_service.balance(session, wallet) == START - staked
-        assert await ledger_service.check(session) == []
