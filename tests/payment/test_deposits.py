@@ -14,7 +14,7 @@ from app.kit.uow import unit_of_work
 from app.settings import Settings
 from tests.conftest import RunJobs
 from tests.factories import fund_wallet
-from tests.fakes.stripe_server import (
+from tests.fakes.stripe import (
     FakeStripe,
     charge_object,
     checkout_session_object,

@@ -18,7 +18,7 @@ from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from tests.conftest import RunJobs
 from tests.factories import fund_wallet
-from tests.fakes.stripe_server import (
+from tests.fakes.stripe import (
     FakeStripe,
     dispute_object,
     encode_event,

@@ -14,7 +14,7 @@ from app.models.user import Role
 from app.settings import Settings
 from tests.conftest import RunJobs
 from tests.factories import DEFAULT_PASSWORD, bearer, create_user
-from tests.fakes.stripe_server import FakeStripe, encode_event, event_envelope, webhook_headers
+from tests.fakes.stripe import FakeStripe, encode_event, event_envelope, webhook_headers
 from tests.payment.conftest import WEBHOOK_SECRET, admin_headers, adult
 from tests.realtime.conftest import Connect, connect
 
