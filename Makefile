@@ -104,7 +104,7 @@ role: install-run
 # The local fake of Stripe's API, for trying deposits with `make run` (see the README); its
 # webhooks go where the platform serves (STREAMPOOLS_PUBLIC_URL, or STREAMPOOLS_HOST/_PORT).
 fake-stripe: install-run
-	@$(RUN) python -m tests.fakes.stripe_server --port 12111 --webhook-secret whsec_demo
+	@$(RUN) python -m tests.fakes.stripe --port 12111 --webhook-secret whsec_demo
 
 migrate: install-run
 	@$(RUN) streampools migrate

@@ -35,6 +35,8 @@ from arq.utils import timestamp_ms
 from arq.worker import Worker
 from litestar import Litestar
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from app.asgi import create_app
 from app.kit.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
@@ -42,6 +44,7 @@ from app.kit.http import resources_of
 from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.migrate import PROJECT_ROOT, upgrade
 from app.kit.resources import Resources, open_resources
+from app.ledger.service import ledger_service
 from app.settings import Settings
 from workers.settings import FUNCTIONS
 
@@ -89,6 +92,46 @@ async def database_url(
     await admin_connection.execute(f'CREATE DATABASE "{name}" TEMPLATE {TEMPLATE_DATABASE}')
     yield servers.postgres.url(name)
     await admin_connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+async def ledger_violations(database_url: str) -> list[str]:
+    """Every broken ledger invariant in a test database, in words (what `streampools ledger
+    check` prints); one cheap query when no money ever moved in it."""
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            moved = await connection.exec_driver_sql(
+                "SELECT EXISTS (SELECT 1 FROM ledger_transactions)"
+            )
+            if not moved.scalar_one():
+                return []
+            async with AsyncSession(bind=connection) as session:
+                return await ledger_service.check(session)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def ledger_checked(database_url: str) -> AsyncIterator[None]:
+    """Fails the test, naming each violation, if it left the ledger broken."""
+    yield
+    if violations := await ledger_violations(database_url):
+        pytest.fail(
+            "the ledger's invariants broke:\n" + "\n".join(f"  - {v}" for v in violations),
+            pytrace=False,
+        )
+
+
+@pytest.fixture(autouse=True)
+def sound_ledger(request: pytest.FixtureRequest) -> None:
+    """After every test with a database, the ledger's invariants hold. Set up before the
+    test's other fixtures, the check is torn down after them: money moved by the test, its
+    live server or its workers is checked once they have all stopped. A test that breaks the
+    ledger on purpose says so with `@pytest.mark.ledger_violations_expected`."""
+    if "database_url" in request.fixturenames and not request.node.get_closest_marker(
+        "ledger_violations_expected"
+    ):
+        request.getfixturevalue("ledger_checked")
 
 
 @pytest.fixture

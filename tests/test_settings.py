@@ -5,7 +5,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from app.settings import DEV_JWT_SECRET, Settings
-from tests.fakes.stripe_server import platform_webhook_url
+from tests.fakes.stripe import platform_webhook_url
 
 
 def test_production_refuses_the_development_jwt_secret() -> None:

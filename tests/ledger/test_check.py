@@ -69,6 +69,7 @@ async def test_a_sound_ledger_has_no_violations(resources: Resources, settings: 
     assert await _violations(resources) == []
 
 
+@pytest.mark.ledger_violations_expected
 async def test_a_wallet_overdrawn_by_its_entries_is_named(
     resources: Resources, settings: Settings
 ) -> None:
@@ -82,6 +83,7 @@ async def test_a_wallet_overdrawn_by_its_entries_is_named(
     assert f"account {wallet} caches balance 500 but its entries sum to -300" in violations
 
 
+@pytest.mark.ledger_violations_expected
 async def test_a_wallet_with_a_negative_cached_balance_is_named(
     resources: Resources, settings: Settings
 ) -> None:
@@ -126,6 +128,7 @@ async def _pool_with_a_stake(resources: Resources, settings: Settings) -> tuple[
     return pool.id, int(escrow)
 
 
+@pytest.mark.ledger_violations_expected
 @pytest.mark.parametrize("status", ["settled", "refunded"])
 async def test_a_paid_pool_still_holding_escrow_is_named(
     resources: Resources, settings: Settings, status: str
@@ -142,6 +145,7 @@ async def test_a_paid_pool_still_holding_escrow_is_named(
     assert violations == [f"{status} pool {pool_id} still holds 100 in escrow"]
 
 
+@pytest.mark.ledger_violations_expected
 async def test_transactions_with_fewer_than_two_entries_are_named(
     resources: Resources, settings: Settings
 ) -> None:
@@ -160,6 +164,7 @@ async def test_transactions_with_fewer_than_two_entries_are_named(
     assert f"transaction {single} does not balance in {CASH}: off by 5" in violations
 
 
+@pytest.mark.ledger_violations_expected
 async def test_an_entry_in_another_currency_than_its_account_is_named(
     resources: Resources, settings: Settings
 ) -> None:
@@ -183,6 +188,7 @@ async def test_an_entry_in_another_currency_than_its_account_is_named(
         assert f"entry {entry} is in cash:EUR but its account is in {CASH}" in violations
 
 
+@pytest.mark.ledger_violations_expected
 async def test_the_command_names_each_violation_and_fails(
     resources: Resources, settings: Settings
 ) -> None:

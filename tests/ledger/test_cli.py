@@ -4,6 +4,7 @@ each violation otherwise."""
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import text
 
 from app.kit.resources import Resources
@@ -24,6 +25,7 @@ def ledger_check_command(settings: Settings) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.ledger_violations_expected
 async def test_ledger_check_passes_on_a_sound_ledger_and_names_violations(
     resources: Resources, settings: Settings
 ) -> None:

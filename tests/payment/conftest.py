@@ -12,7 +12,7 @@ from app.models.user import Role
 from app.settings import Settings
 from tests.conftest import serve
 from tests.factories import DEFAULT_PASSWORD, bearer, create_user, register
-from tests.fakes.stripe_server import FakeStripe
+from tests.fakes.stripe import FakeStripe
 
 STRIPE_KEY = "sk_test_streampools"
 WEBHOOK_SECRET = "whsec_test_streampools"

@@ -1,9 +1,14 @@
 """Stripe's events about one deposit in the orders and at the times Stripe may send them: a
 delayed payment's result before its checkout event, a dispute before the payment, a refund and a
 dispute of one charge, and two events handled by jobs running at the same time. Whatever the
-order or the timing, a deposit ends as the README's table says."""
+order or the timing, a deposit ends as the README's table says.
+
+Each scenario is a row: what happens at Stripe, which of its events reach the webhook and when
+(the jobs run after each delivery), what the user sees on the way, and the end state (the
+deposit, the wallet and its entries). The suite checks the ledger's invariants after each."""
 
 import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -16,10 +21,9 @@ from sqlalchemy import text
 from app.inbox.tasks import handle_inbox_event
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
-from app.ledger.service import ledger_service
 from tests.conftest import RunJobs
 from tests.factories import fund_wallet
-from tests.fakes.stripe_server import (
+from tests.fakes.stripe import (
     FakeStripe,
     dispute_object,
     encode_event,
@@ -36,6 +40,471 @@ Event = dict[str, Any]
 SAVINGS = 500
 #: How the jobs of a race meet: both in flight at once (held on the rows they need), or freely.
 TIMINGS = ["in-flight", "free"]
+
+
+# --- The table's vocabulary ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AtStripe:
+    """Something happens at Stripe; its event is kept under the name ``EVENT_OF[action]``.
+    ``shows``: fields the event's object must carry."""
+
+    action: str  # pay | pay-delayed | succeed | fail | refund | dispute
+    amount: int | None = None  # refund: all that is left by default; dispute: the whole charge
+    shows: dict[str, Any] = field(default_factory=dict)
+
+
+EVENT_OF = {
+    "pay": "completed",
+    "pay-delayed": "completed",
+    "succeed": "succeeded",
+    "fail": "failed",
+    "refund": "refunded",
+    "dispute": "disputed",
+}
+
+
+@dataclass(frozen=True)
+class Deliver:
+    """These events reach the webhook, in this order; then the due jobs run."""
+
+    events: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AtOnce:
+    """These events reach the webhook, then are handled by concurrent jobs (in flight at once or
+    freely, as the race's timing says); then the due jobs and the deferred retries run."""
+
+    events: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunRetries:
+    """The retries arq deferred run, as if their backoff had passed."""
+
+
+@dataclass(frozen=True)
+class Spend:
+    """The user withdraws ``amount``: money that is no longer in the wallet."""
+
+    amount: int
+
+
+@dataclass(frozen=True)
+class Sees:
+    """What the user and the inbox show at this point (``None``: not looked at). With
+    ``frozen``, ``balance`` is checked as the whole wallet."""
+
+    balance: int | None = None
+    frozen: bool | None = None
+    status: str | None = None
+    refunded: int | None = None
+    owed: int | None = None
+    movements: tuple[list[int], list[int]] | None = None  # credits, amounts taken back
+    credited: list[int] | None = None
+    taken_back: int | None = None  # in total
+    waiting: list[tuple[str, int]] | None = None  # (event type, attempts) not applied yet
+    deferred: int | None = None  # jobs arq holds back for later
+
+
+Step = AtStripe | Deliver | AtOnce | RunRetries | Spend | Sees
+
+
+def deliver(*events: str) -> Deliver:
+    return Deliver(events)
+
+
+def at_once(*events: str) -> AtOnce:
+    return AtOnce(events)
+
+
+#: A deposit of 1 000 paid by card and credited.
+PAID: tuple[Step, ...] = (AtStripe("pay"), deliver("completed"))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    steps: tuple[Step, ...]
+    end: Sees
+    saver: bool = True  # the user holds SAVINGS before the deposit (else nothing)
+    amount: int = 1_000  # the deposit
+    why: str = ""
+
+
+# --- 1. A delayed payment's result before its checkout event ------------------------------------
+
+
+def _delayed_payment(outcome: str, result_first: bool) -> Scenario:
+    result = "succeed" if outcome == "succeeded" else "fail"
+    first, second = ("result", "completed") if result_first else ("completed", "result")
+    name = {"result": EVENT_OF[result], "completed": "completed"}
+    credited = 800 if outcome == "succeeded" else 0
+    return Scenario(
+        f"delayed-{outcome}-{'result' if result_first else 'checkout'}-first",
+        (
+            AtStripe("pay-delayed", shows={"payment_status": "unpaid"}),
+            AtStripe(result),
+            deliver(name[first]),
+            Sees(status=outcome if result_first else "pending"),
+            deliver(name[second]),
+            deliver(name["result"], "completed"),  # Stripe's redeliveries change nothing
+        ),
+        Sees(
+            balance=credited,
+            frozen=False,
+            status=outcome,
+            refunded=0,
+            movements=([credited] if credited else [], []),
+            waiting=[],
+        ),
+        saver=False,
+        amount=800,
+    )
+
+
+DELAYED_PAYMENTS = [
+    _delayed_payment(outcome, result_first)
+    for result_first in (True, False)
+    for outcome in ("succeeded", "failed")
+]
+
+# --- 2. A dispute before its payment ------------------------------------------------------------
+
+DISPUTES_BEFORE_PAYMENT = [
+    Scenario(
+        "dispute-before-payment-retried",
+        (
+            AtStripe("pay"),
+            AtStripe("dispute"),
+            deliver("disputed"),
+            # Nothing to take it from yet: the event stays in the inbox, its job deferred by arq.
+            Sees(waiting=[("charge.dispute.created", 1)], deferred=1, balance=SAVINGS),
+            deliver("completed"),
+            Sees(balance=SAVINGS + 1_000),  # the retry is not due yet
+            RunRetries(),
+            Sees(waiting=[]),
+            deliver("disputed", "completed"),  # redeliveries
+            RunRetries(),
+        ),
+        Sees(
+            balance=SAVINGS,
+            frozen=False,
+            status="succeeded",
+            refunded=1_000,
+            owed=0,
+            movements=([1_000], [1_000]),
+        ),
+    ),
+    Scenario(
+        "dispute-before-delayed-success",
+        (
+            AtStripe("pay-delayed"),
+            deliver("completed"),
+            AtStripe("succeed"),
+            AtStripe("dispute"),
+            deliver("disputed"),  # before the success
+            Sees(waiting=[], balance=SAVINGS),  # placed: its payment intent is known
+            deliver("succeeded"),
+        ),
+        Sees(
+            balance=SAVINGS,
+            frozen=False,
+            status="succeeded",
+            refunded=1_000,
+            owed=0,
+            movements=([1_000], [1_000]),
+        ),
+        why="The dispute is taken back on the credit.",
+    ),
+]
+
+# --- 3. Refunds and disputes of one charge ------------------------------------------------------
+
+
+def _refund_and_full_dispute(refund: int, dispute_first: bool) -> Scenario:
+    order = ("disputed", "refunded") if dispute_first else ("refunded", "disputed")
+    return Scenario(
+        f"{'dispute' if dispute_first else 'refund'}-first-"
+        f"{'full' if refund == 1_000 else 'partial'}-refund-full-dispute",
+        (
+            *PAID,
+            AtStripe("refund", refund),
+            # The customer's bank disputes the whole charge.
+            AtStripe("dispute", shows={"amount": 1_000}),
+            *(deliver(event) for event in order),
+        ),
+        Sees(
+            balance=SAVINGS,
+            frozen=False,
+            status="succeeded",
+            refunded=1_000,
+            owed=0,
+            credited=[1_000],
+            taken_back=1_000,
+        ),
+        why="A refund and a full dispute of one charge take the money back once.",
+    )
+
+
+def _dispute_of_the_rest(dispute_first: bool) -> Scenario:
+    order = ("disputed", "refunded") if dispute_first else ("refunded", "disputed")
+    return Scenario(
+        f"{'dispute' if dispute_first else 'refund'}-first-partial-refund-dispute-of-the-rest",
+        (*PAID, AtStripe("refund", 300), AtStripe("dispute", 700), *(deliver(e) for e in order)),
+        Sees(balance=SAVINGS, frozen=False, refunded=1_000, owed=0, taken_back=1_000),
+        why="300 refunded, then the remaining 700 disputed: the customer got all 1 000 back "
+        "from Stripe, so all 1 000 leave the wallet.",
+    )
+
+
+def _refund_after_a_spend(name: str, refund: int, taken: int, owed: int) -> Scenario:
+    return Scenario(
+        f"spent-600-then-{name}",
+        (
+            *PAID,
+            Spend(600),
+            AtStripe("refund", refund),
+            deliver("refunded"),
+            Sees(
+                balance=400 - taken,
+                frozen=owed > 0,
+                refunded=refund,
+                owed=owed,
+                movements=([1_000], [taken]),
+            ),
+            # The bank then disputes the whole charge: what is left is owed, nothing is counted
+            # twice.
+            AtStripe("dispute"),
+            deliver("disputed"),
+        ),
+        Sees(balance=0, frozen=True, refunded=1_000, owed=600, taken_back=400),
+        saver=False,
+        why="A refund after a partial spend freezes the wallet and owes the shortfall.",
+    )
+
+
+REFUNDS_AND_DISPUTES = (
+    [
+        _refund_and_full_dispute(refund, dispute_first)
+        for dispute_first in (False, True)
+        for refund in (1_000, 300)
+    ]
+    + [_dispute_of_the_rest(dispute_first) for dispute_first in (False, True)]
+    + [
+        _refund_after_a_spend("full-refund", 1_000, 400, 600),
+        _refund_after_a_spend("refund-beyond-balance", 500, 400, 100),
+        _refund_after_a_spend("refund-within-balance", 300, 300, 0),
+    ]
+)
+
+# --- 4. Two events about one deposit handled at the same time -----------------------------------
+
+RACES = [
+    Scenario(
+        "checkout-and-delayed-success-credit-once",
+        (AtStripe("pay-delayed"), AtStripe("succeed"), at_once("completed", "succeeded")),
+        Sees(
+            balance=SAVINGS + 1_000,
+            frozen=False,
+            status="succeeded",
+            movements=([1_000], []),
+            waiting=[],
+        ),
+    ),
+    Scenario(
+        "payment-and-refund-end-refunded",
+        # The refund's job runs again if it came before its payment was placed.
+        (AtStripe("pay"), AtStripe("refund", 400), at_once("completed", "refunded")),
+        Sees(
+            balance=SAVINGS + 600,
+            frozen=False,
+            status="succeeded",
+            refunded=400,
+            owed=0,
+            movements=([1_000], [400]),
+            waiting=[],
+        ),
+    ),
+    Scenario(
+        "delayed-success-and-refund-end-refunded",
+        (
+            AtStripe("pay-delayed"),
+            deliver("completed"),
+            AtStripe("succeed"),
+            AtStripe("refund"),
+            at_once("succeeded", "refunded"),
+        ),
+        Sees(
+            balance=SAVINGS,
+            frozen=False,
+            status="succeeded",
+            refunded=1_000,
+            owed=0,
+            movements=([1_000], [1_000]),
+            waiting=[],
+        ),
+        why="Without the deposit's row lock the refund job reads the deposit as unpaid while "
+        "the success job credits it: the refund is recorded but never taken back.",
+    ),
+    Scenario(
+        "refund-and-dispute-take-back-once",
+        (*PAID, AtStripe("refund"), AtStripe("dispute"), at_once("refunded", "disputed")),
+        Sees(
+            balance=SAVINGS,
+            frozen=False,
+            refunded=1_000,
+            owed=0,
+            movements=([1_000], [1_000]),
+            waiting=[],
+        ),
+        why="Without the deposit's row lock both jobs read nothing taken back yet, and the "
+        "second takes what it finds in the wallet again: 1 500 gone for a 1 000 deposit.",
+    ),
+]
+
+
+def _ids(scenarios: list[Scenario]) -> list[str]:
+    return [scenario.id for scenario in scenarios]
+
+
+# --- The tests ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    DELAYED_PAYMENTS + DISPUTES_BEFORE_PAYMENT + REFUNDS_AND_DISPUTES,
+    ids=_ids(DELAYED_PAYMENTS + DISPUTES_BEFORE_PAYMENT + REFUNDS_AND_DISPUTES),
+)
+async def test_a_deposit_ends_as_the_readme_says_whatever_the_order_of_its_events(
+    client: Client,
+    fake_stripe: FakeStripe,
+    run_jobs: RunJobs,
+    resources: Resources,
+    scenario: Scenario,
+) -> None:
+    await _play(scenario, Run(client, fake_stripe, run_jobs, resources))
+
+
+@pytest.mark.parametrize("timing", TIMINGS)
+@pytest.mark.parametrize("scenario", RACES, ids=_ids(RACES))
+async def test_two_events_of_one_deposit_handled_at_once_end_as_one_after_the_other(
+    client: Client,
+    fake_stripe: FakeStripe,
+    run_jobs: RunJobs,
+    resources: Resources,
+    scenario: Scenario,
+    timing: str,
+) -> None:
+    await _play(scenario, Run(client, fake_stripe, run_jobs, resources, timing))
+
+
+# --- Playing a row ------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    client: Client
+    fake: FakeStripe
+    run_jobs: RunJobs
+    resources: Resources
+    timing: str | None = None
+    events: dict[str, Event] = field(default_factory=dict)
+
+
+async def _play(scenario: Scenario, run: Run) -> None:
+    if scenario.saver:
+        auth, wallet = await _saver(run.client, run.resources)
+    else:
+        _, auth = await adult(run.client)
+        wallet = None
+    deposit_id, session_id = await _start_deposit(run.client, run.fake, auth, scenario.amount)
+    for step in scenario.steps:
+        if isinstance(step, AtStripe):
+            event = await _at_stripe(run.fake, session_id, step)
+            run.events[EVENT_OF[step.action]] = event
+            for name, value in step.shows.items():
+                assert event["data"]["object"][name] == value, (step, name)
+        elif isinstance(step, Deliver):
+            await _deliver(run.client, *(run.events[name] for name in step.events))
+            await run.run_jobs()
+        elif isinstance(step, AtOnce):
+            assert run.timing is not None and wallet is not None
+            events = [run.events[name] for name in step.events]
+            await _deliver(run.client, *events)
+            hold = (deposit_id, wallet) if run.timing == "in-flight" else None
+            await _handle_at_once(run.resources, events, hold=hold)
+            await run.run_jobs()
+            await _run_retries(run.resources, run.run_jobs)
+        elif isinstance(step, RunRetries):
+            await _run_retries(run.resources, run.run_jobs)
+        elif isinstance(step, Spend):
+            spent = await run.client.post(
+                "/api/v1/payments/withdrawals",
+                json={"amount": step.amount, "currency": "cash:USD"},
+                headers={**auth, "Idempotency-Key": f"spend-{step.amount}"},
+            )
+            assert spent.status_code == 201, spent.text
+        else:
+            await _sees(run, auth, deposit_id, step)
+    await _sees(run, auth, deposit_id, scenario.end)
+
+
+async def _at_stripe(fake: FakeStripe, session_id: str, step: AtStripe) -> Event:
+    """Make it happen at Stripe; its event."""
+    if step.action == "pay":
+        await fake.pay(session_id)
+    elif step.action == "pay-delayed":
+        await fake.pay(session_id, delayed=True)
+    elif step.action == "succeed":
+        await fake.async_payment_succeeded(session_id)
+    elif step.action == "fail":
+        await fake.async_payment_failed(session_id)
+    elif step.action == "refund":
+        await fake.refund(session_id, step.amount)
+    elif step.action == "dispute" and step.amount is None:
+        await fake.dispute(session_id)
+    elif step.action == "dispute":
+        assert step.amount is not None
+        return await _partial_dispute(fake, session_id, step.amount)
+    else:
+        raise AssertionError(f"no such action at Stripe: {step.action}")
+    return fake.events[-1]
+
+
+async def _sees(run: Run, auth: Auth, deposit_id: int, sees: Sees) -> None:
+    client = run.client
+    if sees.waiting is not None:
+        assert await _waiting(run.resources) == sees.waiting
+    if sees.deferred is not None:
+        assert len(await _deferred_jobs(run.resources)) == sees.deferred
+    if sees.balance is not None:
+        wallet = await _wallet(client, auth)
+        if sees.frozen is None:
+            assert wallet["balance"] == sees.balance
+        else:
+            assert wallet == {
+                "currency": "cash:USD",
+                "balance": sees.balance,
+                "frozen": sees.frozen,
+            }
+    deposit = await _deposit(client, auth, deposit_id)
+    for name, key in (
+        ("status", "status"),
+        ("refunded", "refunded_amount"),
+        ("owed", "owed_amount"),
+    ):
+        if (expected := getattr(sees, name)) is not None:
+            assert (key, deposit[key]) == (key, expected)
+    credits, taken_back = await _movements(client, auth, deposit_id)
+    if sees.movements is not None:
+        assert (credits, taken_back) == sees.movements
+    if sees.credited is not None:
+        assert credits == sees.credited
+    if sees.taken_back is not None:
+        assert sum(taken_back) == sees.taken_back
 
 
 # --- Stripe's side ------------------------------------------------------------------------------
@@ -127,11 +596,6 @@ async def _movements(client: Client, auth: Auth, deposit_id: int) -> tuple[list[
     return credits, taken_back
 
 
-async def _ledger_ok(resources: Resources) -> None:
-    async with unit_of_work(resources) as session:
-        assert await ledger_service.check(session) == []
-
-
 # --- The inbox and its jobs ---------------------------------------------------------------------
 
 
@@ -219,395 +683,3 @@ async def _until_stalled(resources: Resources, jobs: list[asyncio.Task[bool]]) -
             return True
         await asyncio.sleep(0.01)
     return False
-
-
-# --- 1. A delayed payment's result before its checkout event ------------------------------------
-
-
-@pytest.mark.parametrize("outcome", ["succeeded", "failed"])
-@pytest.mark.parametrize("result_first", [True, False], ids=["result-first", "checkout-first"])
-async def test_a_delayed_payment_ends_the_same_whichever_of_its_events_comes_first(
-    client: Client,
-    fake_stripe: FakeStripe,
-    run_jobs: RunJobs,
-    resources: Resources,
-    outcome: str,
-    result_first: bool,
-) -> None:
-    _, auth = await adult(client)
-    deposit_id, session_id = await _start_deposit(client, fake_stripe, auth, 800)
-    await fake_stripe.pay(session_id, delayed=True)
-    completed = fake_stripe.events[-1]
-    assert completed["data"]["object"]["payment_status"] == "unpaid"
-    if outcome == "succeeded":
-        await fake_stripe.async_payment_succeeded(session_id)
-    else:
-        await fake_stripe.async_payment_failed(session_id)
-    result = fake_stripe.events[-1]
-
-    first, second = (result, completed) if result_first else (completed, result)
-    await _deliver(client, first)
-    await run_jobs()
-    expected_status = outcome if result_first else "pending"
-    assert (await _deposit(client, auth, deposit_id))["status"] == expected_status
-    await _deliver(client, second)
-    await run_jobs()
-    await _deliver(client, result, completed)  # Stripe's redeliveries change nothing
-    await run_jobs()
-
-    credited = 800 if outcome == "succeeded" else 0
-    deposit = await _deposit(client, auth, deposit_id)
-    assert (deposit["status"], deposit["refunded_amount"]) == (outcome, 0)
-    assert await _wallet(client, auth) == {
-        "currency": "cash:USD",
-        "balance": credited,
-        "frozen": False,
-    }
-    assert await _movements(client, auth, deposit_id) == ([credited] if credited else [], [])
-    assert await _waiting(resources) == []
-    await _ledger_ok(resources)
-
-
-# --- 2. A dispute before its payment ------------------------------------------------------------
-
-
-async def test_a_dispute_before_its_payment_is_retried_and_taken_back_once(
-    client: Client, fake_stripe: FakeStripe, run_jobs: RunJobs, resources: Resources
-) -> None:
-    auth, _ = await _saver(client, resources)
-    deposit_id, session_id = await _start_deposit(client, fake_stripe, auth)
-    await fake_stripe.pay(session_id)
-    completed = fake_stripe.events[-1]
-    await fake_stripe.dispute(session_id)
-    disputed = fake_stripe.events[-1]
-
-    await _deliver(client, disputed)
-    await run_jobs()
-    # Nothing to take it from yet: the event stays in the inbox, its job deferred by arq.
-    assert await _waiting(resources) == [("charge.dispute.created", 1)]
-    assert len(await _deferred_jobs(resources)) == 1
-    assert (await _wallet(client, auth))["balance"] == SAVINGS
-
-    await _deliver(client, completed)
-    await run_jobs()
-    assert (await _wallet(client, auth))["balance"] == SAVINGS + 1_000  # retry not due yet
-    await _run_retries(resources, run_jobs)
-    assert await _waiting(resources) == []
-
-    await _deliver(client, disputed, completed)  # redeliveries
-    await run_jobs()
-    await _run_retries(resources, run_jobs)
-    assert await _wallet(client, auth) == {
-        "currency": "cash:USD",
-        "balance": SAVINGS,
-        "frozen": False,
-    }
-    deposit = await _deposit(client, auth, deposit_id)
-    assert (deposit["status"], deposit["refunded_amount"], deposit["owed_amount"]) == (
-        "succeeded",
-        1_000,
-        0,
-    )
-    assert await _movements(client, auth, deposit_id) == ([1_000], [1_000])
-    await _ledger_ok(resources)
-
-
-async def test_a_dispute_before_a_delayed_payment_s_success_is_taken_back_on_the_credit(
-    client: Client, fake_stripe: FakeStripe, run_jobs: RunJobs, resources: Resources
-) -> None:
-    auth, _ = await _saver(client, resources)
-    deposit_id, session_id = await _start_deposit(client, fake_stripe, auth)
-    await fake_stripe.pay(session_id, delayed=True)
-    await _deliver(client, fake_stripe.events[-1])
-    await run_jobs()
-    await fake_stripe.async_payment_succeeded(session_id)
-    succeeded = fake_stripe.events[-1]
-    await fake_stripe.dispute(session_id)
-
-    await _deliver(client, fake_stripe.events[-1])  # the dispute, before the success
-    await run_jobs()
-    assert await _waiting(resources) == []  # placed: its payment intent is known
-    assert (await _wallet(client, auth))["balance"] == SAVINGS
-    await _deliver(client, succeeded)
-    await run_jobs()
-
-    assert await _wallet(client, auth) == {
-        "currency": "cash:USD",
-        "balance": SAVINGS,
-        "frozen": False,
-    }
-    deposit = await _deposit(client, auth, deposit_id)
-    assert (deposit["status"], deposit["refunded_amount"], deposit["owed_amount"]) == (
-        "succeeded",
-        1_000,
-        0,
-    )
-    assert await _movements(client, auth, deposit_id) == ([1_000], [1_000])
-    await _ledger_ok(resources)
-
-
-# --- 3. Refunds and disputes of one charge ------------------------------------------------------
-
-
-@pytest.mark.parametrize("refund", [1_000, 300], ids=["full-refund", "partial-refund"])
-@pytest.mark.parametrize("dispute_first", [False, True], ids=["refund-first", "dispute-first"])
-async def test_a_refund_and_a_full_dispute_of_one_charge_take_the_money_back_once(
-    client: Client,
-    fake_stripe: FakeStripe,
-    run_jobs: RunJobs,
-    resources: Resources,
-    refund: int,
-    dispute_first: bool,
-) -> None:
-    auth, _ = await _saver(client, resources)
-    deposit_id, session_id = await _paid_deposit(client, fake_stripe, auth, run_jobs)
-    await fake_stripe.refund(session_id, refund)
-    refunded = fake_stripe.events[-1]
-    await fake_stripe.dispute(session_id)  # the customer's bank disputes the whole charge
-    disputed = fake_stripe.events[-1]
-    assert disputed["data"]["object"]["amount"] == 1_000
-
-    for event in (disputed, refunded) if dispute_first else (refunded, disputed):
-        await _deliver(client, event)
-        await run_jobs()
-
-    assert await _wallet(client, auth) == {
-        "currency": "cash:USD",
-        "balance": SAVINGS,
-        "frozen": False,
-    }
-    deposit = await _deposit(client, auth, deposit_id)
-    assert (deposit["status"], deposit["refunded_amount"], deposit["owed_amount"]) == (
-        "succeeded",
-        1_000,
-        0,
-    )
-    credits, taken_back = await _movements(client, auth, deposit_id)
-    assert (credits, sum(taken_back)) == ([1_000], 1_000)
-    await _ledger_ok(resources)
-
-
-@pytest.mark.parametrize("dispute_first", [False, True], ids=["refund-first", "dispute-first"])
-async def test_a_dispute_of_what_a_partial_refund_left_takes_back_the_rest(
-    client: Client,
-    fake_stripe: FakeStripe,
-    run_jobs: RunJobs,
-    resources: Resources,
-    dispute_first: bool,
-) -> None:
-    """300 refunded, then the remaining 700 disputed: the customer got all 1 000 back from
-    Stripe, so all 1 000 leave the wallet."""
-    auth, _ = await _saver(client, resources)
-    deposit_id, session_id = await _paid_deposit(client, fake_stripe, auth, run_jobs)
-    await fake_stripe.refund(session_id, 300)
-    refunded = fake_stripe.events[-1]
-    disputed = await _partial_dispute(fake_stripe, session_id, 700)
-
-    for event in (disputed, refunded) if dispute_first else (refunded, disputed):
-        await _deliver(client, event)
-        await run_jobs()
-
-    assert await _wallet(client, auth) == {
-        "currency": "cash:USD",
-        "balance": SAVINGS,
-        "frozen": False,
-    }
-    deposit = await _deposit(client, auth, deposit_id)
-    assert (deposit["refunded_amount"], deposit["owed_amount"]) == (1_000, 0)
-    assert sum((await _movements(client, auth, deposit_id))[1]) == 1_000
-    await _ledger_ok(resources)
-
-
-@pytest.mark.parametrize(
-    ("refund", "taken", "owed"),
-    [(1_000, 400, 600), (500, 400, 100), (300, 300, 0)],
-    ids=["full-refund", "refund-beyond-balance", "refund-within-balance"],
-)
-async def test_a_refund_after_a_partial_spend_freezes_the_wallet_and_owes_the_shortfall(
-    client: Client,
-    fake_stripe: FakeStripe,
-    run_jobs: RunJobs,
-    resources: Resources,
-    refund: int,
-    taken: int,
-    owed: int,
-) -> None:
-    _, auth = await adult(client)
-    deposit_id, session_id = await _paid_deposit(client, fake_stripe, auth, run_jobs)
-    spent = await client.post(
-        "/api/v1/payments/withdrawals",
-        json={"amount": 600, "currency": "cash:USD"},
-        headers={**auth, "Idempotency-Key": "spend-600"},
-    )
-    assert spent.status_code == 201, spent.text
-
-    await fake_stripe.refund(session_id, refund)
-    await _deliver(client, fake_stripe.events[-1])
-    await run_jobs()
-    assert await _wallet(client, auth) == {
-        "currency": "cash:USD",
-        "balance": 400 - taken,
-        "frozen": owed > 0,
-    }
-    deposit = await _deposit(client, auth, deposit_id)
-    assert (deposit["refunded_amount"], deposit["owed_amount"]) == (refund, owed)
-    assert await _movements(client, auth, deposit_id) == ([1_000], [taken])
-
-    # The bank then disputes the whole charge: what is left is owed, nothing is counted twice.
-    await fake_stripe.dispute(session_id)
-    await _deliver(client, fake_stripe.events[-1])
-    await run_jobs()
-    assert await _wallet(client, auth) == {"currency": "cash:USD", "balance": 0, "frozen": True}
-    deposit = await _deposit(client, auth, deposit_id)
-    assert (deposit["refunded_amount"], deposit["owed_amount"]) == (1_000, 600)
-    assert sum((await _movements(client, auth, deposit_id))[1]) == 400
-    await _ledger_ok(resources)
-
-
-# --- 4. Two events about one deposit handled at the same time -----------------------------------
-
-
-@pytest.mark.parametrize("timing", TIMINGS)
-async def test_the_checkout_event_and_the_payment_s_success_at_once_credit_once(
-    client: Client,
-    fake_stripe: FakeStripe,
-    run_jobs: RunJobs,
-    resources: Resources,
-    timing: str,
-) -> None:
-    auth, wallet = await _saver(client, resources)
-    deposit_id, session_id = await _start_deposit(client, fake_stripe, auth)
-    await fake_stripe.pay(session_id, delayed=True)
-    completed = fake_stripe.events[-1]
-    await fake_stripe.async_payment_succeeded(session_id)
-    succeeded = fake_stripe.events[-1]
-    await _deliver(client, completed, succeeded)
-
-    hold = (deposit_id, wallet) if timing == "in-flight" else None
-    await _handle_at_once(resources, [completed, succeeded], hold=hold)
-    await run_jobs()
-    await _run_retries(resources, run_jobs)
-
-    assert await _waiting(resources) == []
-    assert await _wallet(client, auth) == {
-        "currency": "cash:USD",
-        "balance": SAVINGS + 1_000,
-        "frozen": False,
-    }
-    assert (await _deposit(client, auth, deposit_id))["status"] == "succeeded"
-    assert await _movements(client, auth, deposit_id) == ([1_000], [])
-    await _ledger_ok(resources)
-
-
-@pytest.mark.parametrize("timing", TIMINGS)
-async def test_a_payment_and_its_refund_at_once_end_refunded(
-    client: Client,
-    fake_stripe: FakeStripe,
-    run_jobs: RunJobs,
-    resources: Resources,
-    timing: str,
-) -> None:
-    auth, wallet = await _saver(client, resources)
-    deposit_id, session_id = await _start_deposit(client, fake_stripe, auth)
-    await fake_stripe.pay(session_id)
-    completed = fake_stripe.events[-1]
-    await fake_stripe.refund(session_id, 400)
-    refunded = fake_stripe.events[-1]
-    await _deliver(client, completed, refunded)
-
-    hold = (deposit_id, wallet) if timing == "in-flight" else None
-    await _handle_at_once(resources, [completed, refunded], hold=hold)
-    await run_jobs()  # the refund again, if it came before its payment was placed
-    await _run_retries(resources, run_jobs)
-
-    assert await _waiting(resources) == []
-    assert await _wallet(client, auth) == {
-        "currency": "cash:USD",
-        "balance": SAVINGS + 600,
-        "frozen": False,
-    }
-    deposit = await _deposit(client, auth, deposit_id)
-    assert (deposit["status"], deposit["refunded_amount"], deposit["owed_amount"]) == (
-        "succeeded",
-        400,
-        0,
-    )
-    assert await _movements(client, auth, deposit_id) == ([1_000], [400])
-    await _ledger_ok(resources)
-
-
-@pytest.mark.parametrize("timing", TIMINGS)
-async def test_a_delayed_payment_s_success_and_its_refund_at_once_end_refunded(
-    client: Client,
-    fake_stripe: FakeStripe,
-    run_jobs: RunJobs,
-    resources: Resources,
-    timing: str,
-) -> None:
-    """Without the deposit's row lock the refund job reads the deposit as unpaid while the
-    success job credits it: the refund is recorded but never taken back."""
-    auth, wallet = await _saver(client, resources)
-    deposit_id, session_id = await _start_deposit(client, fake_stripe, auth)
-    await fake_stripe.pay(session_id, delayed=True)
-    await _deliver(client, fake_stripe.events[-1])
-    await run_jobs()
-    await fake_stripe.async_payment_succeeded(session_id)
-    succeeded = fake_stripe.events[-1]
-    await fake_stripe.refund(session_id)
-    refunded = fake_stripe.events[-1]
-    await _deliver(client, succeeded, refunded)
-
-    hold = (deposit_id, wallet) if timing == "in-flight" else None
-    await _handle_at_once(resources, [succeeded, refunded], hold=hold)
-    await run_jobs()
-    await _run_retries(resources, run_jobs)
-
-    assert await _waiting(resources) == []
-    assert await _wallet(client, auth) == {
-        "currency": "cash:USD",
-        "balance": SAVINGS,
-        "frozen": False,
-    }
-    deposit = await _deposit(client, auth, deposit_id)
-    assert (deposit["status"], deposit["refunded_amount"], deposit["owed_amount"]) == (
-        "succeeded",
-        1_000,
-        0,
-    )
-    assert await _movements(client, auth, deposit_id) == ([1_000], [1_000])
-    await _ledger_ok(resources)
-
-
-@pytest.mark.parametrize("timing", TIMINGS)
-async def test_a_refund_and_a_dispute_at_once_take_the_money_back_once(
-    client: Client,
-    fake_stripe: FakeStripe,
-    run_jobs: RunJobs,
-    resources: Resources,
-    timing: str,
-) -> None:
-    """Without the deposit's row lock both jobs read nothing taken back yet, and the second
-    takes what it finds in the wallet again: 1 500 gone for a 1 000 deposit."""
-    auth, wallet = await _saver(client, resources)
-    deposit_id, session_id = await _paid_deposit(client, fake_stripe, auth, run_jobs)
-    await fake_stripe.refund(session_id)
-    refunded = fake_stripe.events[-1]
-    await fake_stripe.dispute(session_id)
-    disputed = fake_stripe.events[-1]
-    await _deliver(client, refunded, disputed)
-
-    hold = (deposit_id, wallet) if timing == "in-flight" else None
-    await _handle_at_once(resources, [refunded, disputed], hold=hold)
-    await run_jobs()
-    await _run_retries(resources, run_jobs)
-
-    assert await _waiting(resources) == []
-    assert await _wallet(client, auth) == {
-        "currency": "cash:USD",
-        "balance": SAVINGS,
-        "frozen": False,
-    }
-    deposit = await _deposit(client, auth, deposit_id)
-    assert (deposit["refunded_amount"], deposit["owed_amount"]) == (1_000, 0)
-    assert await _movements(client, auth, deposit_id) == ([1_000], [1_000])
-    await _ledger_ok(resources)

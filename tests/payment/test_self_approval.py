@@ -86,8 +86,6 @@ async def test_an_admin_cannot_approve_their_own_withdrawal(
     )
     assert rejected.status_code == 200, rejected.text
     assert await _balances(resources, admin_id) == (600, 0, 400)
-    async with unit_of_work(resources) as session:
-        assert await ledger_service.check(session) == []
 
 
 async def test_the_database_refuses_a_self_approval_too(

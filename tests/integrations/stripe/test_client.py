@@ -14,7 +14,7 @@ from integrations.stripe.client import (
     StripeRequestFailed,
     StripeUnavailable,
 )
-from tests.fakes.stripe_server import FakeStripe
+from tests.fakes.stripe import FakeStripe
 
 FAKE_API = "http://stripe.fake"
 SECRET_KEY = "sk_test_streampools_0123456789"

@@ -26,7 +26,7 @@ from integrations.stripe.webhooks import (
     parse_event,
     verify_and_parse,
 )
-from tests.fakes.stripe_server import (
+from tests.fakes.stripe import (
     FakeStripe,
     charge_object,
     checkout_session_object,

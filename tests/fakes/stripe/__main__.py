@@ -1,0 +1,3 @@
+from tests.fakes.stripe.cli import main
+
+main()
