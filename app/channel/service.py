@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.repository import user_repository
 from app.auth.tokens import Principal
 from app.channel import schemas
 from app.channel.errors import (
@@ -31,6 +30,7 @@ from app.ledger.service import PostedTransaction, ledger_service, points
 from app.models.channel import Channel, ChannelLink, ChannelMember, PointsGrant
 from app.models.ledger import AccountKind, TransactionKind
 from app.settings import Settings
+from app.user.repository import user_repository
 
 BONUS_INTERVAL = timedelta(hours=24)
 #: The daily grant cap counts over a rolling window, so there is no midnight to straddle.

@@ -4,7 +4,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inbox.repository import inbox_repository
@@ -64,8 +63,7 @@ class InboxService:
             log.warning("no handler for inbox source", extra={"source": event.source})
         else:
             await handler(session, resources, event)
-        now = (await session.execute(select(func.now()))).scalar_one()
-        await inbox_repository.mark_handled(session, event, now)
+        await inbox_repository.mark_handled(session, event)
         return True
 
 
