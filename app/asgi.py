@@ -37,6 +37,7 @@ from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
 from app.user.endpoints import MeController
 from app.wallet.endpoints import WalletController
+from app.webhooks import register_inbox_handlers
 from realtime.server import SocketApp
 
 
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     """The whole web process: HTTP routes, and Socket.IO at ``/socket.io/`` on the same port."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    register_inbox_handlers()
 
     def resources() -> Resources:
         return resources_of(http.state)

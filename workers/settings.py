@@ -24,6 +24,10 @@ from app.leaderboard import tasks as leaderboard_tasks
 from app.ledger import tasks as ledger_tasks
 from app.pool import tasks as pool_tasks
 from app.settings import get_settings
+from app.webhooks import register_inbox_handlers
+
+# Each webhook vendor's events go to the domain that handles them (the inbox imports none).
+register_inbox_handlers()
 
 FUNCTIONS: list[Function] = [
     func(auth_tasks.prune_refresh_tokens, name="auth.prune_refresh_tokens"),
