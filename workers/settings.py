@@ -95,7 +95,7 @@ CRON_JOBS = [_instrument(cron_job) for cron_job in CRON_JOBS]
 
 async def startup(ctx: JobContext) -> None:
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.json_logs)
     ctx["resources"] = resources = await open_resources(settings)
     ctx["metrics"] = start_metrics_listener(settings, settings.worker_metrics_port)
     ctx["queue_depth"] = asyncio.create_task(watch_queue_depth(resources.jobs.zcard))
