@@ -5,6 +5,7 @@ points issuer. Every staff change is audited."""
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
@@ -39,9 +40,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def link_view(link: ChannelLink) -> schemas.Link:
-    return schemas.Link(
-        id=link.id, platform=link.platform, external_id=link.external_id, verified=link.verified
-    )
+    return msgspec.convert(link, schemas.Link, from_attributes=True)
 
 
 def channel_view(channel: Channel, links: list[ChannelLink]) -> schemas.Channel:

@@ -5,6 +5,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.effects import emit_after_commit
@@ -64,20 +65,7 @@ def deposit_view(deposit: Deposit) -> schemas.Deposit:
 
 
 def deposit_review_view(deposit: Deposit) -> schemas.DepositReview:
-    return schemas.DepositReview(
-        id=deposit.id,
-        user_id=deposit.user_id,
-        amount=deposit.amount,
-        currency=deposit.currency,
-        status=deposit.status,
-        reported_amount=deposit.reported_amount,
-        reported_currency=deposit.reported_currency,
-        checkout_session_id=deposit.checkout_session_id,
-        payment_intent_id=deposit.payment_intent_id,
-        created_at=deposit.created_at,
-        reviewed_at=deposit.reviewed_at,
-        review_note=deposit.review_note,
-    )
+    return msgspec.convert(deposit, schemas.DepositReview, from_attributes=True)
 
 
 def paid_as_asked(deposit: Deposit, paid: CheckoutSession) -> bool:
@@ -93,17 +81,7 @@ def paid_as_asked(deposit: Deposit, paid: CheckoutSession) -> bool:
 
 
 def withdrawal_view(withdrawal: Withdrawal) -> schemas.Withdrawal:
-    return schemas.Withdrawal(
-        id=withdrawal.id,
-        user_id=withdrawal.user_id,
-        amount=withdrawal.amount,
-        currency=withdrawal.currency,
-        status=withdrawal.status,
-        payout_reference=withdrawal.payout_reference,
-        reason=withdrawal.reason,
-        created_at=withdrawal.created_at,
-        decided_at=withdrawal.decided_at,
-    )
+    return msgspec.convert(withdrawal, schemas.Withdrawal, from_attributes=True)
 
 
 async def _now(session: AsyncSession) -> datetime:
