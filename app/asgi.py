@@ -38,6 +38,7 @@ from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
 from app.user.endpoints import MeController
 from app.wallet.endpoints import WalletController
+from app.webhooks import register_inbox_handlers
 from realtime.server import SocketApp
 
 
@@ -92,7 +93,7 @@ def create_http_app(
         lifespan=[lifespan, *lifespans],
         request_max_body_size=256 * 1024,
         debug=False,
-        logging_config=None,  # ours: JSON lines with request ids (app.kit.logging)
+        logging_config=None,  # ours: structlog, JSON or readable lines with request ids (app.kit.logging)
     )
     # Outside the router, so unmatched routes (404, 405) get a request id and an access log too.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
@@ -104,7 +105,8 @@ def create_http_app(
 def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     """The whole web process: HTTP routes, and Socket.IO at ``/socket.io/`` on the same port."""
     settings = settings or get_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.json_logs)
+    register_inbox_handlers()
 
     def resources() -> Resources:
         return resources_of(http.state)

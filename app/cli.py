@@ -171,7 +171,7 @@ def uvicorn_config(
         proxy_headers=True,
         forwarded_allow_ips=list(settings.trusted_proxies),
         access_log=False,
-        # The app configures logging itself (JSON lines, uvicorn's loggers included).
+        # The app configures logging itself (app.kit.logging, uvicorn's loggers included).
         log_config=None,
         log_level=settings.log_level.lower(),
         # The sans-I/O WebSocket protocol is the cheapest per frame; compressing each

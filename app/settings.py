@@ -57,7 +57,9 @@ class Settings(BaseSettings):
         description="Browser origins allowed; unset: the origin of public_url.",
     )
     log_level: str = "INFO"
-    log_json: bool = True
+    #: JSON lines (true), readable lines (false); unset: JSON in production and wherever stderr
+    #: is not a terminal, readable lines on a developer's terminal.
+    log_json: bool | None = None
     #: Peers whose X-Forwarded-For names the client (IPs or CIDRs, or "*" for any): the
     #: address that rate limits count. Anyone else's X-Forwarded-For is ignored.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
@@ -202,6 +204,14 @@ class Settings(BaseSettings):
         if self.metrics_port:
             return False
         return self.env != "production" or bool(self.metrics_token.get_secret_value())
+
+    @property
+    def json_logs(self) -> bool | None:
+        """``log_json`` when set; JSON in production; else None: app.kit.logging then writes
+        JSON unless stderr is a terminal."""
+        if self.log_json is not None:
+            return self.log_json
+        return True if self.env == "production" else None
 
     @property
     def payments_enabled(self) -> bool:

@@ -5,11 +5,11 @@ import itertools
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.repository import user_repository
 from app.auth.service import passwords
 from app.models.channel import Channel
 from app.models.user import Role, User
 from app.settings import Settings
+from app.user.repository import user_repository
 
 DEFAULT_PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)

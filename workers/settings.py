@@ -24,6 +24,10 @@ from app.leaderboard import tasks as leaderboard_tasks
 from app.ledger import tasks as ledger_tasks
 from app.pool import tasks as pool_tasks
 from app.settings import get_settings
+from app.webhooks import register_inbox_handlers
+
+# Each webhook vendor's events go to the domain that handles them (the inbox imports none).
+register_inbox_handlers()
 
 FUNCTIONS: list[Function] = [
     func(auth_tasks.prune_refresh_tokens, name="auth.prune_refresh_tokens"),
@@ -91,7 +95,7 @@ CRON_JOBS = [_instrument(cron_job) for cron_job in CRON_JOBS]
 
 async def startup(ctx: JobContext) -> None:
     settings = get_settings()
-    configure_logging(settings.log_level, settings.log_json)
+    configure_logging(settings.log_level, settings.json_logs)
     ctx["resources"] = resources = await open_resources(settings)
     ctx["metrics"] = start_metrics_listener(settings, settings.worker_metrics_port)
     ctx["queue_depth"] = asyncio.create_task(watch_queue_depth(resources.jobs.zcard))

@@ -1,11 +1,11 @@
 """Request and response bodies of sign-up and sign-in."""
 
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
 
 from app.kit.schema import Input, Output
+from app.user.schemas import UserProfile
 
 Email = Annotated[
     str,
@@ -40,14 +40,6 @@ class Refresh(Input):
 
 class Logout(Input):
     refresh_token: OpaqueToken
-
-
-class UserProfile(Output):
-    id: int
-    email: str | None
-    display_name: str
-    role: str
-    created_at: datetime
 
 
 class AuthSession(Output):

@@ -20,7 +20,7 @@ from app.auth.errors import (
     WeakPassword,
 )
 from app.auth.passwords import Passwords
-from app.auth.repository import refresh_token_repository, user_repository
+from app.auth.repository import refresh_token_repository
 from app.auth.tokens import (
     InvalidToken,
     Principal,
@@ -34,6 +34,9 @@ from app.kit.effects import call_after_commit
 from app.kit.resources import Resources
 from app.models.user import RefreshToken, Role, User
 from app.settings import Settings
+from app.user.repository import user_repository
+from app.user.schemas import UserProfile
+from app.user.service import profile
 
 COMMON_PASSWORDS = frozenset(
     {
@@ -182,7 +185,7 @@ class AuthService:
 
     async def change_role_by_email(
         self, session: AsyncSession, resources: Resources, email: str, role: Role
-    ) -> schemas.UserProfile:
+    ) -> UserProfile:
         """``change_role`` for the account signed up with ``email`` (the operator's command)."""
         user = await user_repository.get_by_email(session, email)
         if user is None:
@@ -191,7 +194,7 @@ class AuthService:
 
     async def change_role(
         self, session: AsyncSession, resources: Resources, user_id: int, role: Role
-    ) -> schemas.UserProfile:
+    ) -> UserProfile:
         """Give a user another platform role. From the commit on, their access tokens that claim
         the old role are refused (REST and open sockets, which are dropped); refreshing issues
         one with the new role."""
@@ -244,16 +247,6 @@ class AuthService:
         # Open sockets of the sign-in, on every web process, are dropped once it is committed.
         ended = revocation.SessionEnded(stored.user_id, str(stored.family_id), reason)
         call_after_commit(session, lambda: revocation.announce(resources.redis, ended))
-
-
-def profile(user: User) -> schemas.UserProfile:
-    return schemas.UserProfile(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        role=user.role.value,
-        created_at=user.created_at,
-    )
 
 
 def _check_password_strength(password: str, email: str) -> None:

@@ -5,9 +5,9 @@ points issuer. Every staff change is audited."""
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.repository import user_repository
 from app.auth.tokens import Principal
 from app.channel import schemas
 from app.channel.errors import (
@@ -31,6 +31,7 @@ from app.ledger.service import PostedTransaction, ledger_service, points
 from app.models.channel import Channel, ChannelLink, ChannelMember, PointsGrant
 from app.models.ledger import AccountKind, TransactionKind
 from app.settings import Settings
+from app.user.repository import user_repository
 
 BONUS_INTERVAL = timedelta(hours=24)
 #: The daily grant cap counts over a rolling window, so there is no midnight to straddle.
@@ -39,9 +40,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def link_view(link: ChannelLink) -> schemas.Link:
-    return schemas.Link(
-        id=link.id, platform=link.platform, external_id=link.external_id, verified=link.verified
-    )
+    return msgspec.convert(link, schemas.Link, from_attributes=True)
 
 
 def channel_view(channel: Channel, links: list[ChannelLink]) -> schemas.Channel:

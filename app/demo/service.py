@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.repository import user_repository
 from app.auth.service import passwords
 from app.auth.tokens import Principal
 from app.channel import schemas as channel_schemas
@@ -20,6 +19,7 @@ from app.pool import schemas as pool_schemas
 from app.pool.repository import pool_repository
 from app.pool.service import pool_service
 from app.settings import Settings
+from app.user.repository import user_repository
 
 
 @dataclass(frozen=True)

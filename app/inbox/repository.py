@@ -1,10 +1,9 @@
 """SQL of the inbox."""
 
-from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.inbox import InboxEvent
@@ -48,8 +47,9 @@ class InboxRepository:
             return None
         return await session.get(InboxEvent, inbox_id)
 
-    async def mark_handled(self, session: AsyncSession, event: InboxEvent, now: datetime) -> None:
-        event.handled_at = now
+    async def mark_handled(self, session: AsyncSession, event: InboxEvent) -> None:
+        """Handled as of the transaction's time: committed with the handler's effect."""
+        event.handled_at = (await session.execute(select(func.now()))).scalar_one()
         event.attempts += 1
         event.last_error = None
         await session.flush()

@@ -1,25 +1,21 @@
-"""Storing verified webhook events once, and handling each once in a job."""
+"""Storing verified webhook events once, and handling each once in a job by the handler its
+source registered. The inbox knows no domain: each registers its handler (app.webhooks)."""
 
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inbox.repository import inbox_repository
 from app.kit.effects import enqueue_after_commit
 from app.kit.resources import Resources
 from app.models.inbox import InboxEvent
-from app.payment.service import payment_service
 
 log = logging.getLogger(__name__)
 
+#: Applies one stored event of its source, in the transaction that marks it handled.
 Handler = Callable[[AsyncSession, Resources, InboxEvent], Awaitable[None]]
-
-HANDLERS: dict[str, Handler] = {
-    "stripe": payment_service.handle_stripe_event,
-}
 
 #: Events still failing after this many attempts wait for a person (see ``last_error``).
 MAX_ATTEMPTS = 20
@@ -30,6 +26,23 @@ def handle_job_id(inbox_id: int) -> str:
 
 
 class InboxService:
+    def __init__(self) -> None:
+        self._handlers: dict[str, Handler] = {}
+
+    def register(self, source: str, handler: Handler) -> None:
+        """Have ``handler`` apply the events of ``source`` (``stripe``, ``twitch``, ...).
+        Registering the same handler again is harmless; another one for a source already
+        taken is a wiring mistake and raises ``ValueError``."""
+        registered = self._handlers.get(source)
+        if registered is not None and registered != handler:
+            raise ValueError(f"inbox source {source!r} already has a handler: {registered!r}")
+        self._handlers[source] = handler
+
+    @property
+    def sources(self) -> frozenset[str]:
+        """The sources that have a handler."""
+        return frozenset(self._handlers)
+
     async def record(
         self,
         session: AsyncSession,
@@ -55,17 +68,25 @@ class InboxService:
 
     async def handle(self, session: AsyncSession, resources: Resources, inbox_id: int) -> bool:
         """Apply one event, marking it handled in the same transaction as its effect. False
-        when it was already handled (or is being handled by another worker right now)."""
+        when it was already handled (or is being handled by another worker right now), or
+        when its source has no handler: then it stays unhandled, the reason in ``last_error``,
+        for the sweep to offer again once one is registered (up to ``MAX_ATTEMPTS``)."""
         event = await inbox_repository.lock_unhandled(session, inbox_id)
         if event is None:
             return False
-        handler = HANDLERS.get(event.source)
+        handler = self._handlers.get(event.source)
         if handler is None:
-            log.warning("no handler for inbox source", extra={"source": event.source})
-        else:
-            await handler(session, resources, event)
-        now = (await session.execute(select(func.now()))).scalar_one()
-        await inbox_repository.mark_handled(session, event, now)
+            reason = f"no handler registered for inbox source {event.source!r}"
+            attempts = await inbox_repository.record_failure(session, event.id, reason)
+            log.error(
+                "%s; event %s left unhandled",
+                reason,
+                event.id,
+                extra={"inbox_id": event.id, "source": event.source, "attempts": attempts},
+            )
+            return False
+        await handler(session, resources, event)
+        await inbox_repository.mark_handled(session, event)
         return True
 
 

@@ -1,36 +1,33 @@
-"""Structured JSON logs, each line carrying the request id of the request that wrote it."""
+"""Structured logs through structlog: JSON lines for machines, readable lines on a terminal.
+Every line carries the request id of the request (or socket event) that wrote it. The stdlib's
+loggers (ours, uvicorn, arq, Litestar, SQLAlchemy) go through the same processors."""
 
-import json
 import logging
 import sys
 from contextvars import ContextVar
-from datetime import UTC, datetime
-from typing import Any
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-_STANDARD_ATTRS = frozenset(
-    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys() | {"message", "asctime"}
-)
+
+def add_request_id(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """The id of the request being served, if any (set by app.kit.http and realtime)."""
+    request_id = request_id_var.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        request_id = request_id_var.get()
-        if request_id is not None:
-            line["request_id"] = request_id
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                line[key] = value
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+#: What every line gets, whether a stdlib logger or a structlog one wrote it.
+SHARED_PROCESSORS: list[Processor] = [
+    structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.contextvars.merge_contextvars,
+    add_request_id,
+]
 
 
 # arq's lines (arq.worker, 0.28): "→" when a job starts, "←" with its result when it ends.
@@ -65,17 +62,55 @@ class QuietJobs(logging.Filter):
         return "cron:" in str(ref) and str(result) in _NOTHING_DONE
 
 
-def configure_logging(level: str = "INFO", as_json: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if as_json else logging.Formatter("%(levelname)s %(name)s %(message)s")
+def formatter(as_json: bool, colors: bool = False) -> structlog.stdlib.ProcessorFormatter:
+    """Renders any record: one JSON object a line (``message``, ``level``, ``logger``,
+    ``time``, ``request_id``, the record's extra fields, ``exception``), or a readable line."""
+    renderer: list[Processor]
+    if as_json:
+        renderer = [
+            structlog.processors.format_exc_info,
+            structlog.processors.EventRenamer("message"),
+            structlog.processors.JSONRenderer(default=str),
+        ]
+    else:
+        renderer = [
+            structlog.dev.ConsoleRenderer(
+                colors=colors,
+                timestamp_key="time",
+                # A plain traceback: a fancy one would print local variables (tokens, secrets).
+                exception_formatter=structlog.dev.plain_traceback,
+            )
+        ]
+    return structlog.stdlib.ProcessorFormatter(
+        # A stdlib record's ``extra={...}`` fields become the line's fields.
+        foreign_pre_chain=[*SHARED_PROCESSORS, structlog.stdlib.ExtraAdder()],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
     )
+
+
+def configure_logging(level: str = "INFO", as_json: bool | None = None) -> None:
+    """Send every log line to stderr. ``as_json`` None: JSON unless stderr is a terminal."""
+    terminal = sys.stderr.isatty()
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *SHARED_PROCESSORS,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(not terminal if as_json is None else as_json, terminal))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True
-    for name in ("uvicorn", "uvicorn.error", "arq", "litestar"):
+    for name in ("uvicorn", "uvicorn.error", "arq", "litestar", "sqlalchemy"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     jobs = logging.getLogger("arq.worker")

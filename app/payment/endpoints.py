@@ -1,8 +1,8 @@
 """/api/v1/payments (deposits, withdrawals) and /webhooks/stripe."""
 
+from collections.abc import Mapping
 from typing import Any
 
-import msgspec
 from litestar import Controller, MediaType, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
@@ -10,15 +10,16 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
-from app.inbox.service import inbox_service
+from app.inbox.endpoints import receive_webhook
+from app.inbox.errors import InvalidWebhookSignature
+from app.inbox.schemas import VerifiedEvent, WebhookReceived
 from app.kit.errors import Forbidden
 from app.kit.http import Id, IdempotencyKey, require_key
 from app.kit.openapi import error_responses
-from app.kit.payload import MAX_DEPTH, too_deep
 from app.kit.resources import Resources
 from app.models.payment import WithdrawalStatus
 from app.payment import schemas
-from app.payment.errors import InvalidWebhookSignature, PaymentsNotConfigured
+from app.payment.errors import PaymentsNotConfigured
 from app.payment.service import payment_service
 from integrations.stripe.webhooks import InvalidSignature, verify_and_parse
 
@@ -148,6 +149,15 @@ class PaymentController(Controller):
         )
 
 
+def verify_stripe(body: bytes, headers: Mapping[str, str], secret: str) -> VerifiedEvent:
+    """Stripe's check of ``Stripe-Signature`` over the raw body (and its age)."""
+    try:
+        event = verify_and_parse(body, headers.get("stripe-signature"), secret)
+    except InvalidSignature as error:
+        raise InvalidWebhookSignature(error.reason) from error
+    return VerifiedEvent(external_id=event.id, event_type=event.type)
+
+
 class StripeWebhookController(Controller):
     path = "/webhooks"
     tags = ["webhooks"]
@@ -158,30 +168,17 @@ class StripeWebhookController(Controller):
         request: Request[Any, Any, Any],
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
-    ) -> dict[str, Any]:
+    ) -> WebhookReceived:
         """Verify Stripe's signature over the raw body, store the event once, answer 2xx at
         once; a job applies it."""
-        secret = resources.settings.stripe_webhook_secret.get_secret_value()
-        if not secret:
-            raise PaymentsNotConfigured()
-        body = await request.body()
-        try:
-            event = verify_and_parse(body, request.headers.get("stripe-signature"), secret)
-        except InvalidSignature as error:
-            raise InvalidWebhookSignature(error.reason) from error
-        if too_deep(body):  # signed, but deeper than the inbox and its job should parse
-            raise InvalidWebhookSignature(
-                f"invalid payload (JSON nested deeper than {MAX_DEPTH} levels)"
-            )
-        payload = msgspec.json.decode(body)
-        new = await inbox_service.record(
+        return await receive_webhook(
+            request,
             session,
             source="stripe",
-            external_id=event.id,
-            event_type=event.type,
-            payload=payload,
+            secret=resources.settings.stripe_webhook_secret.get_secret_value(),
+            verify=verify_stripe,
+            not_configured=PaymentsNotConfigured,
         )
-        return {"received": True, "duplicate": not new}
 
 
 class CheckoutReturnController(Controller):

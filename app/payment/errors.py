@@ -38,14 +38,6 @@ class AmountOutOfRange(PaymentError):
         super().__init__(f"amount: must be {bound} (minor units).", field="amount")
 
 
-class InvalidWebhookSignature(PaymentError):
-    code = "invalid_signature"
-    status = 400
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"The webhook signature was rejected: {reason}.")
-
-
 class DepositNotFound(PaymentError):
     code = "deposit_not_found"
     status = 404

@@ -2,13 +2,18 @@
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.models.ledger import Account
 from app.models.payment import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
 
 
 class PaymentRepository:
+    async def now(self, session: AsyncSession) -> datetime:
+        """The transaction's time, as the database has it."""
+        return (await session.execute(select(func.now()))).scalar_one()
+
     async def add(self, session: AsyncSession, row: Deposit | Withdrawal) -> None:
         session.add(row)
         await session.flush()
@@ -114,6 +119,21 @@ class PaymentRepository:
             .returning(Withdrawal)
         )
         return result.scalar_one_or_none()
+
+    async def wallet_balance_for_update(self, session: AsyncSession, wallet: int) -> int:
+        """The wallet's cached balance, its row locked until the transaction ends."""
+        result = await session.execute(
+            select(Account.balance).where(Account.id == wallet).with_for_update()
+        )
+        return result.scalar_one() or 0  # a wallet always keeps its balance
+
+    async def wallet_frozen_for_share(self, session: AsyncSession, wallet: int) -> bool:
+        """Whether the wallet is frozen, holding its row so a reversal cannot freeze it until
+        this transaction ends."""
+        result = await session.execute(
+            select(Account.frozen).where(Account.id == wallet).with_for_update(read=True)
+        )
+        return bool(result.scalar_one())
 
 
 payment_repository = PaymentRepository()

@@ -5,10 +5,9 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.repository import user_repository
 from app.kit.effects import emit_after_commit
 from app.kit.errors import Forbidden
 from app.kit.resources import Resources
@@ -36,6 +35,7 @@ from app.payment.errors import (
 from app.payment.repository import payment_repository
 from app.protection.service import protection_service
 from app.settings import Settings
+from app.user.repository import user_repository
 from integrations.stripe import webhooks as stripe_events
 from integrations.stripe.client import (
     CheckoutSession,
@@ -65,20 +65,7 @@ def deposit_view(deposit: Deposit) -> schemas.Deposit:
 
 
 def deposit_review_view(deposit: Deposit) -> schemas.DepositReview:
-    return schemas.DepositReview(
-        id=deposit.id,
-        user_id=deposit.user_id,
-        amount=deposit.amount,
-        currency=deposit.currency,
-        status=deposit.status,
-        reported_amount=deposit.reported_amount,
-        reported_currency=deposit.reported_currency,
-        checkout_session_id=deposit.checkout_session_id,
-        payment_intent_id=deposit.payment_intent_id,
-        created_at=deposit.created_at,
-        reviewed_at=deposit.reviewed_at,
-        review_note=deposit.review_note,
-    )
+    return msgspec.convert(deposit, schemas.DepositReview, from_attributes=True)
 
 
 def paid_as_asked(deposit: Deposit, paid: CheckoutSession) -> bool:
@@ -94,21 +81,11 @@ def paid_as_asked(deposit: Deposit, paid: CheckoutSession) -> bool:
 
 
 def withdrawal_view(withdrawal: Withdrawal) -> schemas.Withdrawal:
-    return schemas.Withdrawal(
-        id=withdrawal.id,
-        user_id=withdrawal.user_id,
-        amount=withdrawal.amount,
-        currency=withdrawal.currency,
-        status=withdrawal.status,
-        payout_reference=withdrawal.payout_reference,
-        reason=withdrawal.reason,
-        created_at=withdrawal.created_at,
-        decided_at=withdrawal.decided_at,
-    )
+    return msgspec.convert(withdrawal, schemas.Withdrawal, from_attributes=True)
 
 
 async def _now(session: AsyncSession) -> datetime:
-    return (await session.execute(select(func.now()))).scalar_one()
+    return await payment_repository.now(session)
 
 
 class PaymentService:
@@ -129,9 +106,7 @@ class PaymentService:
         await protection_service.reserve_deposit(session, settings, user_id, data.amount)
         deposit = Deposit(user_id=user_id, currency=data.currency, amount=data.amount)
         await payment_repository.add(session, deposit)
-        user_email = await session.scalar(
-            text("SELECT email FROM users WHERE id = :id"), {"id": user_id}
-        )
+        user_email = await user_repository.email(session, user_id)
         try:
             checkout = await stripe.create_checkout_session(
                 amount=data.amount,
@@ -361,7 +336,7 @@ class PaymentService:
         outstanding = taken_back - deposit.reversed_amount
         if outstanding <= 0:
             return
-        balance = await self._lock_wallet_balance(session, wallet)
+        balance = await payment_repository.wallet_balance_for_update(session, wallet)
         take = min(outstanding, balance)
         if take > 0:
             await ledger_service.post_transaction(
@@ -397,12 +372,6 @@ class PaymentService:
             wallet = await ledger_service.wallet(session, user_id, currency)
             await ledger_repository.set_frozen(session, wallet, False)
             await session.flush()
-
-    async def _lock_wallet_balance(self, session: AsyncSession, wallet: int) -> int:
-        result = await session.execute(
-            text("SELECT balance FROM accounts WHERE id = :id FOR UPDATE"), {"id": wallet}
-        )
-        return int(result.scalar_one())
 
     # -- withdrawals -------------------------------------------------------------------------
 
@@ -513,7 +482,7 @@ class PaymentService:
         )
         wallet = await ledger_service.wallet(session, decided.user_id, decided.currency)
         if status is WithdrawalStatus.approved:
-            if await self._frozen(session, wallet):
+            if await payment_repository.wallet_frozen_for_share(session, wallet):
                 # A deposit was reversed after this money was spent: nothing leaves while a
                 # debt is open. Rejecting the withdrawal returns the money, which pays the debt.
                 raise WalletFrozen()
@@ -541,14 +510,6 @@ class PaymentService:
         if status is WithdrawalStatus.rejected:
             await self.collect_debts(session, decided.user_id, decided.currency)
         return withdrawal_view(decided)
-
-    async def _frozen(self, session: AsyncSession, wallet: int) -> bool:
-        """Whether the wallet is frozen, holding its row so a reversal cannot freeze it until
-        this transaction ends."""
-        result = await session.execute(
-            text("SELECT frozen FROM accounts WHERE id = :id FOR SHARE"), {"id": wallet}
-        )
-        return bool(result.scalar_one())
 
     # -- shared ------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ limits (cuts at once, raises after a cooling-off) and self-exclusion. Every chan
 
 from datetime import date, datetime, timedelta
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import InvalidInput, NotFound
@@ -200,7 +201,7 @@ class ProtectionService:
             birth_date=user.birth_date if confirmed else None,
             deposit_limits=views,
             self_exclusion=(
-                schemas.SelfExclusionView(starts_at=exclusion.starts_at, ends_at=exclusion.ends_at)
+                msgspec.convert(exclusion, schemas.SelfExclusionView, from_attributes=True)
                 if exclusion
                 else None
             ),

@@ -4,8 +4,8 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.schemas import UserProfile
 from app.auth.tokens import Principal
+from app.user.schemas import UserProfile
 from app.user.service import user_service
 
 

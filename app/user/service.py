@@ -1,11 +1,16 @@
 """Reading and changing one's own account."""
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.errors import InvalidAccessToken
-from app.auth.repository import user_repository
-from app.auth.schemas import UserProfile
-from app.auth.service import profile
+from app.models.user import User
+from app.user.repository import user_repository
+from app.user.schemas import UserProfile
+
+
+def profile(user: User) -> UserProfile:
+    return msgspec.convert(user, UserProfile, from_attributes=True)
 
 
 class UserService:

@@ -7,10 +7,10 @@ from argon2 import PasswordHasher, Type
 
 from app.auth.errors import PasswordChecksBusy
 from app.auth.passwords import Passwords
-from app.auth.repository import user_repository
 from app.kit.resources import Resources
 from app.kit.uow import read_session, unit_of_work
 from app.settings import Settings
+from app.user.repository import user_repository
 from tests.auth.conftest import ServeApp
 from tests.factories import DEFAULT_PASSWORD, create_user, unique_email
 

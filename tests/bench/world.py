@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from app.auth.repository import user_repository
 from app.auth.tokens import Principal, issue_access_token
 from app.kit.resources import open_resources
 from app.kit.uow import unit_of_work
@@ -16,6 +15,7 @@ from app.models.user import Role
 from app.pool import schemas
 from app.pool.service import pool_service
 from app.settings import Settings
+from app.user.repository import user_repository
 from tests.bench.stack import JWT_SECRET, Stack
 from tests.factories import create_channel, fund_wallet
 

@@ -1,6 +1,8 @@
-"""The worker's log stays quiet by default: a cron run that did nothing writes no INFO line, and a
-run that did something writes one."""
+"""Log lines are JSON for machines and readable on a terminal, each with the id of the request
+that wrote it; the worker's log stays quiet by default: a cron run that did nothing writes no
+INFO line, and a run that did something writes one."""
 
+import json
 import logging
 from collections.abc import Iterator
 
@@ -13,6 +15,7 @@ from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.logging import configure_logging
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
+from app.settings import Settings
 from tests.worlds import World, open_pool, world
 from workers.settings import CRON_JOBS, FUNCTIONS
 
@@ -33,6 +36,70 @@ def worker_logging(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptu
         yield caplog
     finally:
         root.handlers[:], root.level = handlers, level
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """The suite's logging handlers and level, put back after a test reconfigures them."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:], root.level = handlers, level
+
+
+async def test_json_lines_carry_the_request_id(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str], restored_logging: None
+) -> None:
+    configure_logging("INFO", as_json=True)
+    response = await client.get("/healthz", headers={"X-Request-Id": "req-json-1"})
+    assert response.headers["x-request-id"] == "req-json-1"
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    access = [line for line in lines if line.get("path") == "/healthz"]
+    assert len(access) == 1, lines
+    assert access[0]["message"] == "request"
+    assert access[0]["request_id"] == "req-json-1"
+    assert (access[0]["level"], access[0]["logger"], access[0]["status"]) == (
+        "info",
+        "streampools.http",
+        200,
+    )
+    assert access[0]["time"].endswith("Z")
+
+
+async def test_console_lines_are_readable_and_carry_the_request_id(
+    client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str], restored_logging: None
+) -> None:
+    configure_logging("INFO", as_json=False)
+    await client.get("/healthz", headers={"X-Request-Id": "req-console-1"})
+    lines = [line for line in capsys.readouterr().err.splitlines() if "path=/healthz" in line]
+    assert len(lines) == 1, lines
+    line = lines[0]
+    assert not line.startswith("{")
+    assert "[info" in line and " request " in line and "[streampools.http]" in line
+    assert "request_id=req-console-1" in line and "status=200" in line
+
+
+def test_an_exception_is_one_json_line_with_its_traceback(
+    capsys: pytest.CaptureFixture[str], restored_logging: None
+) -> None:
+    configure_logging("INFO", as_json=True)
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logging.getLogger("streampools.test").exception("job %s failed", 7)
+    (line,) = capsys.readouterr().err.splitlines()
+    logged = json.loads(line)
+    assert logged["message"] == "job 7 failed" and logged["level"] == "error"
+    assert "RuntimeError: boom" in logged["exception"]
+
+
+def test_json_unless_told_otherwise_or_on_a_developers_terminal() -> None:
+    assert Settings(env="production").json_logs is True
+    assert Settings(env="production", log_json=False).json_logs is False
+    assert Settings(env="development", log_json=True).json_logs is True
+    assert Settings(env="development").json_logs is None  # JSON unless stderr is a terminal
 
 
 async def run_lock_due(resources: Resources, runs: int, first: int = 0) -> None:
