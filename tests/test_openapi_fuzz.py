@@ -17,7 +17,7 @@ from app.kit.migrate import PROJECT_ROOT
 from app.settings import Settings
 from tests.conftest import LiveServer, serve
 from tests.factories import register
-from tests.fakes.stripe_server import FakeStripe
+from tests.fakes.stripe import FakeStripe
 
 STRIPE_KEY = "sk_test_streampools"
 WEBHOOK_SECRET = "whsec_test_streampools"
