@@ -6,44 +6,28 @@ are in schemathesis.toml; ``make fuzz`` runs the same test with more examples
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from app.kit.migrate import PROJECT_ROOT
 from app.settings import Settings
-from tests.conftest import LiveServer, serve
+from tests.conftest import LiveServer
 from tests.factories import register
 from tests.fakes.stripe import FakeStripe
+from tests.payment.conftest import fake_stripe, payment_settings
 
-STRIPE_KEY = "sk_test_streampools"
-WEBHOOK_SECRET = "whsec_test_streampools"
 EXAMPLES = int(os.environ.get("STREAMPOOLS_FUZZ_EXAMPLES", "25"))
 SCHEMATHESIS = Path(sys.executable).with_name("st")
 
-
-@pytest.fixture
-async def fake_stripe() -> AsyncIterator[FakeStripe]:
-    fake = FakeStripe(api_key=STRIPE_KEY)
-    async with serve(fake) as url:
-        fake.public_url = url
-        yield fake
+__all__ = ["fake_stripe"]
 
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str, fake_stripe: FakeStripe) -> Settings:
-    return Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        stripe_secret_key=SecretStr(STRIPE_KEY),
-        stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
-        stripe_api_base=fake_stripe.public_url,
-        # the token outlives a long `make fuzz`
-        access_token_ttl_seconds=6 * 3600,
-    )
+    # the token outlives a long `make fuzz`
+    return payment_settings(database_url, redis_url, fake_stripe, access_token_ttl_seconds=6 * 3600)
 
 
 async def schemathesis(url: str, token: str, examples: int) -> tuple[int, str]:

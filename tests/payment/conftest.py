@@ -28,15 +28,23 @@ async def fake_stripe() -> AsyncIterator[FakeStripe]:
         yield fake
 
 
-@pytest.fixture
-def settings(database_url: str, redis_url: str, fake_stripe: FakeStripe) -> Settings:
+def payment_settings(
+    database_url: str, redis_url: str, fake_stripe: FakeStripe, **overrides: object
+) -> Settings:
+    """Settings with payments on, against the fake Stripe."""
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
         stripe_secret_key=SecretStr(STRIPE_KEY),
         stripe_webhook_secret=SecretStr(WEBHOOK_SECRET),
         stripe_api_base=fake_stripe.public_url,
+        **overrides,  # type: ignore[arg-type]
     )
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, fake_stripe: FakeStripe) -> Settings:
+    return payment_settings(database_url, redis_url, fake_stripe)
 
 
 async def adult(client: Client) -> tuple[int, dict[str, str]]:
