@@ -1,16 +1,22 @@
 """SQL functions and triggers kept as source files (``app/<domain>/sql/*.sql``), next to the
 repository that calls them, and installed by migrations.
 
-The rule: a migration installs the files as they are when it runs, so a changed ``.sql`` file
-needs a new migration that installs it again (``install(op.execute, "app/pool/sql/x.sql")``).
-``tests/kit/test_sql_source.py`` checks that what ``upgrade head`` installs is exactly what the
+The rule: a changed ``.sql`` file needs a new migration that installs it again, naming the
+file with the digest of its new text (``SOURCES = {"app/pool/sql/x.sql": "<digest>"}``, then
+``install(op.execute, SOURCES)``; ``python -m app.kit.sql_source`` prints the digests). A
+migration installs the files as they are when it runs, so an older migration run on a new
+database installs the newer text too, and ``upgrade head`` always ends with the files' text.
+``tests/kit/test_sql_source.py`` checks both halves: the latest migration naming each file
+names its current digest (so a database migrated before the change gets it), and what
+``upgrade head`` installs (``pg_get_functiondef``, ``pg_get_triggerdef``) is exactly what the
 files say, so a function's text lives in one file only.
 
 A file holds one ``CREATE OR REPLACE FUNCTION``, or triggers written as
 ``DROP TRIGGER IF EXISTS ...; CREATE TRIGGER ...;`` pairs, so installing it again is harmless.
 """
 
-from collections.abc import Callable, Iterator
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +58,19 @@ def _code(statement: str) -> bool:
     )
 
 
-def install(execute: Callable[[str], Any], *paths: str) -> None:
-    """Run the source files (paths relative to the project root) through ``execute``, e.g.
-    Alembic's ``op.execute``."""
-    for relative in paths:
+def digest(path: Path) -> str:
+    """What a migration records of the file's text it was written for."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def install(execute: Callable[[str], Any], files: Mapping[str, str]) -> None:
+    """Run the source files (paths relative to the project root, each with the digest its
+    migration was written for) through ``execute``, e.g. Alembic's ``op.execute``."""
+    for relative in files:
         for statement in statements(PROJECT_ROOT / relative):
             execute(statement)
+
+
+if __name__ == "__main__":
+    for source in sources():
+        print(f'    "{source.relative_to(PROJECT_ROOT)}": "{digest(source)}",')

@@ -31,25 +31,27 @@ down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-SOURCES = (
-    "app/ledger/sql/currency_is_cash.sql",
-    "app/ledger/sql/ledger_refuse_change.sql",
-    "app/ledger/sql/ledger_check_balanced.sql",
-    "app/ledger/sql/ledger_apply_to_wallets.sql",
-    "app/ledger/sql/ledger_fingerprint.sql",
-    "app/ledger/sql/ledger_postings_text.sql",
-    "app/ledger/sql/ledger_transfer_postings_text.sql",
-    "app/ledger/sql/ledger_post.sql",
-    "app/ledger/sql/ledger_post_staged.sql",
-    "app/ledger/sql/triggers.sql",
-    "app/chat/sql/chat_moderation_append_only.sql",
-    "app/chat/sql/triggers.sql",
-    "app/channel/sql/points_grants_append_only.sql",
-    "app/channel/sql/triggers.sql",
-    "app/pool/sql/place_bet_replay.sql",
-    "app/pool/sql/place_bet.sql",
-    "app/pool/sql/place_bets.sql",
-)
+# Installed in this order (functions before the triggers and functions that use them), each
+# with the digest of the text this migration was written for (see app/kit/sql_source.py).
+SOURCES = {
+    "app/ledger/sql/currency_is_cash.sql": "4f98bafbb5adc701",
+    "app/ledger/sql/ledger_refuse_change.sql": "42077b38a1541f34",
+    "app/ledger/sql/ledger_check_balanced.sql": "d1abe1083b135af8",
+    "app/ledger/sql/ledger_apply_to_wallets.sql": "86cfaadd199c4b87",
+    "app/ledger/sql/ledger_fingerprint.sql": "36ea43b8c42e8815",
+    "app/ledger/sql/ledger_postings_text.sql": "91eabaa626abe858",
+    "app/ledger/sql/ledger_transfer_postings_text.sql": "cd8a8d9bf96f7f65",
+    "app/ledger/sql/ledger_post.sql": "611aff32c58507ec",
+    "app/ledger/sql/ledger_post_staged.sql": "f40a6007174bb44d",
+    "app/ledger/sql/triggers.sql": "c929e10c9d4864fe",
+    "app/chat/sql/chat_moderation_append_only.sql": "ef90c558e9be6bf8",
+    "app/chat/sql/triggers.sql": "77bb079357b7180b",
+    "app/channel/sql/points_grants_append_only.sql": "63f158f248848291",
+    "app/channel/sql/triggers.sql": "d11075b4d6924b32",
+    "app/pool/sql/place_bet_replay.sql": "04d3b847f0eaf593",
+    "app/pool/sql/place_bet.sql": "4d1fe334f89bb445",
+    "app/pool/sql/place_bets.sql": "0ff6777f6142b68c",
+}
 
 # The stored fingerprints, recomputed with the one scheme from what each transaction stored.
 REFINGERPRINT = (
@@ -77,7 +79,7 @@ NEW_FUNCTIONS = (
 
 
 def upgrade() -> None:
-    install(op.execute, *SOURCES)
+    install(op.execute, SOURCES)
     for statement in REFINGERPRINT:
         op.execute(statement)
 
