@@ -41,7 +41,7 @@ SOURCES = {
     "app/ledger/sql/ledger_fingerprint.sql": "36ea43b8c42e8815",
     "app/ledger/sql/ledger_postings_text.sql": "91eabaa626abe858",
     "app/ledger/sql/ledger_transfer_postings_text.sql": "cd8a8d9bf96f7f65",
-    "app/ledger/sql/ledger_post.sql": "611aff32c58507ec",
+    "app/ledger/sql/ledger_post.sql": "0bf3a813442bf8fc",
     "app/ledger/sql/ledger_post_staged.sql": "f40a6007174bb44d",
     "app/ledger/sql/triggers.sql": "c929e10c9d4864fe",
     "app/chat/sql/chat_moderation_append_only.sql": "ef90c558e9be6bf8",

@@ -12,17 +12,25 @@ CREATE OR REPLACE FUNCTION ledger_post(
     OUT transaction_id bigint, OUT status text
 ) LANGUAGE plpgsql AS $$
 DECLARE
-    v_fingerprint bytea := ledger_fingerprint(
-        p_kind, p_memo, ledger_postings_text(p_accounts, p_currencies, p_amounts));
+    v_fingerprint bytea;
     v_existing bytea;
 BEGIN
-    IF coalesce(cardinality(p_accounts), 0) < 2
+    IF cardinality(p_accounts) = 2 AND cardinality(p_currencies) = 2
+       AND cardinality(p_amounts) = 2 AND p_currencies[1] = p_currencies[2]
+       AND p_amounts[1] < 0 AND p_amounts[2] = -p_amounts[1] THEN
+        -- A transfer (bets, most service calls): balanced as given, canonical without a sort.
+        v_fingerprint := ledger_fingerprint(p_kind, p_memo, ledger_transfer_postings_text(
+            p_accounts[1], p_accounts[2], p_currencies[1], p_amounts[2]));
+    ELSIF coalesce(cardinality(p_accounts), 0) < 2
        OR cardinality(p_accounts) <> cardinality(p_currencies)
        OR cardinality(p_accounts) <> cardinality(p_amounts)
        OR EXISTS (SELECT 1 FROM unnest(p_currencies, p_amounts) AS p(currency, amount)
                   GROUP BY p.currency HAVING sum(p.amount) <> 0 OR bool_or(p.amount = 0)) THEN
         RAISE EXCEPTION 'ledger transaction % does not balance', p_key
             USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_transaction_balanced';
+    ELSE
+        v_fingerprint := ledger_fingerprint(
+            p_kind, p_memo, ledger_postings_text(p_accounts, p_currencies, p_amounts));
     END IF;
 
     INSERT INTO ledger_transactions AS t (idempotency_key, kind, fingerprint, memo)
