@@ -300,24 +300,6 @@ class LedgerRepository:
         )
         return [f"{r.status} pool {r.id} still holds {r.left_over} in escrow" for r in result]
 
-    async def mismatched_fingerprints(self, session: AsyncSession) -> list[str]:
-        """Transactions whose stored fingerprint is not the one ``ledger_fingerprint()`` gives
-        for what they hold: written around ``ledger_post()``, so retries would misjudge them."""
-        result = await session.execute(
-            text(
-                "SELECT t.id FROM ledger_transactions t JOIN (SELECT transaction_id,"
-                " ledger_postings_text(array_agg(account_id), array_agg(currency),"
-                " array_agg(amount)) AS postings FROM ledger_entries GROUP BY transaction_id) e"
-                " ON e.transaction_id = t.id"
-                " WHERE t.fingerprint <> ledger_fingerprint(t.kind, t.memo, e.postings)"
-                " ORDER BY t.id LIMIT 100"
-            )
-        )
-        return [
-            f"transaction {r.id} has a fingerprint other than its entries and memo give"
-            for r in result
-        ]
-
     async def mismatched_entry_currencies(self, session: AsyncSession) -> list[str]:
         result = await session.execute(
             text(

@@ -188,7 +188,6 @@ class LedgerService:
             ledger_repository.stale_cached_balances,
             ledger_repository.negative_wallets,
             ledger_repository.mismatched_entry_currencies,
-            ledger_repository.mismatched_fingerprints,
             ledger_repository.unsettled_escrows,
         ):
             violations.extend(await check(session))

@@ -50,16 +50,6 @@ async def _transaction(session: AsyncSession, key: str, entries: list[tuple[int,
             ),
             {"t": transaction_id, "a": account, "c": currency, "n": amount},
         )
-    if entries:  # the fingerprint ledger_post() would have given them (rules are off)
-        await session.execute(
-            text(
-                "UPDATE ledger_transactions t SET fingerprint = ledger_fingerprint(t.kind,"
-                " t.memo, (SELECT ledger_postings_text(array_agg(account_id),"
-                " array_agg(currency), array_agg(amount)) FROM ledger_entries"
-                " WHERE transaction_id = t.id)) WHERE t.id = :t"
-            ),
-            {"t": transaction_id},
-        )
     return transaction_id
 
 
@@ -217,22 +207,3 @@ async def test_the_command_names_each_violation_and_fails(
     ):
         assert named in result.stdout
     assert f"{len(expected)} violation(s)" in result.stdout
-
-
-async def test_a_transaction_written_around_ledger_post_is_named_by_its_fingerprint(
-    resources: Resources, settings: Settings
-) -> None:
-    _, wallet, clearing = await _funded_user(resources, settings)
-    async with unit_of_work(resources) as session:
-        await _rules_off(session)
-        forged = await _transaction(session, "forged", [(clearing, CASH, -5), (wallet, CASH, 5)])
-        await session.execute(
-            text("UPDATE ledger_transactions SET fingerprint = '\\x00' WHERE id = :t"),
-            {"t": forged},
-        )
-        await session.execute(
-            text("UPDATE accounts SET balance = balance + 5 WHERE id = :w"), {"w": wallet}
-        )
-    assert await _violations(resources) == [
-        f"transaction {forged} has a fingerprint other than its entries and memo give"
-    ]

@@ -14,6 +14,7 @@ from app.ledger.errors import IdempotencyKeyReused, UnbalancedTransaction
 from app.ledger.service import ledger_service
 from app.models.ledger import AccountKind, TransactionKind
 from app.pool.repository import STAGING_TABLE
+from app.pool.service import pool_service
 from app.settings import Settings
 from tests.factories import create_user, fund_wallet
 from tests.worlds import World, bet, open_pool, world  # noqa: F401
@@ -138,6 +139,12 @@ async def test_every_writer_stores_the_one_fingerprint(
         assert (await bet(client, viewer, pool["id"], outcome, 100, "k")).status_code == 201
     reused = await bet(client, world.viewers[0], pool["id"], yes, 101, "k")
     assert reused.json()["error"]["code"] == "idempotency_key_reused"
+    await client.post(f"/api/v1/pools/{pool['id']}/lock", headers=world.owner.auth)
+    await client.post(
+        f"/api/v1/pools/{pool['id']}/resolve", json={"outcome_id": yes}, headers=world.owner.auth
+    )
+    async with unit_of_work(resources) as session:
+        assert await pool_service.settle(session, resources, pool["id"])
     async with unit_of_work(resources) as session:
         kinds = set(
             (await session.execute(text("SELECT DISTINCT kind::text FROM ledger_transactions")))
@@ -145,7 +152,7 @@ async def test_every_writer_stores_the_one_fingerprint(
             .all()
         )
         pairs = await _fingerprints(session)
-    assert {"bet", "deposit"} <= kinds
+    assert {"bet", "deposit", "payout"} <= kinds
     assert pairs and all(stored == computed for stored, computed in pairs)
 
 
