@@ -25,9 +25,10 @@ from app.channel.errors import (
 from app.channel.permissions import channel_or_404, require_owner, require_staff
 from app.channel.repository import channel_repository
 from app.kit.errors import InvalidInput
+from app.ledger.currency import points
 from app.ledger.errors import IdempotencyKeyReused
-from app.ledger.repository import Posting, ledger_repository
-from app.ledger.service import PostedTransaction, ledger_service, points
+from app.ledger.repository import ledger_repository
+from app.ledger.service import PostedTransaction, ledger_service
 from app.models.channel import Channel, ChannelLink, ChannelMember, PointsGrant
 from app.models.ledger import AccountKind, TransactionKind
 from app.settings import Settings
@@ -424,11 +425,14 @@ class ChannelService:
             session, AccountKind.points_issuer, currency, ref_id=channel_id
         )
         wallet = await ledger_service.wallet(session, user_id, currency)
-        return await ledger_service.post_transaction(
+        return await ledger_service.transfer(
             session,
-            idempotency_key=idempotency_key,
+            issuer,
+            wallet,
+            amount,
+            currency,
+            key=idempotency_key,
             kind=TransactionKind.grant,
-            postings=[Posting(issuer, currency, -amount), Posting(wallet, currency, amount)],
             memo=memo,
         )
 

@@ -11,8 +11,9 @@ from app.kit.http import Id
 from app.kit.resources import Resources
 from app.leaderboard import schemas
 from app.leaderboard.service import leaderboard_service
+from app.ledger.currency import PATTERN
 
-CURRENCY = r"^(cash:[A-Z]{3}|points:[0-9]+)$"
+CURRENCY = PATTERN
 
 
 class LeaderboardController(Controller):

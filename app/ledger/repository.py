@@ -87,66 +87,38 @@ class LedgerRepository:
         assert created is not None
         return created
 
-    async def insert_transaction(
+    async def post(
         self,
         session: AsyncSession,
+        *,
         idempotency_key: str,
         kind: TransactionKind,
-        fingerprint: bytes,
+        postings: Sequence[Posting],
         memo: dict[str, Any],
-    ) -> int | None:
-        """Insert the transaction header; None when the key exists (waits for a concurrent
-        holder of the same key to commit or roll back, as the unique index does)."""
+        allow_frozen: bool,
+    ) -> tuple[int, str]:
+        """One transaction through ``ledger_post()`` (``app/ledger/sql/ledger_post.sql``):
+        its id and ``posted``, ``replayed`` or ``key_reused``. Waits for a concurrent holder
+        of the same key to commit or roll back, as the unique index does."""
         result = await session.execute(
             text(
-                "INSERT INTO ledger_transactions (idempotency_key, kind, fingerprint, memo)"
-                " VALUES (:key, :kind, :fingerprint, CAST(:memo AS jsonb))"
-                " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+                "SELECT transaction_id, status FROM ledger_post(:key,"
+                " CAST(:kind AS transaction_kind), CAST(:memo AS jsonb),"
+                " CAST(:accounts AS bigint[]), CAST(:currencies AS text[]),"
+                " CAST(:amounts AS bigint[]), :allow_frozen)"
             ),
             {
                 "key": idempotency_key,
                 "kind": kind.value,
-                "fingerprint": fingerprint,
                 "memo": msgspec.json.encode(memo).decode(),
-            },
-        )
-        return result.scalar_one_or_none()
-
-    async def get_transaction_by_key(
-        self, session: AsyncSession, idempotency_key: str
-    ) -> tuple[int, bytes]:
-        result = await session.execute(
-            text("SELECT id, fingerprint FROM ledger_transactions WHERE idempotency_key = :key"),
-            {"key": idempotency_key},
-        )
-        row = result.one()
-        return int(row.id), bytes(row.fingerprint)
-
-    async def frozen_among(self, session: AsyncSession, account_ids: Sequence[int]) -> list[int]:
-        result = await session.execute(
-            text("SELECT id FROM accounts WHERE id = ANY(CAST(:ids AS bigint[])) AND frozen"),
-            {"ids": list(account_ids)},
-        )
-        return [int(row) for row in result.scalars()]
-
-    async def insert_entries(
-        self, session: AsyncSession, transaction_id: int, postings: Sequence[Posting]
-    ) -> None:
-        """All entries of a transaction in one statement (wallet balances follow by trigger)."""
-        await session.execute(
-            text(
-                "INSERT INTO ledger_entries (transaction_id, account_id, currency, amount)"
-                " SELECT :tx, account_id, currency, amount FROM unnest("
-                " CAST(:accounts AS bigint[]), CAST(:currencies AS text[]),"
-                " CAST(:amounts AS bigint[])) AS p(account_id, currency, amount)"
-            ),
-            {
-                "tx": transaction_id,
                 "accounts": [p.account_id for p in postings],
                 "currencies": [p.currency for p in postings],
                 "amounts": [p.amount for p in postings],
+                "allow_frozen": allow_frozen,
             },
         )
+        row = result.one()
+        return int(row.transaction_id), str(row.status)
 
     async def post_staged(
         self,
@@ -159,40 +131,25 @@ class LedgerRepository:
         memo: dict[str, Any],
         ref_name: str,
     ) -> int:
-        """One transaction per row of the temporary table ``payouts`` (ref_id, account_id,
-        amount, tx_id): ``source_account`` → ``account_id``, keyed ``{key_prefix}:{ref_id}``.
-        Two set-based statements whatever the number of rows; returns how many were posted.
-        A key used before is a unique violation: callers guard against running twice."""
-        params = {
-            "prefix": key_prefix,
-            "kind": kind.value,
-            "memo": msgspec.json.encode(memo).decode(),
-            "ref_name": ref_name,
-            "currency": currency,
-            "source": source_account,
-        }
+        """One transfer per row of the temporary table ``payouts`` (ref_id, account_id,
+        amount, tx_id): ``source_account`` → ``account_id``, keyed ``{key_prefix}:{ref_id}``,
+        through ``ledger_post_staged()`` (``app/ledger/sql/ledger_post_staged.sql``): set-based
+        whatever the number of rows. Returns how many were posted (replays are skipped)."""
         result = await session.execute(
             text(
-                "INSERT INTO ledger_transactions (id, idempotency_key, kind, fingerprint, memo)"
-                " SELECT p.tx_id, :prefix || ':' || p.ref_id, CAST(:kind AS transaction_kind),"
-                "  sha256(convert_to(:prefix || ':' || p.ref_id || ':' || p.account_id || ':'"
-                "   || p.amount, 'UTF8')),"
-                "  CAST(:memo AS jsonb) || jsonb_build_object(CAST(:ref_name AS text), p.ref_id)"
-                " FROM payouts p WHERE p.amount > 0"
+                "SELECT ledger_post_staged(:prefix, CAST(:kind AS transaction_kind),"
+                " CAST(:memo AS jsonb), :ref_name, :source, :currency)"
             ),
-            params,
+            {
+                "prefix": key_prefix,
+                "kind": kind.value,
+                "memo": msgspec.json.encode(memo).decode(),
+                "ref_name": ref_name,
+                "currency": currency,
+                "source": source_account,
+            },
         )
-        await session.execute(
-            text(
-                "INSERT INTO ledger_entries (transaction_id, account_id, currency, amount)"
-                " SELECT p.tx_id, line.account_id, :currency, line.amount FROM payouts p"
-                " CROSS JOIN LATERAL (VALUES (CAST(:source AS bigint), -p.amount),"
-                "  (p.account_id, p.amount)) AS line(account_id, amount)"
-                " WHERE p.amount > 0"
-            ),
-            params,
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return int(result.scalar_one())
 
     async def wallet_balances(
         self, session: AsyncSession, account_ids: Sequence[int]

@@ -1,18 +1,20 @@
 """Moving money: every movement is one balanced, idempotent ledger transaction."""
 
-import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.effects import emit_after_commit
 from app.kit.pg import constraint_name
 from app.kit.rooms import user_room
+
+# Re-exported: callers have long imported the currency helpers from here.
+from app.ledger.currency import cash as cash
+from app.ledger.currency import points as points
 from app.ledger.errors import (
     IdempotencyKeyReused,
     InsufficientFunds,
@@ -25,6 +27,8 @@ from app.models.ledger import AccountKind, TransactionKind
 
 BIGINT_MAX = 2**63 - 1
 WALLET_NOT_NEGATIVE = "ck_accounts_wallet_not_negative"
+WALLET_NOT_FROZEN = "ledger_wallet_frozen"
+KEY_REUSED = "ledger_idempotency_key_reused"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,21 +38,6 @@ class PostedTransaction:
     replayed: bool
     #: Cached balances, after the transaction, of the user wallets it touched.
     balances: dict[int, int]
-
-
-def cash(currency_code: str) -> str:
-    return f"cash:{currency_code.upper()}"
-
-
-def points(channel_id: int) -> str:
-    return f"points:{channel_id}"
-
-
-def fingerprint(kind: TransactionKind, postings: Sequence[Posting], memo: dict[str, Any]) -> bytes:
-    canonical = sorted((p.account_id, p.currency, p.amount) for p in postings)
-    return hashlib.sha256(
-        msgspec.json.encode([kind.value, canonical, memo], order="sorted")
-    ).digest()
 
 
 def check_balanced(postings: Sequence[Posting]) -> None:
@@ -84,30 +73,29 @@ class LedgerService:
         ``InsufficientFunds`` (enforced by the wallet's CHECK, so races cannot beat it)."""
         memo = memo or {}
         check_balanced(postings)
-        digest = fingerprint(kind, postings, memo)
         account_ids = sorted({p.account_id for p in postings})
-        transaction_id = await ledger_repository.insert_transaction(
-            session, idempotency_key, kind, digest, memo
-        )
-        if transaction_id is None:
-            existing_id, existing_digest = await ledger_repository.get_transaction_by_key(
-                session, idempotency_key
-            )
-            if existing_digest != digest:
-                raise IdempotencyKeyReused()
-            wallets = await ledger_repository.wallet_balances(session, account_ids)
-            return PostedTransaction(existing_id, True, {w.account_id: w.balance for w in wallets})
-        if not allow_frozen:
-            debited = [p.account_id for p in postings if p.amount < 0]
-            if await ledger_repository.frozen_among(session, debited):
-                raise WalletFrozen()
         try:
-            await ledger_repository.insert_entries(session, transaction_id, postings)
+            transaction_id, status = await ledger_repository.post(
+                session,
+                idempotency_key=idempotency_key,
+                kind=kind,
+                postings=postings,
+                memo=memo,
+                allow_frozen=allow_frozen,
+            )
         except IntegrityError as error:
-            if constraint_name(error) == WALLET_NOT_NEGATIVE:
+            name = constraint_name(error)
+            if name == WALLET_NOT_NEGATIVE:
                 raise InsufficientFunds() from error
+            if name == WALLET_NOT_FROZEN:
+                raise WalletFrozen() from error
             raise
+        if status == "key_reused":
+            raise IdempotencyKeyReused()
         wallets = await ledger_repository.wallet_balances(session, account_ids)
+        balances = {w.account_id: w.balance for w in wallets}
+        if status == "replayed":
+            return PostedTransaction(transaction_id, True, balances)
         for wallet in wallets:
             emit_after_commit(
                 session,
@@ -115,7 +103,36 @@ class LedgerService:
                 WalletUpdated(currency=wallet.currency, balance=wallet.balance),
                 user_room(wallet.user_id),
             )
-        return PostedTransaction(transaction_id, False, {w.account_id: w.balance for w in wallets})
+        return PostedTransaction(transaction_id, False, balances)
+
+    async def transfer(
+        self,
+        session: AsyncSession,
+        from_account: int,
+        to_account: int,
+        amount: int,
+        currency: str,
+        *,
+        key: str,
+        kind: TransactionKind,
+        memo: dict[str, Any] | None = None,
+        allow_frozen: bool = False,
+    ) -> PostedTransaction:
+        """Move ``amount`` (> 0, minor units) of ``currency`` from one account to another: a
+        two-entry ``post_transaction``, with the same idempotency and refusals."""
+        if type(amount) is not int or amount <= 0:
+            raise UnbalancedTransaction(f"A transfer moves a positive amount, not {amount!r}.")
+        return await self.post_transaction(
+            session,
+            idempotency_key=key,
+            kind=kind,
+            postings=[
+                Posting(from_account, currency, -amount),
+                Posting(to_account, currency, amount),
+            ],
+            memo=memo,
+            allow_frozen=allow_frozen,
+        )
 
     async def post_staged(
         self,
@@ -128,19 +145,25 @@ class LedgerService:
         memo: dict[str, Any],
         ref_name: str,
     ) -> int:
-        """Post many transactions at once (payouts, refunds) from the rows staged in the
-        temporary table ``payouts``: set-based, under the same database rules as
-        ``post_transaction`` (balanced, append-only, idempotent by key, wallets never
-        negative)."""
-        return await ledger_repository.post_staged(
-            session,
-            key_prefix=key_prefix,
-            kind=kind,
-            source_account=source_account,
-            currency=currency,
-            memo=memo,
-            ref_name=ref_name,
-        )
+        """Post many transfers at once (payouts, refunds) from the rows staged in the
+        temporary table ``payouts``: set-based, under the same database rules and fingerprint
+        as ``post_transaction`` (balanced, append-only, idempotent by key, wallets never
+        negative). A key used before for the same transfer is skipped; for another one,
+        ``IdempotencyKeyReused``. Returns how many were posted."""
+        try:
+            return await ledger_repository.post_staged(
+                session,
+                key_prefix=key_prefix,
+                kind=kind,
+                source_account=source_account,
+                currency=currency,
+                memo=memo,
+                ref_name=ref_name,
+            )
+        except IntegrityError as error:
+            if constraint_name(error) == KEY_REUSED:
+                raise IdempotencyKeyReused() from error
+            raise
 
     async def wallet(self, session: AsyncSession, user_id: int, currency: str) -> int:
         """The id of the user's wallet in ``currency``, created empty the first time."""

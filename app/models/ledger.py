@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.ledger.currency import PATTERN
 from app.models.base import Base, CreatedAtMixin, IdMixin
 
 
@@ -74,7 +75,7 @@ class Account(IdMixin, CreatedAtMixin, Base):
             "(kind = 'user_wallet') = (balance IS NOT NULL AND user_id IS NOT NULL)",
             name="only_wallets_cache_balance",
         ),
-        CheckConstraint("currency ~ '^(cash:[A-Z]{3}|points:[0-9]+)$'", name="currency_format"),
+        CheckConstraint(f"currency ~ '{PATTERN}'", name="currency_format"),
     )
 
 

@@ -6,15 +6,18 @@ from typing import Annotated
 import msgspec
 
 from app.kit.schema import Input, Output
+from app.ledger.currency import CASH_PATTERN, cash
 from app.models.payment import DepositStatus, WithdrawalStatus
 
 Amount = Annotated[int, msgspec.Meta(gt=0, le=10**12, description="Minor units (cents).")]
-Currency = Annotated[str, msgspec.Meta(pattern=r"^cash:[A-Z]{3}$", examples=["cash:USD"])]
+Currency = Annotated[str, msgspec.Meta(pattern=CASH_PATTERN, examples=[cash("USD")])]
+
+DEFAULT_CURRENCY = cash("USD")
 
 
 class DepositCreate(Input):
     amount: Amount
-    currency: Currency = "cash:USD"
+    currency: Currency = DEFAULT_CURRENCY
 
 
 class Deposit(Output):
@@ -76,7 +79,7 @@ class DepositHeldNotice(Output):
 
 class WithdrawalCreate(Input):
     amount: Amount
-    currency: Currency = "cash:USD"
+    currency: Currency = DEFAULT_CURRENCY
 
 
 class WithdrawalApprove(Input):

@@ -12,8 +12,9 @@ from app.kit.effects import emit_after_commit
 from app.kit.errors import Forbidden
 from app.kit.resources import Resources
 from app.kit.rooms import user_room
+from app.ledger.currency import cash, cash_code
 from app.ledger.errors import WalletFrozen
-from app.ledger.repository import Posting, ledger_repository
+from app.ledger.repository import ledger_repository
 from app.ledger.service import ledger_service
 from app.models.inbox import InboxEvent
 from app.models.ledger import AccountKind, TransactionKind
@@ -72,7 +73,7 @@ def paid_as_asked(deposit: Deposit, paid: CheckoutSession) -> bool:
     """Whether Stripe's session charged what the deposit asked for. Both amounts are in the
     currency's minor unit (we sent ours as the unit amount); Stripe writes currencies as
     lowercase ISO codes, ours is ``cash:USD``."""
-    asked = deposit.currency.removeprefix("cash:")
+    asked = cash_code(deposit.currency)
     return (
         paid.amount_total == deposit.amount
         and paid.currency is not None
@@ -110,7 +111,7 @@ class PaymentService:
         try:
             checkout = await stripe.create_checkout_session(
                 amount=data.amount,
-                currency=data.currency.removeprefix("cash:"),
+                currency=cash_code(data.currency),
                 description="streampools wallet deposit",
                 client_reference_id=str(deposit.id),
                 metadata={"deposit_id": str(deposit.id), "user_id": str(user_id)},
@@ -316,14 +317,14 @@ class PaymentService:
             session, AccountKind.stripe_clearing, deposit.currency
         )
         if deposit.status is not DepositStatus.succeeded:
-            await ledger_service.post_transaction(
+            await ledger_service.transfer(
                 session,
-                idempotency_key=f"deposit:{deposit.id}:credit",
+                clearing,
+                wallet,
+                deposit.amount,
+                deposit.currency,
+                key=f"deposit:{deposit.id}:credit",
                 kind=TransactionKind.deposit,
-                postings=[
-                    Posting(clearing, deposit.currency, -deposit.amount),
-                    Posting(wallet, deposit.currency, deposit.amount),
-                ],
                 memo={"deposit_id": deposit.id},
             )
             deposit.status = DepositStatus.succeeded
@@ -339,14 +340,14 @@ class PaymentService:
         balance = await payment_repository.wallet_balance_for_update(session, wallet)
         take = min(outstanding, balance)
         if take > 0:
-            await ledger_service.post_transaction(
+            await ledger_service.transfer(
                 session,
-                idempotency_key=f"deposit:{deposit.id}:reverse:{deposit.reversed_amount + take}",
+                wallet,
+                clearing,
+                take,
+                deposit.currency,
+                key=f"deposit:{deposit.id}:reverse:{deposit.reversed_amount + take}",
                 kind=TransactionKind.deposit_reversal,
-                postings=[
-                    Posting(wallet, deposit.currency, -take),
-                    Posting(clearing, deposit.currency, take),
-                ],
                 memo={"deposit_id": deposit.id},
                 allow_frozen=True,
             )
@@ -404,14 +405,14 @@ class PaymentService:
         held = await ledger_service.system_account(
             session, AccountKind.pending_withdrawals, data.currency
         )
-        await ledger_service.post_transaction(
+        await ledger_service.transfer(
             session,
-            idempotency_key=f"withdrawal:{withdrawal.id}:hold",
+            wallet,
+            held,
+            data.amount,
+            data.currency,
+            key=f"withdrawal:{withdrawal.id}:hold",
             kind=TransactionKind.withdrawal,
-            postings=[
-                Posting(wallet, data.currency, -data.amount),
-                Posting(held, data.currency, data.amount),
-            ],
             memo={"withdrawal_id": withdrawal.id},
         )
         return withdrawal_view(withdrawal)
@@ -496,14 +497,14 @@ class PaymentService:
         memo: dict[str, Any] = {"withdrawal_id": decided.id}
         if payout_reference:
             memo["payout_reference"] = payout_reference
-        await ledger_service.post_transaction(
+        await ledger_service.transfer(
             session,
-            idempotency_key=f"withdrawal:{decided.id}:{step}",
+            held,
+            target,
+            decided.amount,
+            decided.currency,
+            key=f"withdrawal:{decided.id}:{step}",
             kind=kind,
-            postings=[
-                Posting(held, decided.currency, -decided.amount),
-                Posting(target, decided.currency, decided.amount),
-            ],
             memo=memo,
             allow_frozen=True,
         )
@@ -526,7 +527,7 @@ class PaymentService:
         maximum: int | None,
         minimum: int | None = None,
     ) -> None:
-        supported = f"cash:{settings.cash_currency}"
+        supported = cash(settings.cash_currency)
         if currency != supported:
             raise UnsupportedCurrency(currency, supported)
         low = settings.deposit_min if minimum is None else minimum

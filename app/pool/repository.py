@@ -16,8 +16,9 @@ from app.models.pool import (
     PoolTransition,
 )
 
-# Staged payouts of one settlement; each row's ledger transaction id is drawn up front, so the
-# transactions and their entries are written by plain set-based inserts (no join back).
+# Staged payouts of one settlement, posted by the ledger's ledger_post_staged(); each row's
+# ledger transaction id is drawn up front, so the transactions and their entries are written by
+# plain set-based inserts (no join back).
 STAGING_TABLE = (
     "CREATE TEMP TABLE payouts (ref_id bigint PRIMARY KEY, account_id bigint NOT NULL,"
     " amount bigint NOT NULL,"
@@ -214,7 +215,7 @@ class PoolRepository:
         cash_cleared: bool,
     ) -> Placement:
         """One round trip: the bet's checks, stake and ledger transaction (the SQL function
-        ``place_bet`` of migration 0006)."""
+        ``place_bet``, ``app/pool/sql/place_bet.sql``)."""
         result = await session.execute(
             text(
                 "SELECT * FROM place_bet(:user, :key, :fingerprint, :pool, :outcome, :amount,"
@@ -235,8 +236,8 @@ class PoolRepository:
     async def place_bets(
         self, session: AsyncSession, bets: Sequence[BetRequest]
     ) -> list[Placement]:
-        """Many bets in one call (``place_bets`` of migration 0007), each answered as
-        ``place_bet`` would; a refused one is rolled back alone."""
+        """Many bets in one call (``place_bets``, ``app/pool/sql/place_bets.sql``), each
+        answered as ``place_bet`` would; a refused one is rolled back alone."""
         result = await session.execute(
             text(
                 "SELECT status, bet_id, outcome_id, new_position, balance, currency, pool_status,"

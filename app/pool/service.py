@@ -27,7 +27,6 @@ from app.kit.resources import Resources
 from app.kit.rooms import channel_room, user_room
 from app.kit.uow import read_session, unit_of_work
 from app.ledger.errors import IdempotencyKeyReused, InsufficientFunds, WalletFrozen
-from app.ledger.repository import Posting
 from app.ledger.schemas import WalletUpdated
 from app.ledger.service import cash, ledger_service, points
 from app.models.channel import Channel
@@ -691,14 +690,14 @@ class PoolService:
         )
         if rake:
             house = await ledger_service.system_account(session, AccountKind.house, pool.currency)
-            await ledger_service.post_transaction(
+            await ledger_service.transfer(
                 session,
-                idempotency_key=f"pool:{pool.id}:rake",
+                pool.escrow_account_id,
+                house,
+                rake,
+                pool.currency,
+                key=f"pool:{pool.id}:rake",
                 kind=TransactionKind.rake,
-                postings=[
-                    Posting(pool.escrow_account_id, pool.currency, -rake),
-                    Posting(house, pool.currency, rake),
-                ],
                 memo={"pool_id": pool.id},
             )
         await self._finish(session, resources, pool, PoolStatus.resolved, PoolStatus.settled)

@@ -3,11 +3,12 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.errors import InvalidInput, NotFound
+from app.ledger.currency import PATTERN
 from app.ledger.repository import ledger_repository
 from app.models.ledger import AccountKind
 from app.wallet import schemas
 
-CURRENCY_PATTERN = r"^(cash:[A-Z]{3}|points:[0-9]+)$"
+CURRENCY_PATTERN = PATTERN
 
 
 class WalletNotFound(NotFound):
