@@ -24,8 +24,8 @@ from app.channel.errors import (
 )
 from app.channel.permissions import channel_or_404, require_owner, require_staff
 from app.channel.repository import channel_repository
+from app.kit.currency import points
 from app.kit.errors import InvalidInput
-from app.ledger.currency import points
 from app.ledger.errors import IdempotencyKeyReused
 from app.ledger.repository import ledger_repository
 from app.ledger.service import PostedTransaction, ledger_service

@@ -7,11 +7,11 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.currency import PATTERN
 from app.kit.http import Id
 from app.kit.resources import Resources
 from app.leaderboard import schemas
 from app.leaderboard.service import leaderboard_service
-from app.ledger.currency import PATTERN
 
 CURRENCY = PATTERN
 

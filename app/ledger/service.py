@@ -8,13 +8,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# Re-exported: callers have long imported the currency helpers from here.
+from app.kit.currency import cash as cash
+from app.kit.currency import points as points
 from app.kit.effects import emit_after_commit
 from app.kit.pg import constraint_name
 from app.kit.rooms import user_room
-
-# Re-exported: callers have long imported the currency helpers from here.
-from app.ledger.currency import cash as cash
-from app.ledger.currency import points as points
 from app.ledger.errors import (
     IdempotencyKeyReused,
     InsufficientFunds,

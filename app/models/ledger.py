@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.ledger.currency import PATTERN
+from app.kit.currency import PATTERN
 from app.models.base import Base, CreatedAtMixin, IdMixin
 
 

@@ -5,8 +5,8 @@ from typing import Annotated
 
 import msgspec
 
+from app.kit.currency import CASH_PATTERN, cash
 from app.kit.schema import Input, Output
-from app.ledger.currency import CASH_PATTERN, cash
 from app.models.payment import DepositStatus, WithdrawalStatus
 
 Amount = Annotated[int, msgspec.Meta(gt=0, le=10**12, description="Minor units (cents).")]

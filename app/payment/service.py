@@ -8,11 +8,11 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.currency import cash, cash_code
 from app.kit.effects import emit_after_commit
 from app.kit.errors import Forbidden
 from app.kit.resources import Resources
 from app.kit.rooms import user_room
-from app.ledger.currency import cash, cash_code
 from app.ledger.errors import WalletFrozen
 from app.ledger.repository import ledger_repository
 from app.ledger.service import ledger_service

@@ -2,8 +2,8 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.currency import PATTERN
 from app.kit.errors import InvalidInput, NotFound
-from app.ledger.currency import PATTERN
 from app.ledger.repository import ledger_repository
 from app.models.ledger import AccountKind
 from app.wallet import schemas

@@ -34,7 +34,7 @@ depends_on: str | Sequence[str] | None = None
 # Installed in this order (functions before the triggers and functions that use them), each
 # with the digest of the text this migration was written for (see app/kit/sql_source.py).
 SOURCES = {
-    "app/ledger/sql/currency_is_cash.sql": "4f98bafbb5adc701",
+    "app/ledger/sql/currency_is_cash.sql": "43aec4139805e22a",
     "app/ledger/sql/ledger_refuse_change.sql": "42077b38a1541f34",
     "app/ledger/sql/ledger_check_balanced.sql": "d1abe1083b135af8",
     "app/ledger/sql/ledger_apply_to_wallets.sql": "86cfaadd199c4b87",
