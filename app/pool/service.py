@@ -33,7 +33,7 @@ from app.ledger.service import cash, ledger_service, points
 from app.models.channel import Channel
 from app.models.ledger import AccountKind, TransactionKind
 from app.models.pool import Pool, PoolOutcome, PoolStatus, PoolTemplate
-from app.pool import schemas
+from app.pool import parimutuel, schemas
 from app.pool.errors import (
     CashNotEnabled,
     ConflictOfInterest,
@@ -82,14 +82,6 @@ def settle_job_id(pool_id: int) -> str:
 
 def refund_job_id(pool_id: int) -> str:
     return f"pool.refund:{pool_id}"
-
-
-def multiplier_bps(staked: int, on_outcome: int, rake_bps: int) -> int | None:
-    """What a unit on this outcome returns if it wins, now, in basis points."""
-    if on_outcome == 0:
-        return None
-    rake = (staked - on_outcome) * rake_bps // 10_000
-    return (staked - rake) * 10_000 // on_outcome
 
 
 def _refusal(placement: Placement) -> AppError:
@@ -641,7 +633,7 @@ class PoolService:
                     label=o.label,
                     total=totals[o.id].total if o.id in totals else 0,
                     bettors=totals[o.id].bettors if o.id in totals else 0,
-                    multiplier_bps=multiplier_bps(
+                    multiplier_bps=parimutuel.multiplier_bps(
                         staked, totals[o.id].total if o.id in totals else 0, pool.rake_bps
                     ),
                 )
@@ -676,10 +668,17 @@ class PoolService:
         if pool is None or pool.status is not PoolStatus.resolved:
             return False
         assert pool.winning_outcome_id is not None
-        staked, winning, rake = await pool_repository.stage_payouts(
-            session, pool.id, pool.winning_outcome_id, pool.rake_bps
+        staked, winning = await pool_repository.stake_totals(
+            session, pool.id, pool.winning_outcome_id
         )
-        everyone_back = winning in (0, staked)
+        terms = parimutuel.terms(staked, winning, pool.rake_bps)
+        if terms.refund:
+            await pool_repository.stage_refunds(session, pool.id)
+        else:
+            await pool_repository.stage_payouts(
+                session, pool.id, pool.winning_outcome_id, winning, terms.pot
+            )
+        everyone_back, rake = terms.refund, terms.rake
         await ledger_service.post_staged(
             session,
             key_prefix=f"pool:{pool.id}:{'refund' if everyone_back else 'payout'}",

