@@ -19,7 +19,8 @@ from app.kit.resources import open_resources
 from app.kit.uow import unit_of_work
 from app.models.user import Role
 from app.pool import schemas
-from app.pool.service import pool_service
+from app.pool.lifecycle import pool_lifecycle
+from app.pool.settlement import pool_settlement
 from app.settings import Settings
 from tests.bench import report
 from tests.factories import create_channel, create_user
@@ -51,7 +52,7 @@ async def seed(settings: Settings) -> int:
             channel = await create_channel(session, owner.id)
         admin = Principal(owner.id, Role.admin)
         async with unit_of_work(resources) as session:
-            pool = await pool_service.create(
+            pool = await pool_lifecycle.create(
                 session,
                 resources,
                 admin,
@@ -67,8 +68,8 @@ async def seed(settings: Settings) -> int:
                 session, pool.id, channel.id, pool.currency, [o.id for o in pool.outcomes], BETS
             )
         async with unit_of_work(resources) as session:
-            await pool_service.lock(session, resources, admin, pool.id)
-            await pool_service.resolve(session, resources, admin, pool.id, pool.outcomes[0].id)
+            await pool_lifecycle.lock(session, resources, admin, pool.id)
+            await pool_lifecycle.resolve(session, resources, admin, pool.id, pool.outcomes[0].id)
         return pool.id
     finally:
         await resources.close()
@@ -93,7 +94,7 @@ async def settle_through_service(settings: Settings, pool_id: int) -> tuple[floa
         statements.clear()
         started = time.perf_counter()
         async with unit_of_work(resources) as session:
-            assert await pool_service.settle(session, resources, pool_id)
+            assert await pool_settlement.settle(session, resources, pool_id)
         return time.perf_counter() - started, statements
     finally:
         await resources.close()

@@ -14,7 +14,7 @@ from app.kit.uow import unit_of_work
 from app.ledger.service import points
 from app.models.user import Role
 from app.pool import schemas
-from app.pool.service import pool_service
+from app.pool.lifecycle import pool_lifecycle
 from app.settings import Settings
 from tests.bench.stack import JWT_SECRET, Stack
 from tests.factories import create_channel, fund_wallet
@@ -59,7 +59,7 @@ async def build_world(stack: Stack, *, pools: int, bettors: int, funds: int) -> 
         opened: list[tuple[int, list[int]]] = []
         for number in range(pools):
             async with unit_of_work(resources) as session:
-                pool = await pool_service.create(
+                pool = await pool_lifecycle.create(
                     session,
                     resources,
                     actor,

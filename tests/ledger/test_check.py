@@ -13,7 +13,8 @@ from app.ledger.service import ledger_service, points
 from app.models.ledger import AccountKind
 from app.models.user import Role
 from app.pool import schemas
-from app.pool.service import pool_service
+from app.pool.betting import pool_betting
+from app.pool.lifecycle import pool_lifecycle
 from app.settings import Settings
 from tests.factories import create_channel, create_user, fund_wallet
 from tests.ledger.test_cli import ledger_check_command
@@ -103,7 +104,7 @@ async def _pool_with_a_stake(resources: Resources, settings: Settings) -> tuple[
         channel = await create_channel(session, owner.id)
         await fund_wallet(session, bettor.id, 1_000, points(channel.id))
     async with unit_of_work(resources) as session:
-        pool = await pool_service.create(
+        pool = await pool_lifecycle.create(
             session,
             resources,
             Principal(owner.id, Role.user),
@@ -112,7 +113,7 @@ async def _pool_with_a_stake(resources: Resources, settings: Settings) -> tuple[
             ),
         )
     async with unit_of_work(resources) as session:
-        await pool_service.place_bet(
+        await pool_betting.place_bet(
             session,
             resources,
             bettor.id,

@@ -24,7 +24,9 @@ from app.models.ledger import AccountKind
 from app.models.pool import PoolStatus
 from app.models.user import Role
 from app.pool import parimutuel, schemas
-from app.pool.service import pool_service
+from app.pool.betting import pool_betting
+from app.pool.lifecycle import pool_lifecycle
+from app.pool.settlement import pool_settlement
 from app.settings import Settings
 from tests.conftest import RunJobs
 from tests.factories import create_channel, create_user, fund_wallet
@@ -87,7 +89,7 @@ async def settle_and_check(
         )
     admin = Principal(owner.id, Role.admin)
     async with unit_of_work(resources) as session:
-        pool = await pool_service.create(
+        pool = await pool_lifecycle.create(
             session,
             resources,
             admin,
@@ -105,7 +107,7 @@ async def settle_and_check(
     outcome_ids = [o.id for o in pool.outcomes]
     for n, (user, (amount, outcome)) in enumerate(zip(users, stakes, strict=True)):
         async with unit_of_work(resources) as session:
-            await pool_service.place_bet(
+            await pool_betting.place_bet(
                 session,
                 resources,
                 user.id,
@@ -114,10 +116,10 @@ async def settle_and_check(
                 f"p{n}",
             )
     async with unit_of_work(resources) as session:
-        await pool_service.lock(session, resources, admin, pool.id)
-        await pool_service.resolve(session, resources, admin, pool.id, outcome_ids[winner])
+        await pool_lifecycle.lock(session, resources, admin, pool.id)
+        await pool_lifecycle.resolve(session, resources, admin, pool.id, outcome_ids[winner])
     async with unit_of_work(resources) as session:
-        assert await pool_service.settle(session, resources, pool.id)
+        assert await pool_settlement.settle(session, resources, pool.id)
     async with unit_of_work(resources) as session:
         rows = await session.execute(
             text("SELECT user_id, coalesce(payout, 0) AS payout FROM bets WHERE pool_id = :p"),
@@ -165,7 +167,7 @@ async def test_settling_twice_at_once_pays_once(
 
     async def settle() -> bool:
         async with unit_of_work(resources) as session:
-            return await pool_service.settle(session, resources, pool["id"])
+            return await pool_settlement.settle(session, resources, pool["id"])
 
     results = await asyncio.gather(*(settle() for _ in range(5)))
     assert sorted(results) == [False, False, False, False, True]
@@ -305,7 +307,7 @@ async def _big_resolved_pool(
     """A resolved points pool with ``bets`` positions, written in bulk."""
     admin = Principal(owner_id, Role.admin)
     async with unit_of_work(resources) as session:
-        pool = await pool_service.create(
+        pool = await pool_lifecycle.create(
             session,
             resources,
             admin,
@@ -322,8 +324,8 @@ async def _big_resolved_pool(
             session, pool.id, channel_id, currency, [o.id for o in pool.outcomes], bets
         )
     async with unit_of_work(resources) as session:
-        await pool_service.lock(session, resources, admin, pool.id)
-        await pool_service.resolve(session, resources, admin, pool.id, pool.outcomes[0].id)
+        await pool_lifecycle.lock(session, resources, admin, pool.id)
+        await pool_lifecycle.resolve(session, resources, admin, pool.id, pool.outcomes[0].id)
     await resources.jobs.delete(f"arq:job:pool.settle:{pool.id}")
     await resources.jobs.zrem("arq:queue", f"pool.settle:{pool.id}")
     return pool.id, int(escrow), bets
