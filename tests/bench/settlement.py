@@ -18,12 +18,11 @@ from app.kit.migrate import PROJECT_ROOT, upgrade
 from app.kit.resources import open_resources
 from app.kit.uow import unit_of_work
 from app.models.user import Role
-from app.pool import schemas
 from app.pool.lifecycle import pool_lifecycle
 from app.pool.settlement import pool_settlement
 from app.settings import Settings
 from tests.bench import report
-from tests.factories import create_channel, create_user
+from tests.factories import create_channel, create_pool, create_user
 from tests.pool.test_settlement import _bulk_bets
 
 BETS = 100_000
@@ -52,16 +51,13 @@ async def seed(settings: Settings) -> int:
             channel = await create_channel(session, owner.id)
         admin = Principal(owner.id, Role.admin)
         async with unit_of_work(resources) as session:
-            pool = await pool_lifecycle.create(
+            pool = await create_pool(
                 session,
                 resources,
-                admin,
-                schemas.PoolCreate(
-                    channel_id=channel.id,
-                    title="bench",
-                    outcomes=[f"o{n}" for n in range(OUTCOMES)],
-                    window_seconds=600,
-                ),
+                channel,
+                title="bench",
+                outcomes=[f"o{n}" for n in range(OUTCOMES)],
+                actor=admin,
             )
         async with unit_of_work(resources) as session:
             await _bulk_bets(

@@ -20,6 +20,7 @@ from app.auth.tokens import Principal
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.ledger.service import ledger_service
+from app.models.channel import Channel
 from app.models.ledger import AccountKind
 from app.models.pool import PoolStatus
 from app.models.user import Role
@@ -29,7 +30,7 @@ from app.pool.lifecycle import pool_lifecycle
 from app.pool.settlement import pool_settlement
 from app.settings import Settings
 from tests.conftest import RunJobs
-from tests.factories import create_channel, create_user, fund_wallet
+from tests.factories import create_channel, create_pool, create_user, fund_wallet
 from tests.worlds import World, bet, open_pool, points_balance
 
 Client = httpx.AsyncClient
@@ -89,20 +90,16 @@ async def settle_and_check(
         )
     admin = Principal(owner.id, Role.admin)
     async with unit_of_work(resources) as session:
-        pool = await pool_lifecycle.create(
+        pool = await create_pool(
             session,
             resources,
-            admin,
-            schemas.PoolCreate(
-                channel_id=channel.id,
-                title="property",
-                outcomes=["a", "b", "c"],
-                currency="cash",
-                min_stake=1,
-                max_stake=10**12,
-                rake_bps=rake_bps,
-                window_seconds=600,
-            ),
+            channel,
+            title="property",
+            outcomes=["a", "b", "c"],
+            currency="cash",
+            max_stake=10**12,
+            rake_bps=rake_bps,
+            actor=admin,
         )
     outcome_ids = [o.id for o in pool.outcomes]
     for n, (user, (amount, outcome)) in enumerate(zip(users, stakes, strict=True)):
@@ -249,7 +246,7 @@ async def test_a_worker_killed_mid_settlement_pays_everyone_exactly_once_after_t
     async with unit_of_work(resources) as session:
         owner = await create_user(session, settings)
         channel = await create_channel(session, owner.id)
-    pool_id, escrow, bettors = await _big_resolved_pool(resources, owner.id, channel.id, 20_000)
+    pool_id, escrow, bettors = await _big_resolved_pool(resources, owner.id, channel, 20_000)
 
     env = {
         **os.environ,
@@ -302,18 +299,13 @@ async def test_a_worker_killed_mid_settlement_pays_everyone_exactly_once_after_t
 
 
 async def _big_resolved_pool(
-    resources: Resources, owner_id: int, channel_id: int, bets: int
+    resources: Resources, owner_id: int, channel: Channel, bets: int
 ) -> tuple[int, int, int]:
     """A resolved points pool with ``bets`` positions, written in bulk."""
     admin = Principal(owner_id, Role.admin)
     async with unit_of_work(resources) as session:
-        pool = await pool_lifecycle.create(
-            session,
-            resources,
-            admin,
-            schemas.PoolCreate(
-                channel_id=channel_id, title="big", outcomes=["a", "b"], window_seconds=600
-            ),
+        pool = await create_pool(
+            session, resources, channel, title="big", outcomes=["a", "b"], actor=admin
         )
     currency = pool.currency
     async with unit_of_work(resources) as session:
@@ -321,7 +313,7 @@ async def _big_resolved_pool(
             text("SELECT escrow_account_id FROM pools WHERE id = :p"), {"p": pool.id}
         )
         await _bulk_bets(
-            session, pool.id, channel_id, currency, [o.id for o in pool.outcomes], bets
+            session, pool.id, channel.id, currency, [o.id for o in pool.outcomes], bets
         )
     async with unit_of_work(resources) as session:
         await pool_lifecycle.lock(session, resources, admin, pool.id)
