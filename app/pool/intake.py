@@ -2,8 +2,8 @@
 in one transaction and one round trip (``place_bets``), instead of one transaction each.
 
 Each placed bet's after-commit effects are registered in the batch's unit of work, the same
-buffer every service method uses: they go out once the batch commits, and not at all if it
-rolls back.
+buffer every service method uses: they go out once the batch commits (each bet's in order,
+the bets side by side), before the bets are answered, and not at all if it rolls back.
 
 A lone bet goes at once (a batch of one), so batching adds no waiting; under load, batches
 grow with the backlog. A refused bet is rolled back alone inside the batch. Whatever the batch
@@ -13,11 +13,12 @@ that failed as a whole, e.g. on a deadlock) is handed back for the caller to pla
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.kit.effects import Effects, call_after_commit, effects_of
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.pool.repository import BetRequest, Placement, pool_repository
@@ -71,9 +72,14 @@ class BetIntake:
                     placements = await pool_repository.place_bets(
                         session, [w.request for w in batch]
                     )
+                    buffer, each_bet = effects_of(session), []
                     for waiting, placement in zip(batch, placements, strict=True):
                         if placement.status == "placed":
+                            start = len(buffer.pending)
                             waiting.on_placed(session, placement)
+                            each_bet.append(Effects(buffer.pending[start:]))
+                            del buffer.pending[start:]
+                    call_after_commit(session, _sender(self._resources, each_bet))
             except Exception:
                 log.warning("bet batch failed; placing its bets one by one", exc_info=True)
                 for waiting in batch:
@@ -91,6 +97,16 @@ class BetIntake:
         connections)."""
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
+
+
+def _sender(resources: Resources, each_bet: list[Effects]) -> Callable[[], Awaitable[None]]:
+    """The batch's effects, once it committed: each bet's in their order, the bets side by
+    side, as if each bet had been placed alone."""
+
+    async def send() -> None:
+        await asyncio.gather(*(bet.run(resources.jobs, resources.emitter) for bet in each_bet))
+
+    return send
 
 
 def intake_of(resources: Resources) -> BetIntake:
