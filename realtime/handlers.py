@@ -24,7 +24,7 @@ from app.kit.rooms import channel_room
 from app.kit.uow import read_session, unit_of_work
 from app.live.service import live_service
 from app.pool import schemas as pool_schemas
-from app.pool.service import pool_service
+from app.pool.betting import pool_betting
 from realtime.connections import Connection
 from realtime.errors import (
     DifferentUser,
@@ -116,7 +116,7 @@ async def place_bet(ctx: Context, data: BetPlace) -> Ack:
     async with ctx.connection.money_lock:
         # Checked once the lock is ours: bets queued behind others see a revocation too.
         principal = await ctx.acting()
-        placed = await pool_service.bet(
+        placed = await pool_betting.bet(
             ctx.resources,
             principal.user_id,
             data.pool_id,

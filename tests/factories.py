@@ -1,13 +1,19 @@
 """Plain typed factories for test data, with explicit defaults."""
 
 import itertools
+from collections.abc import Sequence
+from typing import Literal
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.service import passwords
+from app.auth.tokens import Principal
+from app.kit.resources import Resources
 from app.models.channel import Channel
 from app.models.user import Role, User
+from app.pool import schemas as pool_schemas
+from app.pool.lifecycle import pool_lifecycle
 from app.settings import Settings
 from app.user.repository import user_repository
 
@@ -108,3 +114,38 @@ async def add_moderator(session: AsyncSession, channel_id: int, user_id: int, by
 
     session.add(ChannelModerator(channel_id=channel_id, user_id=user_id, added_by=by))
     await session.flush()
+
+
+async def create_pool(
+    session: AsyncSession,
+    resources: Resources,
+    channel: Channel,
+    *,
+    outcomes: Sequence[str] = ("Yes", "No"),
+    title: str = "Test pool",
+    currency: Literal["points", "cash"] = "points",
+    min_stake: int = 1,
+    max_stake: int = 1_000_000,
+    rake_bps: int | None = None,
+    window_seconds: int = 600,
+    open: bool = True,
+    actor: Principal | None = None,
+) -> pool_schemas.Pool:
+    """A pool of ``channel``, created through the service (open at once unless ``open`` is
+    False); by automation acting for the channel unless an ``actor`` is given."""
+    return await pool_lifecycle.create(
+        session,
+        resources,
+        actor,
+        pool_schemas.PoolCreate(
+            channel_id=channel.id,
+            title=title,
+            outcomes=list(outcomes),
+            currency=currency,
+            min_stake=min_stake,
+            max_stake=max_stake,
+            rake_bps=rake_bps,
+            window_seconds=window_seconds,
+            open=open,
+        ),
+    )

@@ -7,9 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
+from app.kit.currency import points
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
-from app.ledger.service import points
 from tests.factories import add_moderator, bearer, create_channel, fund_wallet, register
 
 

@@ -16,8 +16,8 @@ from app.kit.resources import Resources
 from app.models.pool import PoolStatus
 from app.models.user import Role
 from app.pool import schemas as pool_schemas
+from app.pool.lifecycle import pool_lifecycle
 from app.pool.repository import pool_repository
-from app.pool.service import pool_service
 from app.settings import Settings
 from app.user.repository import user_repository
 
@@ -84,7 +84,7 @@ class DemoService:
         if await pool_repository.list_for_channel(session, channel.id, [PoolStatus.open]):
             return None
         streamer = Principal(channel.owner_id, Role.user)
-        pool = await pool_service.create(
+        pool = await pool_lifecycle.create(
             session,
             resources,
             streamer,

@@ -1,7 +1,7 @@
 """Long-lived connections a process holds: database engines, Redis, the job queue, the emitter."""
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Protocol
 
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
@@ -13,6 +13,15 @@ from app.kit.emitter import SocketEmitter
 from app.kit.jobs import create_job_pool
 from app.settings import Settings
 from integrations.stripe.client import StripeClient
+
+
+class Intake(Protocol):
+    """A per-process writer that batches a domain's requests into shared transactions (the
+    bet intake, ``app.pool.intake``), created by its domain on first use."""
+
+    async def drain(self) -> None:
+        """Return once everything submitted so far is written."""
+        ...
 
 
 @dataclass(slots=True)
@@ -29,10 +38,12 @@ class Resources:
     coalescer: Coalescer
     #: None when payments are not configured (no Stripe secret key).
     stripe: StripeClient | None
-    #: Per-process helpers of the domains, created on first use (e.g. the bet intake).
-    helpers: dict[str, Any] = field(default_factory=dict)
+    #: The bet intake (``app.pool.intake.intake_of``), created on first use.
+    bet_intake: Intake | None = None
 
     async def close(self) -> None:
+        if self.bet_intake is not None:
+            await self.bet_intake.drain()
         if self.stripe is not None:
             await self.stripe.aclose()
         await self.coalescer.close()

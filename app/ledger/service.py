@@ -9,8 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 # Re-exported: callers have long imported the currency helpers from here.
-from app.kit.currency import cash as cash
-from app.kit.currency import points as points
 from app.kit.effects import emit_after_commit
 from app.kit.pg import constraint_name
 from app.kit.rooms import user_room

@@ -7,12 +7,12 @@ from app.channel.permissions import channel_or_404
 from app.channel.repository import channel_repository
 from app.channel.service import channel_view
 from app.chat.service import chat_service
+from app.kit.currency import cash, points
 from app.kit.resources import Resources
 from app.leaderboard.service import leaderboard_service
-from app.ledger.service import cash, points
 from app.live import schemas
 from app.models.pool import PoolStatus
-from app.pool.service import pool_service
+from app.pool.views import pool_views
 from app.wallet.service import wallet_service
 
 SNAPSHOT_LEADERS = 10
@@ -31,7 +31,7 @@ class LiveService:
         positions), the caller's balances, the leaderboard's top 10 and the latest chat."""
         channel = await channel_or_404(session, channel_id)
         links = await channel_repository.links(session, channel.id)
-        pools = await pool_service.list_for_channel(
+        pools = await pool_views.list_for_channel(
             session,
             resources.redis,
             channel.id,

@@ -13,7 +13,10 @@ from app.kit.http import Id, IdempotencyKey, require_key
 from app.kit.resources import Resources
 from app.models.pool import PoolStatus
 from app.pool import schemas
-from app.pool.service import pool_service
+from app.pool.betting import pool_betting
+from app.pool.lifecycle import pool_lifecycle
+from app.pool.templates import pool_templates
+from app.pool.views import pool_views
 
 
 class PoolController(Controller):
@@ -29,7 +32,7 @@ class PoolController(Controller):
         principal: NamedDependency[Principal],
     ) -> schemas.Pool:
         """Create a pool in a channel you own or moderate: open at once, or a draft."""
-        return await pool_service.create(session, resources, principal, data)
+        return await pool_lifecycle.create(session, resources, principal, data)
 
     @get("/{pool_id:int}")
     async def get_pool(
@@ -41,7 +44,7 @@ class PoolController(Controller):
     ) -> schemas.Pool:
         """A pool with live totals, bettors and multipliers per outcome (and your position).
         A draft is shown only to its channel's owner and moderators (404 to anyone else)."""
-        return await pool_service.read(session, resources.redis, pool_id, optional_principal)
+        return await pool_views.read(session, resources.redis, pool_id, optional_principal)
 
     @post("/{pool_id:int}/open", status_code=HTTP_200_OK)
     async def open_pool(
@@ -52,7 +55,7 @@ class PoolController(Controller):
         principal: NamedDependency[Principal],
     ) -> schemas.Pool:
         """Open a draft for betting."""
-        return await pool_service.open(session, resources, principal, pool_id)
+        return await pool_lifecycle.open(session, resources, principal, pool_id)
 
     @post("/{pool_id:int}/lock", status_code=HTTP_200_OK)
     async def lock_pool(
@@ -63,7 +66,7 @@ class PoolController(Controller):
         principal: NamedDependency[Principal],
     ) -> schemas.Pool:
         """Stop betting."""
-        return await pool_service.lock(session, resources, principal, pool_id)
+        return await pool_lifecycle.lock(session, resources, principal, pool_id)
 
     @post("/{pool_id:int}/resolve", status_code=HTTP_200_OK)
     async def resolve_pool(
@@ -75,7 +78,7 @@ class PoolController(Controller):
         principal: NamedDependency[Principal],
     ) -> schemas.Pool:
         """Name the winning outcome of a locked pool; winners are paid by a job."""
-        return await pool_service.resolve(session, resources, principal, pool_id, data.outcome_id)
+        return await pool_lifecycle.resolve(session, resources, principal, pool_id, data.outcome_id)
 
     @post("/{pool_id:int}/cancel", status_code=HTTP_200_OK)
     async def cancel_pool(
@@ -86,7 +89,7 @@ class PoolController(Controller):
         principal: NamedDependency[Principal],
     ) -> schemas.Pool:
         """Call the pool off: every stake is refunded."""
-        return await pool_service.cancel(session, resources, principal, pool_id)
+        return await pool_lifecycle.cancel(session, resources, principal, pool_id)
 
     @post("/{pool_id:int}/bets", status_code=HTTP_201_CREATED)
     async def place_bet(
@@ -99,7 +102,7 @@ class PoolController(Controller):
     ) -> schemas.BetPlaced:
         """Stake on an outcome (``Idempotency-Key`` header required). More stake on the same
         outcome adds to your position."""
-        return await pool_service.bet(
+        return await pool_betting.bet(
             resources, principal.user_id, pool_id, data, require_key(idempotency_key)
         )
 
@@ -119,7 +122,7 @@ class ChannelPoolController(Controller):
     ) -> schemas.PoolList:
         """The channel's pools, newest first; filter with ``status`` (repeatable). Drafts are
         listed only to the channel's owner and moderators."""
-        return await pool_service.list_for_channel(
+        return await pool_views.list_for_channel(
             session, resources.redis, channel_id, status, optional_principal
         )
 
@@ -133,7 +136,7 @@ class ChannelPoolController(Controller):
         principal: NamedDependency[Principal],
     ) -> schemas.Template:
         """Save a pool template (title, outcomes, window, stakes)."""
-        return await pool_service.create_template(
+        return await pool_templates.create_template(
             session, resources.settings, principal, channel_id, data
         )
 
@@ -144,7 +147,7 @@ class ChannelPoolController(Controller):
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
     ) -> schemas.TemplateList:
-        return await pool_service.templates(session, principal, channel_id)
+        return await pool_templates.templates(session, principal, channel_id)
 
     @post("/templates/{template_id:int}/open", status_code=HTTP_201_CREATED)
     async def open_template(
@@ -156,6 +159,6 @@ class ChannelPoolController(Controller):
         principal: NamedDependency[Principal],
     ) -> schemas.Pool:
         """Open a pool from a template in one call."""
-        return await pool_service.open_template(
+        return await pool_templates.open_template(
             session, resources, principal, channel_id, template_id
         )

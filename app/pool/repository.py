@@ -259,15 +259,10 @@ class PoolRepository:
 
     # -- settlement ---------------------------------------------------------------------------
 
-    async def stage_payouts(
-        self, session: AsyncSession, pool_id: int, winning_outcome_id: int, rake_bps: int
-    ) -> tuple[int, int, int]:
-        """Compute every winner's parimutuel payout into the temporary table ``payouts``
-        (ref_id = bet id, account_id = wallet, amount) in one statement. Rake is taken from
-        the losing side only; the leftover units of rounding go one each to the largest
-        remainders, ties to the earliest position. Returns (total staked, winning stakes,
-        rake); with no winners or no losers, everyone is refunded and there is no rake."""
-        await session.execute(text(STAGING_TABLE))
+    async def stake_totals(
+        self, session: AsyncSession, pool_id: int, winning_outcome_id: int
+    ) -> tuple[int, int]:
+        """(All stakes ``S``, the stakes on the winning outcome ``W``)."""
         totals = (
             await session.execute(
                 text(
@@ -278,11 +273,17 @@ class PoolRepository:
                 {"pool": pool_id, "win": winning_outcome_id},
             )
         ).one()
-        staked, winning = int(totals.s), int(totals.w)
-        if winning == 0 or winning == staked:
-            await self.stage_refunds(session, pool_id, create=False)
-            return staked, winning, 0
-        rake = (staked - winning) * rake_bps // 10_000
+        return int(totals.s), int(totals.w)
+
+    async def stage_payouts(
+        self, session: AsyncSession, pool_id: int, winning_outcome_id: int, winning: int, pot: int
+    ) -> None:
+        """Split ``pot`` among the winners (``winning`` staked on ``winning_outcome_id``) into
+        the temporary table ``payouts`` (ref_id = bet id, account_id = wallet, amount), in one
+        statement: the set-based form of ``app.pool.parimutuel.payouts`` (the pot and the
+        refund decision come from there), each winner's share rounded down, the leftover
+        units one each to the largest remainders, ties to the earliest position."""
+        await session.execute(text(STAGING_TABLE))
         await session.execute(
             text(
                 # div() and mod() on numeric are exact; floor(a / b) would go through a
@@ -302,14 +303,12 @@ class PoolRepository:
                 " SELECT id, wallet_account_id,"
                 "  CAST(base + CASE WHEN rank <= leftover THEN 1 ELSE 0 END AS bigint) FROM ranked"
             ),
-            {"pool": pool_id, "win": winning_outcome_id, "w": winning, "pot": staked - rake},
+            {"pool": pool_id, "win": winning_outcome_id, "w": winning, "pot": pot},
         )
-        return staked, winning, rake
 
-    async def stage_refunds(self, session: AsyncSession, pool_id: int, create: bool = True) -> int:
+    async def stage_refunds(self, session: AsyncSession, pool_id: int) -> int:
         """Every position's stake, back to its wallet, into ``payouts``."""
-        if create:
-            await session.execute(text(STAGING_TABLE))
+        await session.execute(text(STAGING_TABLE))
         result = await session.execute(
             text(
                 "INSERT INTO payouts (ref_id, account_id, amount)"

@@ -9,7 +9,8 @@ from arq.constants import default_queue_name, in_progress_key_prefix
 from app.kit.uow import unit_of_work
 from app.kit.worker import JobContext, resources_of
 from app.models.pool import PoolStatus
-from app.pool.service import pool_service, refund_job_id, settle_job_id
+from app.pool.lifecycle import pool_lifecycle
+from app.pool.settlement import pool_settlement, refund_job_id, settle_job_id
 
 log = logging.getLogger(__name__)
 
@@ -18,31 +19,31 @@ async def settle_pool(ctx: JobContext, pool_id: int) -> bool:
     """Pay the winners of a resolved pool (a no-op once settled)."""
     resources = resources_of(ctx)
     async with unit_of_work(resources) as session:
-        return await pool_service.settle(session, resources, pool_id)
+        return await pool_settlement.settle(session, resources, pool_id)
 
 
 async def refund_pool(ctx: JobContext, pool_id: int) -> bool:
     """Refund every stake of a cancelled pool (a no-op once refunded)."""
     resources = resources_of(ctx)
     async with unit_of_work(resources) as session:
-        return await pool_service.refund(session, resources, pool_id)
+        return await pool_settlement.refund(session, resources, pool_id)
 
 
 async def announce_pool(ctx: JobContext, pool_id: int) -> int:
     """Push each bettor of a paid pool their new balance and a notification."""
-    return await pool_service.announce(resources_of(ctx), pool_id)
+    return await pool_settlement.announce(resources_of(ctx), pool_id)
 
 
 async def lock_due_pools(ctx: JobContext) -> int:
     resources = resources_of(ctx)
     async with unit_of_work(resources) as session:
-        return await pool_service.lock_due(session, resources)
+        return await pool_lifecycle.lock_due(session, resources)
 
 
 async def cancel_stale_pools(ctx: JobContext) -> int:
     resources = resources_of(ctx)
     async with unit_of_work(resources) as session:
-        return await pool_service.cancel_stale(
+        return await pool_lifecycle.cancel_stale(
             session, resources, resources.settings.pool_stale_lock_hours
         )
 
@@ -53,7 +54,7 @@ async def sweep_unpaid_pools(ctx: JobContext) -> int:
     indexed query when there is nothing to do."""
     resources = resources_of(ctx)
     async with unit_of_work(resources) as session:
-        unpaid = await pool_service.unpaid(session)
+        unpaid = await pool_settlement.unpaid(session)
     for pool_id, status in unpaid:
         if status is PoolStatus.resolved:
             await _repair(resources.jobs, "pool.settle", pool_id, settle_job_id(pool_id))

@@ -18,11 +18,11 @@ from app.kit.migrate import PROJECT_ROOT, upgrade
 from app.kit.resources import open_resources
 from app.kit.uow import unit_of_work
 from app.models.user import Role
-from app.pool import schemas
-from app.pool.service import pool_service
+from app.pool.lifecycle import pool_lifecycle
+from app.pool.settlement import pool_settlement
 from app.settings import Settings
 from tests.bench import report
-from tests.factories import create_channel, create_user
+from tests.factories import create_channel, create_pool, create_user
 from tests.pool.test_settlement import _bulk_bets
 
 BETS = 100_000
@@ -51,24 +51,21 @@ async def seed(settings: Settings) -> int:
             channel = await create_channel(session, owner.id)
         admin = Principal(owner.id, Role.admin)
         async with unit_of_work(resources) as session:
-            pool = await pool_service.create(
+            pool = await create_pool(
                 session,
                 resources,
-                admin,
-                schemas.PoolCreate(
-                    channel_id=channel.id,
-                    title="bench",
-                    outcomes=[f"o{n}" for n in range(OUTCOMES)],
-                    window_seconds=600,
-                ),
+                channel,
+                title="bench",
+                outcomes=[f"o{n}" for n in range(OUTCOMES)],
+                actor=admin,
             )
         async with unit_of_work(resources) as session:
             await _bulk_bets(
                 session, pool.id, channel.id, pool.currency, [o.id for o in pool.outcomes], BETS
             )
         async with unit_of_work(resources) as session:
-            await pool_service.lock(session, resources, admin, pool.id)
-            await pool_service.resolve(session, resources, admin, pool.id, pool.outcomes[0].id)
+            await pool_lifecycle.lock(session, resources, admin, pool.id)
+            await pool_lifecycle.resolve(session, resources, admin, pool.id, pool.outcomes[0].id)
         return pool.id
     finally:
         await resources.close()
@@ -93,7 +90,7 @@ async def settle_through_service(settings: Settings, pool_id: int) -> tuple[floa
         statements.clear()
         started = time.perf_counter()
         async with unit_of_work(resources) as session:
-            assert await pool_service.settle(session, resources, pool_id)
+            assert await pool_settlement.settle(session, resources, pool_id)
         return time.perf_counter() - started, statements
     finally:
         await resources.close()

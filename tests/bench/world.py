@@ -8,16 +8,14 @@ from typing import Any
 from pydantic import SecretStr
 
 from app.auth.tokens import Principal, issue_access_token
+from app.kit.currency import points
 from app.kit.resources import open_resources
 from app.kit.uow import unit_of_work
-from app.ledger.service import points
 from app.models.user import Role
-from app.pool import schemas
-from app.pool.service import pool_service
 from app.settings import Settings
 from app.user.repository import user_repository
 from tests.bench.stack import JWT_SECRET, Stack
-from tests.factories import create_channel, fund_wallet
+from tests.factories import create_channel, create_pool, fund_wallet
 
 
 @dataclass(frozen=True)
@@ -59,16 +57,13 @@ async def build_world(stack: Stack, *, pools: int, bettors: int, funds: int) -> 
         opened: list[tuple[int, list[int]]] = []
         for number in range(pools):
             async with unit_of_work(resources) as session:
-                pool = await pool_service.create(
+                pool = await create_pool(
                     session,
                     resources,
-                    actor,
-                    schemas.PoolCreate(
-                        channel_id=channel.id,
-                        title=f"Bench pool {number + 1}",
-                        outcomes=["Yes", "No"],
-                        window_seconds=3600,
-                    ),
+                    channel,
+                    title=f"Bench pool {number + 1}",
+                    window_seconds=3600,
+                    actor=actor,
                 )
             opened.append((pool.id, [o.id for o in pool.outcomes]))
         people: list[tuple[int, str]] = []

@@ -9,7 +9,7 @@ from app.demo.service import DEMO_CHANNEL, demo_service
 from app.demo.tasks import reopen_demo_pool
 from app.kit.resources import Resources, open_resources
 from app.kit.uow import unit_of_work
-from app.pool.service import pool_service
+from app.pool.lifecycle import pool_lifecycle
 from app.settings import Settings
 from tests.conftest import RunJobs
 
@@ -48,12 +48,12 @@ async def test_a_new_demo_pool_opens_once_the_last_one_is_over(
 ) -> None:
     first = await _seed(development)
     async with unit_of_work(development) as session:
-        locked = await pool_service.lock(session, development, None, first)
+        locked = await pool_lifecycle.lock(session, development, None, first)
         if ending == "resolved":
             winner = locked.outcomes[0].id
-            await pool_service.resolve(session, development, None, first, winner)
+            await pool_lifecycle.resolve(session, development, None, first, winner)
         else:
-            await pool_service.cancel(session, development, None, first)
+            await pool_lifecycle.cancel(session, development, None, first)
     await run_jobs()
 
     second = await reopen_demo_pool({"resources": development})
@@ -73,7 +73,7 @@ async def test_outside_development_the_demo_is_left_alone(
 ) -> None:
     first = await _seed(development)
     async with unit_of_work(development) as session:
-        await pool_service.lock(session, development, None, first)
+        await pool_lifecycle.lock(session, development, None, first)
     assert resources.settings.env == "test"
     assert await reopen_demo_pool({"resources": resources}) is None
     disabled = development.settings.model_copy(update={"demo_enabled": False})

@@ -7,15 +7,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
+from app.kit.currency import points
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
-from app.ledger.service import ledger_service, points
+from app.ledger.service import ledger_service
 from app.models.ledger import AccountKind
 from app.models.user import Role
 from app.pool import schemas
-from app.pool.service import pool_service
+from app.pool.betting import pool_betting
 from app.settings import Settings
-from tests.factories import create_channel, create_user, fund_wallet
+from tests.factories import create_channel, create_pool, create_user, fund_wallet
 from tests.ledger.test_cli import ledger_check_command
 
 CASH = "cash:USD"
@@ -105,16 +106,16 @@ async def _pool_with_a_stake(resources: Resources, settings: Settings) -> tuple[
         channel = await create_channel(session, owner.id)
         await fund_wallet(session, bettor.id, 1_000, points(channel.id))
     async with unit_of_work(resources) as session:
-        pool = await pool_service.create(
+        pool = await create_pool(
             session,
             resources,
-            Principal(owner.id, Role.user),
-            schemas.PoolCreate(
-                channel_id=channel.id, title="check", outcomes=["a", "b"], window_seconds=600
-            ),
+            channel,
+            title="check",
+            outcomes=["a", "b"],
+            actor=Principal(owner.id, Role.user),
         )
     async with unit_of_work(resources) as session:
-        await pool_service.place_bet(
+        await pool_betting.place_bet(
             session,
             resources,
             bettor.id,

@@ -14,7 +14,7 @@ from app.ledger.errors import IdempotencyKeyReused, UnbalancedTransaction
 from app.ledger.service import ledger_service
 from app.models.ledger import AccountKind, TransactionKind
 from app.pool.repository import STAGING_TABLE
-from app.pool.service import pool_service
+from app.pool.settlement import pool_settlement
 from app.settings import Settings
 from tests.factories import create_user, fund_wallet
 from tests.worlds import World, bet, open_pool, world  # noqa: F401
@@ -144,7 +144,7 @@ async def test_every_writer_stores_the_one_fingerprint(
         f"/api/v1/pools/{pool['id']}/resolve", json={"outcome_id": yes}, headers=world.owner.auth
     )
     async with unit_of_work(resources) as session:
-        assert await pool_service.settle(session, resources, pool["id"])
+        assert await pool_settlement.settle(session, resources, pool["id"])
     async with unit_of_work(resources) as session:
         kinds = set(
             (await session.execute(text("SELECT DISTINCT kind::text FROM ledger_transactions")))

@@ -14,7 +14,7 @@ from app.kit.uow import unit_of_work
 from app.ledger.service import ledger_service
 from app.models.user import Role
 from app.pool.errors import ConflictOfInterest
-from app.pool.service import pool_service
+from app.pool.lifecycle import pool_lifecycle
 from app.settings import Settings
 from tests.conftest import RunJobs
 from tests.factories import DEFAULT_PASSWORD, bearer, create_user, fund_wallet
@@ -165,11 +165,11 @@ async def test_the_rule_holds_in_the_service_whatever_the_transport(
     actor = Principal(admin.id, Role.admin)
     with pytest.raises(ConflictOfInterest):
         async with unit_of_work(resources) as session:
-            await pool_service.resolve(session, resources, actor, pool["id"], yes)
+            await pool_lifecycle.resolve(session, resources, actor, pool["id"], yes)
     with pytest.raises(ConflictOfInterest):
         async with unit_of_work(resources) as session:
-            await pool_service.cancel(session, resources, actor, pool["id"])
+            await pool_lifecycle.cancel(session, resources, actor, pool["id"])
     # Automation acting for the channel holds no position: the stale-pool sweep still cancels.
     async with unit_of_work(resources) as session:
-        cancelled = await pool_service.cancel(session, resources, None, pool["id"])
+        cancelled = await pool_lifecycle.cancel(session, resources, None, pool["id"])
     assert cancelled.status == "cancelled"

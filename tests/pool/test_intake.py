@@ -3,13 +3,19 @@ answers every bet as a bet of its own would be answered."""
 
 import asyncio
 import hashlib
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import text
 
 from app.kit.resources import Resources
-from app.kit.uow import unit_of_work
+from app.kit.rooms import user_room
+from app.kit.uow import read_session, unit_of_work
+from app.pool.betting import pool_betting
+from app.pool.errors import StakeOutOfRange
 from app.pool.repository import BetRequest, pool_repository
+from app.pool.schemas import BetCreate, BetPlaced
 from tests.worlds import World, open_pool
 
 
@@ -73,3 +79,40 @@ async def test_concurrent_bets_are_answered_each_as_if_alone(
     for viewer in world.viewers:  # 10 bets of 1 each
         wallets = (await client.get("/api/v1/me/wallets", headers=viewer.auth)).json()
         assert wallets["wallets"][0]["balance"] == 10_000 - 10
+
+
+async def test_a_batch_tells_each_placed_bet_its_balance_once_committed(
+    client: httpx.AsyncClient,
+    world: World,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pool = await open_pool(client, world)
+    yes, no = (o["id"] for o in pool["outcomes"])
+    first, second = world.viewers[:2]
+    sent: list[tuple[str, str, Any, int]] = []
+
+    async def emit(event: str, data: Any, room: str) -> None:
+        async with read_session(resources) as session:  # what others see by now
+            committed = await session.scalar(
+                text("SELECT count(*) FROM bets WHERE pool_id = :p"), {"p": pool["id"]}
+            )
+        sent.append((event, room, data, int(committed or 0)))
+
+    monkeypatch.setattr(resources.emitter, "emit", emit)
+    placed, refused = await asyncio.gather(
+        pool_betting.bet(
+            resources, first.id, pool["id"], BetCreate(outcome_id=yes, amount=100), "a"
+        ),
+        pool_betting.bet(
+            resources, second.id, pool["id"], BetCreate(outcome_id=no, amount=20_000), "b"
+        ),
+        return_exceptions=True,
+    )
+    assert isinstance(placed, BetPlaced) and placed.balance == 9_900
+    assert isinstance(refused, StakeOutOfRange)
+    # Only the placed bet's owner hears of it, and only once its batch committed.
+    assert [(event, room, committed) for event, room, _, committed in sent] == [
+        ("wallet:updated", user_room(first.id), 1)
+    ]
+    assert sent[0][2].balance == 9_900

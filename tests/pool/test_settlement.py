@@ -1,4 +1,4 @@
-"""Settlement: the parimutuel rule exactly (property-tested against a plain reference), safe
+"""Settlement: the parimutuel rule exactly (property-tested against app.pool.parimutuel), safe
 twice and concurrently, surviving a worker killed mid-settlement; bets cannot pass a lock;
 timers lock and cancel."""
 
@@ -20,39 +20,20 @@ from app.auth.tokens import Principal
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.ledger.service import ledger_service
+from app.models.channel import Channel
 from app.models.ledger import AccountKind
 from app.models.pool import PoolStatus
 from app.models.user import Role
-from app.pool import schemas
-from app.pool.service import pool_service
+from app.pool import parimutuel, schemas
+from app.pool.betting import pool_betting
+from app.pool.lifecycle import pool_lifecycle
+from app.pool.settlement import pool_settlement
 from app.settings import Settings
 from tests.conftest import RunJobs
-from tests.factories import create_channel, create_user, fund_wallet
+from tests.factories import create_channel, create_pool, create_user, fund_wallet
 from tests.worlds import World, bet, open_pool, points_balance
 
 Client = httpx.AsyncClient
-
-
-def reference_payouts(
-    stakes: list[tuple[int, int]], winner: int, rake_bps: int
-) -> tuple[list[int], int]:
-    """The rule of DESIGN §5, written plainly: (payout per position, rake)."""
-    total = sum(amount for amount, _ in stakes)
-    winning = sum(amount for amount, outcome in stakes if outcome == winner)
-    if winning in (0, total):
-        return [amount for amount, _ in stakes], 0
-    rake = (total - winning) * rake_bps // 10_000
-    pot = total - rake
-    payouts = [0] * len(stakes)
-    remainders = []
-    for index, (amount, outcome) in enumerate(stakes):
-        if outcome == winner:
-            payouts[index] = amount * pot // winning
-            remainders.append((-(amount * pot % winning), index))
-    leftover = pot - sum(payouts)
-    for _, index in sorted(remainders)[:leftover]:
-        payouts[index] += 1
-    return payouts, rake
 
 
 positions = st.lists(st.tuples(st.integers(1, 10**9), st.integers(0, 2)), min_size=1, max_size=12)
@@ -109,25 +90,21 @@ async def settle_and_check(
         )
     admin = Principal(owner.id, Role.admin)
     async with unit_of_work(resources) as session:
-        pool = await pool_service.create(
+        pool = await create_pool(
             session,
             resources,
-            admin,
-            schemas.PoolCreate(
-                channel_id=channel.id,
-                title="property",
-                outcomes=["a", "b", "c"],
-                currency="cash",
-                min_stake=1,
-                max_stake=10**12,
-                rake_bps=rake_bps,
-                window_seconds=600,
-            ),
+            channel,
+            title="property",
+            outcomes=["a", "b", "c"],
+            currency="cash",
+            max_stake=10**12,
+            rake_bps=rake_bps,
+            actor=admin,
         )
     outcome_ids = [o.id for o in pool.outcomes]
     for n, (user, (amount, outcome)) in enumerate(zip(users, stakes, strict=True)):
         async with unit_of_work(resources) as session:
-            await pool_service.place_bet(
+            await pool_betting.place_bet(
                 session,
                 resources,
                 user.id,
@@ -136,10 +113,10 @@ async def settle_and_check(
                 f"p{n}",
             )
     async with unit_of_work(resources) as session:
-        await pool_service.lock(session, resources, admin, pool.id)
-        await pool_service.resolve(session, resources, admin, pool.id, outcome_ids[winner])
+        await pool_lifecycle.lock(session, resources, admin, pool.id)
+        await pool_lifecycle.resolve(session, resources, admin, pool.id, outcome_ids[winner])
     async with unit_of_work(resources) as session:
-        assert await pool_service.settle(session, resources, pool.id)
+        assert await pool_settlement.settle(session, resources, pool.id)
     async with unit_of_work(resources) as session:
         rows = await session.execute(
             text("SELECT user_id, coalesce(payout, 0) AS payout FROM bets WHERE pool_id = :p"),
@@ -157,7 +134,9 @@ async def settle_and_check(
         ]
         assert await ledger_service.check(session) == []
 
-    expected, expected_rake = reference_payouts(stakes, winner, rake_bps)
+    expected, expected_rake = parimutuel.payouts(
+        [(amount, outcome == winner) for amount, outcome in stakes], rake_bps
+    )
     assert [paid[u.id] for u in users] == expected
     assert rake == expected_rake
     total = sum(amount for amount, _ in stakes)
@@ -185,7 +164,7 @@ async def test_settling_twice_at_once_pays_once(
 
     async def settle() -> bool:
         async with unit_of_work(resources) as session:
-            return await pool_service.settle(session, resources, pool["id"])
+            return await pool_settlement.settle(session, resources, pool["id"])
 
     results = await asyncio.gather(*(settle() for _ in range(5)))
     assert sorted(results) == [False, False, False, False, True]
@@ -267,7 +246,7 @@ async def test_a_worker_killed_mid_settlement_pays_everyone_exactly_once_after_t
     async with unit_of_work(resources) as session:
         owner = await create_user(session, settings)
         channel = await create_channel(session, owner.id)
-    pool_id, escrow, bettors = await _big_resolved_pool(resources, owner.id, channel.id, 20_000)
+    pool_id, escrow, bettors = await _big_resolved_pool(resources, owner.id, channel, 20_000)
 
     env = {
         **os.environ,
@@ -319,18 +298,13 @@ async def test_a_worker_killed_mid_settlement_pays_everyone_exactly_once_after_t
 
 
 async def _big_resolved_pool(
-    resources: Resources, owner_id: int, channel_id: int, bets: int
+    resources: Resources, owner_id: int, channel: Channel, bets: int
 ) -> tuple[int, int, int]:
     """A resolved points pool with ``bets`` positions, written in bulk."""
     admin = Principal(owner_id, Role.admin)
     async with unit_of_work(resources) as session:
-        pool = await pool_service.create(
-            session,
-            resources,
-            admin,
-            schemas.PoolCreate(
-                channel_id=channel_id, title="big", outcomes=["a", "b"], window_seconds=600
-            ),
+        pool = await create_pool(
+            session, resources, channel, title="big", outcomes=["a", "b"], actor=admin
         )
     currency = pool.currency
     async with unit_of_work(resources) as session:
@@ -338,11 +312,11 @@ async def _big_resolved_pool(
             text("SELECT escrow_account_id FROM pools WHERE id = :p"), {"p": pool.id}
         )
         await _bulk_bets(
-            session, pool.id, channel_id, currency, [o.id for o in pool.outcomes], bets
+            session, pool.id, channel.id, currency, [o.id for o in pool.outcomes], bets
         )
     async with unit_of_work(resources) as session:
-        await pool_service.lock(session, resources, admin, pool.id)
-        await pool_service.resolve(session, resources, admin, pool.id, pool.outcomes[0].id)
+        await pool_lifecycle.lock(session, resources, admin, pool.id)
+        await pool_lifecycle.resolve(session, resources, admin, pool.id, pool.outcomes[0].id)
     await resources.jobs.delete(f"arq:job:pool.settle:{pool.id}")
     await resources.jobs.zrem("arq:queue", f"pool.settle:{pool.id}")
     return pool.id, int(escrow), bets

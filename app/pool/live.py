@@ -1,0 +1,129 @@
+"""Live totals of pools: a Redis hash per pool, kept current by each committed bet, rebuilt
+from the bets (the truth) when missing and for good at lock time, and pushed to the pool's
+channel as ``pool:updated``, coalesced to a few a second."""
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.resources import Resources
+from app.kit.rooms import channel_room
+from app.kit.uow import read_session
+from app.models.pool import Pool, PoolStatus
+from app.pool import parimutuel, schemas
+from app.pool.repository import OutcomeTotal, pool_repository
+
+# Increments after a bet commits are skipped once the hash was rebuilt from PostgreSQL at lock
+# time ("final"), so late increments cannot double count. In the same round trip, the bet
+# claims the pool's next pool:updated (see Coalescer): 1 when this caller is to schedule it.
+_INCREMENT = """
+if redis.call('HEXISTS', KEYS[1], 'final') == 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HINCRBY', KEYS[1], 't:' .. ARGV[1], ARGV[2])
+  redis.call('HINCRBY', KEYS[1], 'n:' .. ARGV[1], ARGV[3])
+end
+if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[4]) then
+  return 1
+end
+return 0
+"""
+
+#: How long a pool's totals stay in Redis after their last rebuild.
+TOTALS_TTL_SECONDS = 7 * 24 * 3600
+
+
+def _totals_key(pool_id: int) -> str:
+    return f"pool:{pool_id}:totals"
+
+
+class LiveTotalsService:
+    async def read(
+        self, session: AsyncSession, redis: Redis, pool: Pool
+    ) -> dict[int, OutcomeTotal]:
+        """Totals per outcome from Redis, rebuilt from the bets (the truth) when missing."""
+        cached = await redis.hgetall(_totals_key(pool.id))  # type: ignore[misc]
+        if cached:
+            return {
+                int(field[2:]): OutcomeTotal(
+                    int(field[2:]), int(value), int(cached.get(f"n:{field[2:]}", 0))
+                )
+                for field, value in cached.items()
+                if field.startswith("t:")
+            }
+        rows = await pool_repository.totals(session, pool.id)
+        if pool.status is not PoolStatus.draft:
+            await self.store(redis, pool.id, rows, final=pool.status is not PoolStatus.open)
+        return {row.outcome_id: row for row in rows}
+
+    async def store(
+        self, redis: Redis, pool_id: int, rows: list[OutcomeTotal], *, final: bool
+    ) -> None:
+        """Replace a pool's totals; ``final`` ones (taken at lock time) no longer move."""
+        mapping: dict[str, int] = {"ready": 1}
+        for row in rows:
+            mapping[f"t:{row.outcome_id}"] = row.total
+            mapping[f"n:{row.outcome_id}"] = row.bettors
+        if final:
+            mapping["final"] = 1
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.delete(_totals_key(pool_id))
+            pipe.hset(_totals_key(pool_id), mapping=mapping)
+            pipe.expire(_totals_key(pool_id), TOTALS_TTL_SECONDS)
+            await pipe.execute()
+
+    async def add_bet(
+        self,
+        resources: Resources,
+        pool_id: int,
+        outcome_id: int,
+        amount: int,
+        *,
+        new_position: bool,
+    ) -> None:
+        """Count a committed bet in the pool's totals, and schedule the pool's next
+        ``pool:updated`` unless one is already coming."""
+        coalescer, name = resources.coalescer, f"pool:{pool_id}"
+        claimed = await resources.redis.eval(  # type: ignore[misc]
+            _INCREMENT,
+            2,
+            _totals_key(pool_id),
+            coalescer.claim_key(name),
+            str(outcome_id),
+            str(amount),
+            str(int(new_position)),
+            str(coalescer.claim_ms),
+        )
+        if claimed:
+            coalescer.schedule(name, lambda: self.publish(resources, pool_id))
+
+    async def publish(self, resources: Resources, pool_id: int) -> None:
+        """Push a pool's live totals to its channel (``pool:updated``)."""
+        async with read_session(resources) as session:
+            pool = await pool_repository.get(session, pool_id)
+            if pool is None:
+                return
+            outcomes = await pool_repository.outcomes(session, pool.id)
+            totals = await self.read(session, resources.redis, pool)
+            staked = sum(t.total for t in totals.values())
+            figures = [
+                (o.id, totals[o.id].total, totals[o.id].bettors) if o.id in totals else (o.id, 0, 0)
+                for o in outcomes
+            ]
+            update = schemas.PoolTotals(
+                id=pool.id,
+                channel_id=pool.channel_id,
+                status=pool.status,
+                total=staked,
+                bettors=sum(t.bettors for t in totals.values()),
+                outcomes=[
+                    schemas.OutcomeTotals(
+                        id=outcome_id,
+                        total=total,
+                        bettors=bettors,
+                        multiplier_bps=parimutuel.multiplier_bps(staked, total, pool.rake_bps),
+                    )
+                    for outcome_id, total, bettors in figures
+                ],
+            )
+        await resources.emitter.emit("pool:updated", update, room=channel_room(update.channel_id))
+
+
+pool_totals = LiveTotalsService()
