@@ -43,6 +43,8 @@ class Connection:
     #: Why the connection's sign-in no longer holds, once the server is dropping it: events
     #: still in flight are refused with it.
     ended: AppError | None = None
+    #: When (time.monotonic()) the sign-in was last found to hold by an event that acts.
+    sign_in_checked_at: float = float("-inf")
 
     def token_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= time.time()

@@ -147,6 +147,29 @@ async def test_a_revoked_sign_in_cannot_bet_or_chat_even_if_its_socket_missed_th
     assert balances[world.currency] == 10_000
 
 
+async def test_a_missed_notice_refuses_bets_within_a_second_of_the_revocation(
+    client: httpx.AsyncClient, world: World, resources: Resources, connect: Connect
+) -> None:
+    """An acting socket trusts its last check of the sign-in for a second at most."""
+    person = await sign_up(client, resources, world)
+    pool = await open_pool(client, world)
+    bettor = await connect(token=person.access_token)
+    assert (await bettor.call("bet:place", a_bet(pool, "first")))["ok"] is True
+    principal, _ = await auth_service.authenticate(resources, person.access_token)
+    assert principal.family_id is not None
+    await revocation.mark_session_ended(resources.redis, principal.family_id, "logout", 60)
+    revoked_at = time.monotonic()
+
+    while True:
+        bet = await bettor.call("bet:place", a_bet(pool, f"after-{time.monotonic()}"))
+        if not bet["ok"]:
+            break
+        await asyncio.sleep(0.1)
+    assert bet["error"]["code"] == "session_revoked"
+    assert time.monotonic() - revoked_at < 1.5
+    await dropped(bettor, "session_revoked")
+
+
 async def test_logout_on_one_process_drops_the_sign_ins_sockets_on_every_other(
     client: httpx.AsyncClient,
     world: World,
