@@ -24,14 +24,9 @@ from app.payment.service import payment_service
 from integrations.stripe.webhooks import InvalidSignature, verify_and_parse
 
 
-def require_admin(principal: Principal) -> None:
+def require_admin(principal: Principal, reviewed: str) -> None:
     if not principal.is_admin:
-        raise Forbidden("Only an admin may review withdrawals.")
-
-
-def require_deposit_admin(principal: Principal) -> None:
-    if not principal.is_admin:
-        raise Forbidden("Only an admin may review held deposits.")
+        raise Forbidden(f"Only an admin may review {reviewed}.")
 
 
 class PaymentController(Controller):
@@ -63,7 +58,7 @@ class PaymentController(Controller):
     ) -> schemas.DepositReviewList:
         """Admin: deposits Stripe reported paid with another amount or currency than asked,
         held uncredited for review, oldest first."""
-        require_deposit_admin(principal)
+        require_admin(principal, "held deposits")
         return await payment_service.held_deposits(session)
 
     @post("/deposits/{deposit_id:int}/credit", status_code=HTTP_200_OK)
@@ -75,7 +70,7 @@ class PaymentController(Controller):
         principal: NamedDependency[Principal],
     ) -> schemas.DepositReview:
         """Admin: the payment checked out; credit the deposit's own amount."""
-        require_deposit_admin(principal)
+        require_admin(principal, "held deposits")
         return await payment_service.credit_held_deposit(
             session, principal.user_id, deposit_id, data.note
         )
@@ -89,7 +84,7 @@ class PaymentController(Controller):
         principal: NamedDependency[Principal],
     ) -> schemas.DepositReview:
         """Admin: refuse a held deposit; it is never credited (refund the payer in Stripe)."""
-        require_deposit_admin(principal)
+        require_admin(principal, "held deposits")
         return await payment_service.reject_held_deposit(
             session, principal.user_id, deposit_id, data.reason
         )
@@ -129,7 +124,7 @@ class PaymentController(Controller):
         principal: NamedDependency[Principal],
     ) -> schemas.Withdrawal:
         """Admin: the money was paid out; record the payout reference."""
-        require_admin(principal)
+        require_admin(principal, "withdrawals")
         return await payment_service.approve_withdrawal(
             session, principal.user_id, withdrawal_id, data.payout_reference
         )
@@ -143,7 +138,7 @@ class PaymentController(Controller):
         principal: NamedDependency[Principal],
     ) -> schemas.Withdrawal:
         """Admin: refuse the withdrawal; the amount goes back to the wallet."""
-        require_admin(principal)
+        require_admin(principal, "withdrawals")
         return await payment_service.reject_withdrawal(
             session, principal.user_id, withdrawal_id, data.reason
         )
