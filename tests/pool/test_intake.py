@@ -116,3 +116,39 @@ async def test_a_batch_tells_each_placed_bet_its_balance_once_committed(
         ("wallet:updated", user_room(first.id), 1)
     ]
     assert sent[0][2].balance == 9_900
+
+
+async def test_a_bettors_events_follow_the_order_of_their_bets_across_batches(
+    client: httpx.AsyncClient,
+    world: World,
+    resources: Resources,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Many bets at once span several batches and every lane, and each batch's effects go out
+    while the next is written: still, each bettor hears their balances in the order placed."""
+    pool = await open_pool(client, world, min_stake=1)
+    yes = pool["outcomes"][0]["id"]
+    heard: dict[str, list[int]] = {}
+    slowed: set[str] = set()
+
+    async def emit(event: str, data: Any, room: str) -> None:
+        if room not in slowed:  # a slow first event: the later ones must wait for it
+            slowed.add(room)
+            await asyncio.sleep(0.05)
+        if event == "wallet:updated":
+            heard.setdefault(room, []).append(data.balance)
+
+    monkeypatch.setattr(resources.emitter, "emit", emit)
+    bettors = world.viewers[:4]
+    answers = await asyncio.gather(
+        *(
+            pool_betting.bet(
+                resources, viewer.id, pool["id"], BetCreate(outcome_id=yes, amount=1), f"o-{n}"
+            )
+            for n in range(60)
+            for viewer in bettors
+        )
+    )
+    assert len(answers) == 240
+    for viewer in bettors:
+        assert heard[user_room(viewer.id)] == list(range(10_000 - 1, 10_000 - 61, -1))
