@@ -1,0 +1,1 @@
+"""A small fake of Twitch."""
