@@ -6,6 +6,7 @@ import time
 import pytest
 
 from integrations.twitch.errors import RateLimited, TokenRevoked, Unauthorized
+from integrations.twitch.eventsub import InvalidSignature, parse, verify
 from integrations.twitch.helix import (
     HelixClient,
     InvalidChatMessage,
@@ -14,7 +15,7 @@ from integrations.twitch.helix import (
     webhook_transport,
     websocket_transport,
 )
-from tests.fakes.twitch import FakeTwitch
+from tests.fakes.twitch import FakeTwitch, objects
 from tests.integrations.twitch.conftest import Sleeps
 
 BROADCASTER_ID, BOT_ID = "1337", "4242"
@@ -377,3 +378,26 @@ async def test_a_refused_app_token_is_unauthorized(
         await helix.list_subscriptions(token.access_token)
     assert not isinstance(refused.value, TokenRevoked)
     assert refused.value.message == "Invalid OAuth token"
+
+
+async def test_the_fake_signs_deliveries_with_the_subscriptions_secret(
+    fake_twitch: FakeTwitch, helix: HelixClient
+) -> None:
+    app_token = fake_twitch.issue_token(None).access_token
+    created = await helix.create_subscription(
+        app_token,
+        subscription_type="stream.offline",
+        condition={"broadcaster_user_id": BROADCASTER_ID},
+        transport=webhook_transport(CALLBACK, SECRET),
+    )
+    assert created.subscription is not None
+    delivery = fake_twitch.notification_for(
+        created.subscription.id, objects.stream_offline_event(BROADCASTER_ID, "ada")
+    )
+
+    verify(SECRET, delivery.headers, delivery.body)
+    message = parse(delivery.headers, delivery.body)
+
+    assert message.subscription.id == created.subscription.id
+    with pytest.raises(InvalidSignature):
+        verify("another-secret-0123", delivery.headers, delivery.body)
