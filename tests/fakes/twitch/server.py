@@ -3,6 +3,7 @@ endpoints the platform calls, with inspectable state and failure injection."""
 
 import base64
 import hashlib
+import math
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -330,7 +331,10 @@ class FakeTwitch:
         reset = int(time.time()) + 60
         if self._failures.rate_limited:
             reset_in = self._failures.rate_limited.pop(0)
-            headers |= {"Ratelimit-Remaining": "0", "Ratelimit-Reset": str(time.time() + reset_in)}
+            headers |= {
+                "Ratelimit-Remaining": "0",
+                "Ratelimit-Reset": str(math.ceil(time.time() + reset_in)),
+            }
             return _helix_error(429, "Too Many Requests", headers)
         headers["Ratelimit-Reset"] = str(reset)
         if self._failures.unauthorized:
