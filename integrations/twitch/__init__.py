@@ -1,0 +1,1 @@
+"""Twitch: EventSub deliveries (webhook and WebSocket), OAuth and the Helix API."""

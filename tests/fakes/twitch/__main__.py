@@ -1,0 +1,3 @@
+from tests.fakes.twitch.cli import main
+
+main()
