@@ -36,6 +36,7 @@ from app.payment.endpoints import (
 from app.pool.endpoints import ChannelPoolController, PoolController
 from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
+from app.stream.endpoints import TwitchWebhookController
 from app.user.endpoints import MeController
 from app.wallet.endpoints import WalletController
 from app.webhooks import register_inbox_handlers
@@ -73,6 +74,7 @@ def create_http_app(
             ProtectionController,
             PaymentController,
             StripeWebhookController,
+            TwitchWebhookController,
             CheckoutReturnController,
             PoolController,
             ChannelPoolController,

@@ -116,6 +116,20 @@ class Settings(BaseSettings):
     deposit_max: int = 1_000_000
     withdrawal_min: int = 100
 
+    # Twitch: an empty client id turns Twitch off (sign-in, channel links, EventSub).
+    twitch_client_id: str = ""
+    twitch_client_secret: SecretStr = SecretStr("")
+    #: Signs the EventSub subscriptions this server creates (10 to 100 ASCII characters);
+    #: empty: /webhooks/twitch answers 503.
+    twitch_eventsub_secret: SecretStr = SecretStr("")
+    #: "webhook": Twitch posts events to /webhooks/twitch at the public URL (HTTPS on 443);
+    #: "websocket": the worker connects to Twitch instead, for a machine without a public
+    #: HTTPS address (a streamer's laptop). Both feed the same inbox.
+    twitch_eventsub_transport: Literal["webhook", "websocket"] = "webhook"
+    twitch_api_base: str = "https://api.twitch.tv/helix"
+    twitch_id_base: str = "https://id.twitch.tv"
+    twitch_eventsub_ws_url: str = "wss://eventsub.wss.twitch.tv/ws"
+
     # Player protection (cash only)
     minimum_age: int = 18
 
@@ -170,6 +184,14 @@ class Settings(BaseSettings):
                     ipaddress.ip_network(item, strict=False)  # ValueError names the bad entry
         return value
 
+    @field_validator("twitch_eventsub_secret")
+    @classmethod
+    def _eventsub_secret(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and not (10 <= len(secret) <= 100 and secret.isascii()):
+            raise ValueError("Twitch takes an EventSub secret of 10 to 100 ASCII characters")
+        return value
+
     @model_validator(mode="after")
     def _derive_public_urls(self) -> "Settings":
         """Every URL we hand out follows public_url, itself derived from host and port."""
@@ -212,6 +234,10 @@ class Settings(BaseSettings):
         if self.log_json is not None:
             return self.log_json
         return True if self.env == "production" else None
+
+    @property
+    def twitch_enabled(self) -> bool:
+        return bool(self.twitch_client_id)
 
     @property
     def payments_enabled(self) -> bool:

@@ -4,7 +4,9 @@ place, so that the inbox imports no domain. The web process (app.asgi) and the w
 
 from app.inbox.service import inbox_service
 from app.payment.service import payment_service
+from app.stream.service import stream_service
 
 
 def register_inbox_handlers() -> None:
     inbox_service.register("stripe", payment_service.handle_stripe_event)
+    inbox_service.register("twitch", stream_service.handle_twitch)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from app.kit.migrate import PROJECT_ROOT
 from app.settings import Settings
@@ -27,7 +28,13 @@ __all__ = ["fake_stripe"]
 @pytest.fixture
 def settings(database_url: str, redis_url: str, fake_stripe: FakeStripe) -> Settings:
     # the token outlives a long `make fuzz`
-    return payment_settings(database_url, redis_url, fake_stripe, access_token_ttl_seconds=6 * 3600)
+    return payment_settings(
+        database_url,
+        redis_url,
+        fake_stripe,
+        access_token_ttl_seconds=6 * 3600,
+        twitch_eventsub_secret=SecretStr("fuzzing-eventsub-secret"),
+    )
 
 
 async def schemathesis(url: str, token: str, examples: int) -> tuple[int, str]:

@@ -29,12 +29,15 @@ class ChatTimeout(Input):
 class ChatMessage(Output):
     id: str
     channel_id: int
-    user_id: int
+    #: The author's account; None for a platform chatter who has none here.
+    user_id: int | None
     display_name: str
     #: Where the message was written: ``streampools`` here, or a linked platform's chat.
     platform: str
     text: str
     sent_at: datetime
+    #: The author's badges on that platform ("moderator/1", "subscriber/12").
+    badges: list[str] = msgspec.field(default_factory=list)
 
 
 class ChatDeleted(Output):

@@ -17,10 +17,11 @@ from app.chat.repository import chat_repository
 from app.kit import ratelimit
 from app.kit.effects import call_after_commit, emit_after_commit
 from app.kit.errors import InvalidInput, NotAuthenticated
-from app.kit.payload import check_text
+from app.kit.payload import check_text, text_problem
 from app.kit.resources import Resources
 from app.kit.rooms import channel_room
 from app.models.chat import ModerationAction
+from integrations.events import PlatformEvent
 
 #: How long a message can still be found by id (to delete it) after it was sent: its id maps
 #: to the very JSON pushed to the channel's history, which also takes it out of there.
@@ -75,6 +76,29 @@ class ChatService:
         )
         call_after_commit(session, lambda: self._remember(resources, message))
         emit_after_commit(session, "chat:message", message, channel_room(channel.id))
+        return message
+
+    async def relay(
+        self, session: AsyncSession, resources: Resources, channel_id: int, event: PlatformEvent
+    ) -> schemas.ChatMessage | None:
+        """A linked platform's chat message, shown in the channel's chat beside the site's:
+        tagged with its platform, its author's name and badges, timed by the platform. None
+        when it carries nothing to show."""
+        text = (event.text or "").strip()
+        if not text or text_problem(text) is not None or event.author is None:
+            return None
+        message = schemas.ChatMessage(
+            id=f"{event.platform}:{event.message_id or event.delivery_id}",
+            channel_id=channel_id,
+            user_id=None,
+            display_name=event.author.display_name or event.author.login,
+            platform=event.platform,
+            text=text,
+            sent_at=event.occurred_at,
+            badges=list(event.author.badges),
+        )
+        call_after_commit(session, lambda: self._remember(resources, message))
+        emit_after_commit(session, "chat:message", message, channel_room(channel_id))
         return message
 
     async def history(

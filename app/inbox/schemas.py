@@ -1,6 +1,6 @@
 """What every webhook endpoint answers, and what a vendor's check of a request yields."""
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from app.kit.schema import Output
 
@@ -11,6 +11,16 @@ class VerifiedEvent(NamedTuple):
 
     external_id: str
     event_type: str
+    #: What the inbox stores when it is not the body as received (e.g. the body with the
+    #: delivery's signed headers, which say what the body alone does not).
+    payload: dict[str, Any] | None = None
+
+
+class WebhookChallenge(NamedTuple):
+    """A signed request of the vendor checking that the endpoint is ours: answered with
+    ``text`` as plain text; nothing is stored."""
+
+    text: str
 
 
 class WebhookReceived(Output):

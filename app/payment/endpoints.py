@@ -166,7 +166,7 @@ class StripeWebhookController(Controller):
     ) -> WebhookReceived:
         """Verify Stripe's signature over the raw body, store the event once, answer 2xx at
         once; a job applies it."""
-        return await receive_webhook(
+        received = await receive_webhook(
             request,
             session,
             source="stripe",
@@ -174,6 +174,8 @@ class StripeWebhookController(Controller):
             verify=verify_stripe,
             not_configured=PaymentsNotConfigured,
         )
+        assert isinstance(received, WebhookReceived), "Stripe sends no challenge"
+        return received
 
 
 class CheckoutReturnController(Controller):

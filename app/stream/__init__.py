@@ -1,0 +1,1 @@
+"""The stream platforms' event pipeline: their webhooks in, one PlatformEvent out to the rules."""

@@ -1,0 +1,58 @@
+"""Stream platform events, once stored in the inbox: each delivery becomes one PlatformEvent
+(the adapter's work), which goes to the channel it belongs to: its chat, its chat commands
+and its automations."""
+
+import logging
+
+import msgspec
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.chat.service import chat_service
+from app.kit.resources import Resources
+from app.models.channel import Platform
+from app.models.inbox import InboxEvent
+from app.stream.repository import stream_repository
+from integrations.events import PlatformEvent
+from integrations.twitch import eventsub
+
+log = logging.getLogger(__name__)
+
+
+class StreamService:
+    async def handle_twitch(
+        self, session: AsyncSession, resources: Resources, stored: InboxEvent
+    ) -> None:
+        """An EventSub delivery, as the webhook (or the WebSocket transport) stored it."""
+        message = msgspec.convert(stored.payload, eventsub.EventSubMessage)
+        if message.message_type == "revocation":
+            log.warning(
+                "Twitch revoked an EventSub subscription",
+                extra={
+                    "subscription_id": message.subscription.id,
+                    "type": message.subscription.type,
+                    "status": message.subscription.status,
+                },
+            )
+            return
+        event = eventsub.to_platform_event(message, received_at=stored.received_at)
+        if event is not None:
+            await self.dispatch(session, resources, event)
+
+    async def dispatch(
+        self, session: AsyncSession, resources: Resources, event: PlatformEvent
+    ) -> None:
+        """One platform event to the channel linked to its platform channel (none: ignored)."""
+        channel_id = await stream_repository.linked_channel_id(
+            session, Platform(event.platform), event.channel_id
+        )
+        if channel_id is None:
+            log.info(
+                "platform event for an unlinked channel",
+                extra={"platform": event.platform, "platform_channel": event.channel_id},
+            )
+            return
+        if event.kind == "chat.message":
+            await chat_service.relay(session, resources, channel_id, event)
+
+
+stream_service = StreamService()
