@@ -4,12 +4,13 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from tests.bench import fanout, intake, settlement
+from tests.bench import fanout, intake, settlement, twitch
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "settlement": settlement.main,
     "fanout": fanout.main,
     "intake": intake.main,
+    "twitch": twitch.main,
 }
 
 
