@@ -31,7 +31,9 @@ async def test_the_real_owner_replaces_an_unverified_claim_and_both_channels_aud
         claimed = await create_channel(session, squatter.id)
         real = await create_channel(session, streamer.id)
         # Declared before Twitch links needed OAuth (or a Kick claim, once Kick has OAuth).
-        session.add(ChannelLink(channel_id=claimed.id, platform=Platform.twitch, external_id="777"))
+        squatted = ChannelLink(channel_id=claimed.id, platform=Platform.twitch, external_id="777")
+        session.add(squatted)
+        await session.flush()
         account = await create_platform_account(session, streamer.id, platform_user_id="777")
 
     async with unit_of_work(resources) as session:
@@ -48,7 +50,10 @@ async def test_the_real_owner_replaces_an_unverified_claim_and_both_channels_aud
     assert details["verified_by_channel_id"] == real.id
     actions = await _audit(resources, real.id)
     assert [a for a, _ in actions] == ["link_verified"]
-    assert actions[0][1]["replaced_unverified"] == {"link_id": 1, "channel_id": claimed.id}
+    assert actions[0][1]["replaced_unverified"] == {
+        "link_id": squatted.id,
+        "channel_id": claimed.id,
+    }
 
     # Linking again changes nothing; a verified link is not taken by another channel.
     async with unit_of_work(resources) as session:
