@@ -11,6 +11,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 
 from app.auth.dependencies import provide_optional_principal, provide_principal
 from app.auth.endpoints import AuthController
+from app.automation.endpoints import AutomationController
 from app.channel.endpoints import ChannelController
 from app.health.endpoints import HealthController
 from app.kit.http import (
@@ -70,6 +71,7 @@ def create_http_app(
             AuthController,
             MeController,
             ChannelController,
+            AutomationController,
             WalletController,
             ProtectionController,
             PaymentController,

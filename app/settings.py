@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.kit.cipher import derived_key, parse_keys
+
 #: Bind addresses that mean "every interface": not an address a browser can use.
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104
 
@@ -85,6 +87,14 @@ class Settings(BaseSettings):
     jwt_audience: str = "streampools-api"
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
+
+    #: Platform (Twitch, Kick, YouTube) tokens are encrypted at rest with these comma-separated
+    #: Fernet keys: the first encrypts, every one decrypts (rotate by putting a new key first,
+    #: re-encrypting, then dropping the old). Required in production; empty elsewhere: one key
+    #: derived from the JWT secret.
+    token_keys: SecretStr = SecretStr("")
+    #: Platform tokens expiring within this many seconds are refreshed by the refresh job.
+    platform_token_refresh_lead_seconds: int = Field(default=15 * 60, ge=60)
 
     # Passwords: argon2id, never below OWASP's minimum (m=19 MiB, t=2, p=1).
     argon2_time_cost: int = Field(default=3, ge=2)
@@ -218,6 +228,26 @@ class Settings(BaseSettings):
                 " production (e.g. `openssl rand -hex 32`)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _token_keys_well_formed(self) -> "Settings":
+        text = self.token_keys.get_secret_value()
+        try:
+            parse_keys(text)
+        except ValueError as error:
+            raise ValueError(f"STREAMPOOLS_TOKEN_KEYS: {error}") from None
+        if self.env == "production" and not text.strip():
+            raise ValueError(
+                "STREAMPOOLS_TOKEN_KEYS must hold at least one Fernet key in production"
+                " (platform tokens are encrypted with it)"
+            )
+        return self
+
+    @property
+    def token_cipher_keys(self) -> tuple[bytes, ...]:
+        """The keys platform tokens are encrypted with, the encrypting one first."""
+        keys = parse_keys(self.token_keys.get_secret_value())
+        return tuple(keys) or (derived_key(self.jwt_secret.get_secret_value()),)
 
     @property
     def public_metrics(self) -> bool:

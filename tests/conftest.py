@@ -3,6 +3,8 @@ database cloned for every test, the app with its lifespan, and a real server on 
 
 import os
 
+from cryptography.fernet import Fernet
+
 # Settings are read from the environment: set ours before any app module is imported.
 os.environ.update(
     {
@@ -13,6 +15,8 @@ os.environ.update(
         "STREAMPOOLS_ARGON2_MEMORY_KIB": "19456",
         "STREAMPOOLS_ARGON2_PARALLELISM": "1",
         "STREAMPOOLS_LOG_LEVEL": "WARNING",
+        # A fresh key each run: platform tokens are encrypted as in production.
+        "STREAMPOOLS_TOKEN_KEYS": Fernet.generate_key().decode(),
     }
 )
 

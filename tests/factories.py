@@ -11,6 +11,7 @@ from app.auth.service import passwords
 from app.auth.tokens import Principal
 from app.kit.resources import Resources
 from app.models.channel import Channel
+from app.models.platform import PlatformAccount
 from app.models.user import Role, User
 from app.pool import schemas as pool_schemas
 from app.pool.lifecycle import pool_lifecycle
@@ -149,3 +150,27 @@ async def create_pool(
             open=open,
         ),
     )
+
+
+async def create_platform_account(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    platform: str = "twitch",
+    platform_user_id: str | None = None,
+    login: str | None = None,
+) -> PlatformAccount:
+    """A platform identity of ``user_id`` (as OAuth or chat would have recorded it)."""
+    from app.models.channel import Platform
+
+    number = next(_numbers)
+    account = PlatformAccount(
+        platform=Platform(platform),
+        platform_user_id=platform_user_id or str(100_000 + number),
+        login=login or f"streamer{number}",
+        display_name=(login or f"Streamer{number}").title(),
+        user_id=user_id,
+    )
+    session.add(account)
+    await session.flush()
+    return account

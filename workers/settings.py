@@ -11,6 +11,7 @@ from arq.cron import CronJob
 from arq.worker import Function, func
 
 from app.auth import tasks as auth_tasks
+from app.automation import tasks as automation_tasks
 from app.demo import tasks as demo_tasks
 from app.demo.service import demo_service
 from app.inbox import tasks as inbox_tasks
@@ -22,6 +23,7 @@ from app.kit.worker import JobContext, resources_of
 from app.kit.worker_metrics import instrumented, watch_queue_depth
 from app.leaderboard import tasks as leaderboard_tasks
 from app.ledger import tasks as ledger_tasks
+from app.platform import tasks as platform_tasks
 from app.pool import tasks as pool_tasks
 from app.settings import get_settings
 from app.webhooks import register_inbox_handlers
@@ -44,6 +46,9 @@ FUNCTIONS: list[Function] = [
     func(leaderboard_tasks.rebuild, name="leaderboard.rebuild"),
     func(leaderboard_tasks.sweep, name="leaderboard.sweep"),
     func(demo_tasks.reopen_demo_pool, name="demo.reopen_pool"),
+    func(platform_tasks.sweep_merged_accounts, name="platform.sweep_merged"),
+    func(automation_tasks.open_delayed, name="automation.open_delayed"),
+    func(automation_tasks.reschedule_delayed, name="automation.reschedule_delayed"),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -67,6 +72,20 @@ CRON_JOBS: list[CronJob] = [
         unique=True,
     ),
     cron(leaderboard_tasks.sweep, name="cron:leaderboard.sweep", second={45}, unique=True),
+    # Delayed opens whose job was lost (a Redis wipe): queued again under the same job id.
+    cron(
+        automation_tasks.reschedule_delayed,
+        name="cron:automation.reschedule_delayed",
+        second={40},
+        unique=True,
+    ),
+    # Payouts and refunds of bets a chat-only viewer placed before merging, within a minute.
+    cron(
+        platform_tasks.sweep_merged_accounts,
+        name="cron:platform.sweep_merged",
+        second={20},
+        unique=True,
+    ),
 ]
 if demo_service.keeps_pool_open(get_settings()):
     # `make run`: a new demo pool within seconds of the last one closing.

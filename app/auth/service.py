@@ -213,6 +213,12 @@ class AuthService:
         call_after_commit(session, apply)
         return profile(user)
 
+    async def start_session(
+        self, session: AsyncSession, settings: Settings, user: User
+    ) -> schemas.AuthSession:
+        """A new sign-in of ``user`` (for sign-ins proven elsewhere, e.g. platform OAuth)."""
+        return await self._start_session(session, settings, user, uuid.uuid4())
+
     async def _start_session(
         self, session: AsyncSession, settings: Settings, user: User, family_id: uuid.UUID
     ) -> schemas.AuthSession:

@@ -34,6 +34,22 @@ class PlatformChannelTaken(ChannelError):
     message = "This platform channel is already linked to a channel."
 
 
+class LinkNeedsOAuth(Forbidden):
+    code = "link_requires_oauth"
+
+    def __init__(self, platform: str) -> None:
+        super().__init__(
+            f"A {platform} channel is linked by signing in with {platform}, as its owner; it"
+            " cannot be declared.",
+            platform=platform,
+        )
+
+
+class PlatformAccountNotOwners(Forbidden):
+    code = "platform_account_not_owners"
+    message = "Only the platform account of the channel's owner can be linked to the channel."
+
+
 class LinkNotFound(NotFound):
     code = "link_not_found"
     message = "This channel has no such platform link."

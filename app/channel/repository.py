@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,8 @@ from app.models.channel import (
     ChannelLink,
     ChannelMember,
     ChannelModerator,
+    LinkStatus,
+    Platform,
     PointsGrant,
 )
 from app.models.ledger import LedgerTransaction
@@ -67,6 +69,49 @@ class ChannelRepository:
         )
         return result.scalar_one_or_none()
 
+    async def link_of_platform_channel(
+        self, session: AsyncSession, platform: Platform, external_id: str, *, for_update: bool
+    ) -> ChannelLink | None:
+        """The link of a platform channel, wherever it is (locked when asked)."""
+        query = select(ChannelLink).where(
+            ChannelLink.platform == platform, ChannelLink.external_id == external_id
+        )
+        if for_update:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        return (await session.execute(query)).scalar_one_or_none()
+
+    async def verified_channel_of(
+        self, session: AsyncSession, platform: Platform, external_id: str
+    ) -> Channel | None:
+        """The channel a platform channel is linked to by a verified link."""
+        result = await session.execute(
+            select(Channel)
+            .join(ChannelLink, ChannelLink.channel_id == Channel.id)
+            .where(
+                ChannelLink.platform == platform,
+                ChannelLink.external_id == external_id,
+                ChannelLink.status != LinkStatus.unverified,
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def set_links_status_of_account(
+        self, session: AsyncSession, platform_account_id: int, status: LinkStatus
+    ) -> list[ChannelLink]:
+        """Set the status of every verified link the platform account made; the links changed."""
+        result = await session.execute(
+            update(ChannelLink)
+            .where(
+                ChannelLink.platform_account_id == platform_account_id,
+                ChannelLink.status != LinkStatus.unverified,
+                ChannelLink.status != status,
+            )
+            .values(status=status)
+            .returning(ChannelLink)
+            .execution_options(synchronize_session=False)
+        )
+        return list(result.scalars())
+
     async def delete_link(self, session: AsyncSession, link: ChannelLink) -> None:
         await session.delete(link)
         await session.flush()
@@ -118,6 +163,25 @@ class ChannelRepository:
             .returning(ChannelMember.user_id)
         )
         return result.scalar_one_or_none() is not None
+
+    async def move_memberships(self, session: AsyncSession, from_user: int, to_user: int) -> int:
+        """Give ``to_user`` every membership of ``from_user`` (no grant: the sign-up grant was
+        paid once already), keeping the earlier join and the later bonus claim where both
+        were members; ``from_user`` is a member of nothing afterwards. Returns how many."""
+        moved = await session.execute(
+            text(
+                "INSERT INTO channel_members (channel_id, user_id, joined_at, last_bonus_at)"
+                " SELECT channel_id, :to_user, joined_at, last_bonus_at FROM channel_members"
+                "  WHERE user_id = :from_user"
+                " ON CONFLICT (channel_id, user_id) DO UPDATE"
+                "  SET joined_at = least(channel_members.joined_at, excluded.joined_at),"
+                "      last_bonus_at = greatest(channel_members.last_bonus_at,"
+                "                               excluded.last_bonus_at)"
+            ),
+            {"from_user": from_user, "to_user": to_user},
+        )
+        await session.execute(delete(ChannelMember).where(ChannelMember.user_id == from_user))
+        return int(getattr(moved, "rowcount", 0) or 0)
 
     async def member(
         self, session: AsyncSession, channel_id: int, user_id: int, *, for_update: bool = False

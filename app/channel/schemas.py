@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 
 from app.kit.schema import Input, Output
-from app.models.channel import Platform
+from app.models.channel import LinkStatus, Platform
 
 Slug = Annotated[
     str,
@@ -40,6 +40,8 @@ class ChannelUpdate(Input):
 
 
 class LinkCreate(Input):
+    """Kick and YouTube channels only: a Twitch link is made through Twitch sign-in (OAuth)."""
+
     platform: Platform
     external_id: ExternalId
 
@@ -48,7 +50,10 @@ class Link(Output):
     id: int
     platform: Platform
     external_id: str
+    #: Proven by the platform account's owner through OAuth.
     verified: bool
+    #: unverified | verified | needs_relink (its owner must sign in with the platform again).
+    status: LinkStatus
 
 
 class Channel(Output):

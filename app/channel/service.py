@@ -16,8 +16,10 @@ from app.channel.errors import (
     ChannelSlugTaken,
     DailyBonusNotReady,
     GrantCapReached,
+    LinkNeedsOAuth,
     LinkNotFound,
     NotAMember,
+    PlatformAccountNotOwners,
     PlatformChannelTaken,
     SelfGrant,
     UserNotFound,
@@ -29,8 +31,16 @@ from app.kit.errors import InvalidInput
 from app.ledger.errors import IdempotencyKeyReused
 from app.ledger.repository import ledger_repository
 from app.ledger.service import PostedTransaction, ledger_service
-from app.models.channel import Channel, ChannelLink, ChannelMember, PointsGrant
+from app.models.channel import (
+    Channel,
+    ChannelLink,
+    ChannelMember,
+    LinkStatus,
+    Platform,
+    PointsGrant,
+)
 from app.models.ledger import AccountKind, TransactionKind
+from app.models.platform import PlatformAccount
 from app.settings import Settings
 from app.user.repository import user_repository
 
@@ -38,6 +48,9 @@ BONUS_INTERVAL = timedelta(hours=24)
 #: The daily grant cap counts over a rolling window, so there is no midnight to straddle.
 GRANT_CAP_WINDOW = timedelta(hours=24)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: Platforms whose channels are linked only through OAuth by their owner, never declared
+#: (Kick and YouTube join them when their OAuth is built).
+OAUTH_ONLY = frozenset({Platform.twitch})
 
 
 def link_view(link: ChannelLink) -> schemas.Link:
@@ -138,9 +151,12 @@ class ChannelService:
         data: schemas.LinkCreate,
     ) -> schemas.Link:
         """Declare a platform channel as the channel's (unverified until OAuth). A platform
-        channel belongs to one channel only."""
+        channel belongs to one channel only. Twitch channels are not declared: they are linked
+        through Twitch sign-in (``link_verified``)."""
         channel = await channel_or_404(session, channel_id)
         require_owner(channel, principal)
+        if data.platform in OAUTH_ONLY:
+            raise LinkNeedsOAuth(data.platform.value)
         link = ChannelLink(
             channel_id=channel.id, platform=data.platform, external_id=data.external_id.strip()
         )
@@ -154,6 +170,102 @@ class ChannelService:
             {"link_id": link.id, "platform": link.platform.value, "external_id": link.external_id},
         )
         return link_view(link)
+
+    async def link_verified(
+        self, session: AsyncSession, channel: Channel, account: PlatformAccount
+    ) -> schemas.Link:
+        """Link the platform channel of ``account`` (its broadcaster) to ``channel``, verified:
+        called once its owner proved the account through OAuth. The account must be the
+        channel owner's. An unverified claim of that platform channel, by any channel, cannot
+        block its real owner: it is replaced (and the replacement audited in both channels).
+        Linking again refreshes the link (a relink after ``needs_relink``)."""
+        if account.user_id != channel.owner_id:
+            raise PlatformAccountNotOwners()
+        existing = await channel_repository.link_of_platform_channel(
+            session, account.platform, account.platform_user_id, for_update=True
+        )
+        replaced: dict[str, object] | None = None
+        if existing is not None and existing.channel_id == channel.id:
+            if (
+                existing.status is LinkStatus.verified
+                and existing.platform_account_id == account.id
+            ):
+                return link_view(existing)
+            existing.status = LinkStatus.verified
+            existing.platform_account_id = account.id
+            await session.flush()
+            await self._audit_verified(session, channel, existing, None)
+            return link_view(existing)
+        if existing is not None:
+            if existing.verified:
+                raise PlatformChannelTaken()
+            replaced = {"link_id": existing.id, "channel_id": existing.channel_id}
+            await channel_repository.delete_link(session, existing)
+            await channel_repository.audit(
+                session,
+                existing.channel_id,
+                None,
+                "link_replaced_by_verified",
+                {
+                    "link_id": existing.id,
+                    "platform": existing.platform.value,
+                    "external_id": existing.external_id,
+                    "verified_by_channel_id": channel.id,
+                },
+            )
+        link = ChannelLink(
+            channel_id=channel.id,
+            platform=account.platform,
+            external_id=account.platform_user_id,
+            status=LinkStatus.verified,
+            platform_account_id=account.id,
+        )
+        if not await channel_repository.add_link(session, link):
+            raise PlatformChannelTaken()  # verified elsewhere by a concurrent sign-in
+        await self._audit_verified(session, channel, link, replaced)
+        return link_view(link)
+
+    async def _audit_verified(
+        self,
+        session: AsyncSession,
+        channel: Channel,
+        link: ChannelLink,
+        replaced: dict[str, object] | None,
+    ) -> None:
+        details: dict[str, object] = {
+            "link_id": link.id,
+            "platform": link.platform.value,
+            "external_id": link.external_id,
+            "platform_account_id": link.platform_account_id,
+        }
+        if replaced is not None:
+            details["replaced_unverified"] = replaced
+        await channel_repository.audit(
+            session, channel.id, channel.owner_id, "link_verified", details
+        )
+
+    async def set_account_links_status(
+        self, session: AsyncSession, platform_account_id: int, status: LinkStatus
+    ) -> None:
+        """Mark every verified link the platform account made ``needs_relink`` (its tokens
+        failed) or ``verified`` again (relinked), audited in each channel."""
+        for link in await channel_repository.set_links_status_of_account(
+            session, platform_account_id, status
+        ):
+            await channel_repository.audit(
+                session,
+                link.channel_id,
+                None,
+                "link_status_changed",
+                {"link_id": link.id, "status": status.value},
+            )
+
+    async def verified_channel(
+        self, session: AsyncSession, platform: Platform, external_id: str
+    ) -> Channel | None:
+        """Our channel a platform channel belongs to, by a verified link only: an unverified
+        claim never steers a channel's pools."""
+        return await channel_repository.verified_channel_of(session, platform, external_id)
 
     async def remove_link(
         self, session: AsyncSession, principal: Principal, channel_id: int, link_id: int
@@ -226,9 +338,23 @@ class ChannelService:
         """Join the channel; the first join ever credits the sign-up grant. Joining again
         answers with the same membership."""
         channel = await channel_or_404(session, channel_id)
-        if await channel_repository.add_member(session, channel.id, user_id):
-            await self._signup_grant(session, settings, channel.id, user_id)
+        await self.ensure_member(session, settings, channel, user_id)
         return await self.membership(session, user_id, channel.id)
+
+    async def ensure_member(
+        self, session: AsyncSession, settings: Settings, channel: Channel, user_id: int
+    ) -> bool:
+        """Make the user a member (the first join ever credits the sign-up grant); True when
+        they joined now."""
+        if not await channel_repository.add_member(session, channel.id, user_id):
+            return False
+        await self._signup_grant(session, settings, channel.id, user_id)
+        return True
+
+    async def move_memberships(self, session: AsyncSession, from_user: int, to_user: int) -> int:
+        """Hand a merged account's memberships to the account it merged into, without a second
+        sign-up grant, and without a second daily bonus within the same 24 hours."""
+        return await channel_repository.move_memberships(session, from_user, to_user)
 
     async def claim_daily_bonus(
         self, session: AsyncSession, settings: Settings, user_id: int, channel_id: int

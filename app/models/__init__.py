@@ -1,5 +1,6 @@
 """All ORM models, imported here so the metadata is complete wherever it is used."""
 
+from app.models.automation import AutomationFiring, AutomationKind, AutomationRule, ChannelStream
 from app.models.base import Base
 from app.models.channel import (
     Channel,
@@ -7,6 +8,7 @@ from app.models.channel import (
     ChannelLink,
     ChannelMember,
     ChannelModerator,
+    LinkStatus,
     Platform,
     PointsGrant,
 )
@@ -20,6 +22,7 @@ from app.models.ledger import (
     TransactionKind,
 )
 from app.models.payment import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
+from app.models.platform import PlatformAccount, PlatformToken, TokenPurpose, TokenStatus
 from app.models.pool import (
     Bet,
     BetPlacement,
@@ -35,6 +38,9 @@ from app.models.user import RefreshToken, Role, User
 __all__ = [
     "Account",
     "AccountKind",
+    "AutomationFiring",
+    "AutomationKind",
+    "AutomationRule",
     "Base",
     "Bet",
     "BetPlacement",
@@ -43,6 +49,7 @@ __all__ = [
     "ChannelLink",
     "ChannelMember",
     "ChannelModerator",
+    "ChannelStream",
     "ChatModeration",
     "Deposit",
     "DepositLimit",
@@ -51,8 +58,11 @@ __all__ = [
     "LedgerEntry",
     "LedgerTransaction",
     "LimitPeriod",
+    "LinkStatus",
     "ModerationAction",
     "Platform",
+    "PlatformAccount",
+    "PlatformToken",
     "PointsGrant",
     "Pool",
     "PoolOutcome",
@@ -63,6 +73,8 @@ __all__ = [
     "RefreshToken",
     "Role",
     "SelfExclusion",
+    "TokenPurpose",
+    "TokenStatus",
     "TransactionKind",
     "User",
     "Withdrawal",

@@ -26,6 +26,15 @@ class Platform(enum.StrEnum):
     youtube = "youtube"
 
 
+platform_enum = Enum(Platform, name="platform", values_callable=lambda e: [m.value for m in e])
+
+
+class LinkStatus(enum.StrEnum):
+    unverified = "unverified"  # declared by the channel's owner, not proven (Kick, YouTube)
+    verified = "verified"  # made through OAuth by the platform account's owner
+    needs_relink = "needs_relink"  # verified, but its tokens were revoked or keep failing
+
+
 class Channel(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "channels"
 
@@ -36,18 +45,35 @@ class Channel(IdMixin, CreatedAtMixin, Base):
 
 
 class ChannelLink(IdMixin, CreatedAtMixin, Base):
-    """A platform channel (Twitch, Kick, YouTube) that belongs to one of our channels."""
+    """A platform channel (Twitch, Kick, YouTube) that belongs to one of our channels. A
+    verified link names the platform account (its broadcaster) whose owner made it."""
 
     __tablename__ = "channel_links"
 
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), index=True)
-    platform: Mapped[Platform] = mapped_column(
-        Enum(Platform, name="platform", values_callable=lambda e: [m.value for m in e])
-    )
+    platform: Mapped[Platform] = mapped_column(platform_enum)
     external_id: Mapped[str] = mapped_column(String(128))
-    verified: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    status: Mapped[LinkStatus] = mapped_column(
+        Enum(LinkStatus, name="link_status", values_callable=lambda e: [m.value for m in e]),
+        default=LinkStatus.unverified,
+        server_default=LinkStatus.unverified.value,
+    )
+    platform_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("platform_accounts.id"), default=None, index=True
+    )
 
-    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id"),
+        CheckConstraint(
+            "status = 'unverified' OR platform_account_id IS NOT NULL",
+            name="verified_names_account",
+        ),
+    )
+
+    @property
+    def verified(self) -> bool:
+        """Proven by its owner through OAuth (still so while it needs a relink)."""
+        return self.status is not LinkStatus.unverified
 
 
 class ChannelModerator(CreatedAtMixin, Base):

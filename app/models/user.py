@@ -4,7 +4,17 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, LargeBinary, String, Uuid, func
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Uuid,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, CreatedAtMixin, IdMixin
@@ -27,8 +37,20 @@ class User(IdMixin, CreatedAtMixin, Base):
         server_default=Role.user.value,
     )
     birth_date: Mapped[date | None] = mapped_column(default=None)
+    #: Known only by a platform identity from chat: no email, no password, no date of birth
+    #: (so never cash), until its owner claims it by signing in with that platform.
+    chat_only: Mapped[bool] = mapped_column(server_default=text("false"))
+    #: A chat-only account merged into a full one: its identities and money moved there.
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    __table_args__ = (Index("uq_users_email_lower", func.lower(email), unique=True),)
+    __table_args__ = (
+        Index("uq_users_email_lower", func.lower(email), unique=True),
+        CheckConstraint(
+            "NOT chat_only OR (email IS NULL AND password_hash IS NULL AND birth_date IS NULL)",
+            name="chat_only_has_no_credentials",
+        ),
+        CheckConstraint("merged_into IS NULL OR chat_only", name="only_chat_only_merged"),
+    )
 
 
 class RefreshToken(IdMixin, CreatedAtMixin, Base):

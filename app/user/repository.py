@@ -33,8 +33,11 @@ class UserRepository:
         password_hash: str | None,
         display_name: str,
         role: Role = Role.user,
+        chat_only: bool = False,
     ) -> User:
         user = User(email=email, password_hash=password_hash, display_name=display_name, role=role)
+        if chat_only:
+            user.chat_only = True
         session.add(user)
         await session.flush()
         return user

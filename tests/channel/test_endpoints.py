@@ -178,7 +178,7 @@ async def test_who_may_change_a_channel(client: Client) -> None:
 
     owner_only = [
         ("PATCH", base, {"name": "Mine now"}),
-        ("POST", f"{base}/links", {"platform": "twitch", "external_id": "123"}),
+        ("POST", f"{base}/links", {"platform": "kick", "external_id": "123"}),
         ("POST", f"{base}/moderators", {"user_id": viewer_id}),
         ("DELETE", f"{base}/moderators/{moderator_id}", None),
     ]
@@ -261,18 +261,19 @@ async def test_a_platform_channel_is_linked_to_one_channel_only(
 
     linked = await client.post(
         f"/api/v1/channels/{channel_id}/links",
-        json={"platform": "twitch", "external_id": "141981764"},
+        json={"platform": "kick", "external_id": "141981764"},
         headers=owner,
     )
     assert linked.status_code == 201
     link = linked.json()
-    assert link["platform"] == "twitch"
+    assert link["platform"] == "kick"
     assert link["verified"] is False
+    assert link["status"] == "unverified"
 
     for auth, target in [(rival, rival_id), (owner, channel_id)]:
         taken = await client.post(
             f"/api/v1/channels/{target}/links",
-            json={"platform": "twitch", "external_id": "141981764"},
+            json={"platform": "kick", "external_id": "141981764"},
             headers=auth,
         )
         assert taken.status_code == 409
@@ -280,7 +281,7 @@ async def test_a_platform_channel_is_linked_to_one_channel_only(
 
     same_id_elsewhere = await client.post(
         f"/api/v1/channels/{rival_id}/links",
-        json={"platform": "kick", "external_id": "141981764"},
+        json={"platform": "youtube", "external_id": "141981764"},
         headers=rival,
     )
     assert same_id_elsewhere.status_code == 201
@@ -305,13 +306,27 @@ async def test_a_platform_channel_is_linked_to_one_channel_only(
 
     freed = await client.post(
         f"/api/v1/channels/{rival_id}/links",
-        json={"platform": "twitch", "external_id": "141981764"},
+        json={"platform": "kick", "external_id": "141981764"},
         headers=rival,
     )
     assert freed.status_code == 201
 
     actions = [action for _, action, _ in await _audit(resources, channel_id)]
     assert actions == ["channel_created", "link_added", "link_removed"]
+
+
+async def test_a_twitch_channel_is_never_declared_only_linked_through_twitch_sign_in(
+    client: Client,
+) -> None:
+    _, owner, channel_id = await _owned_channel(client)
+    refused = await client.post(
+        f"/api/v1/channels/{channel_id}/links",
+        json={"platform": "twitch", "external_id": "141981764"},
+        headers=owner,
+    )
+    assert refused.status_code == 403
+    assert _code(refused) == "link_requires_oauth"
+    assert (await client.get(f"/api/v1/channels/{channel_id}")).json()["links"] == []
 
 
 async def test_malformed_links_are_422(client: Client) -> None:

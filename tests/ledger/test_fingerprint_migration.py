@@ -21,7 +21,6 @@ from app.models.ledger import AccountKind, TransactionKind
 from app.pool.repository import STAGING_TABLE
 from app.settings import Settings
 from tests.conftest import Servers
-from tests.factories import create_user
 
 USD = "cash:USD"
 DATABASE = "fingerprint_migration"
@@ -146,8 +145,15 @@ async def test_retries_of_transactions_posted_before_the_migration_are_recognise
     resources = await open_resources(settings)
     try:
         async with unit_of_work(resources) as session:
-            user = await create_user(session, settings)
-            wallet = await ledger_service.wallet(session, user.id, USD)
+            # Raw SQL: the users table as it stood at 0010 (today's model has later columns).
+            user_id = await session.scalar(
+                text(
+                    "INSERT INTO users (email, display_name) VALUES ('old@example.com', 'Old')"
+                    " RETURNING id"
+                )
+            )
+            assert user_id is not None
+            wallet = await ledger_service.wallet(session, user_id, USD)
             clearing = await ledger_service.system_account(
                 session, AccountKind.stripe_clearing, USD
             )
