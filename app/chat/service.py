@@ -31,7 +31,9 @@ _decode_message = msgspec.json.Decoder(schemas.ChatMessage).decode
 
 
 def _history_key(channel_id: int) -> str:
-    return f"chat:{channel_id}:history"
+    # Scored by the time each message was written (where it was written): platform chat
+    # arrives through concurrent jobs, and the history keeps the order it was sent in.
+    return f"chat:{channel_id}:timeline"
 
 
 def _message_key(message_id: str) -> str:
@@ -105,8 +107,8 @@ class ChatService:
         self, redis: Redis, channel_id: int, limit: int = 50
     ) -> list[schemas.ChatMessage]:
         """The channel's latest messages, oldest first."""
-        raw = await redis.lrange(_history_key(channel_id), 0, limit - 1)  # type: ignore[misc]
-        return [_decode_message(item) for item in reversed(raw)]
+        raw = await redis.zrange(_history_key(channel_id), -limit, -1)
+        return [_decode_message(item) for item in raw]
 
     async def delete(
         self, session: AsyncSession, resources: Resources, actor: Principal, message_id: str
@@ -166,14 +168,14 @@ class ChatService:
         key = _history_key(message.channel_id)
         raw = msgspec.json.encode(message)
         async with resources.redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(key, raw)
-            pipe.ltrim(key, 0, resources.settings.chat_history_size - 1)
+            pipe.zadd(key, {raw: message.sent_at.timestamp()})
+            pipe.zremrangebyrank(key, 0, -resources.settings.chat_history_size - 1)
             pipe.set(_message_key(message.id), raw, ex=MESSAGE_INDEX_SECONDS)
             await pipe.execute()
 
     async def _forget(self, redis: Redis, message: schemas.ChatMessage, raw: str) -> None:
         async with redis.pipeline(transaction=True) as pipe:
-            pipe.lrem(_history_key(message.channel_id), 1, raw)
+            pipe.zrem(_history_key(message.channel_id), raw)
             pipe.delete(_message_key(message.id))
             await pipe.execute()
 

@@ -7,11 +7,12 @@ import logging
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.automation.service import automation_service
+from app.channel.service import channel_service
 from app.chat.service import chat_service
 from app.kit.resources import Resources
 from app.models.channel import Platform
 from app.models.inbox import InboxEvent
-from app.stream.repository import stream_repository
 from integrations.events import PlatformEvent
 from integrations.twitch import eventsub
 
@@ -41,18 +42,21 @@ class StreamService:
     async def dispatch(
         self, session: AsyncSession, resources: Resources, event: PlatformEvent
     ) -> None:
-        """One platform event to the channel linked to its platform channel (none: ignored)."""
-        channel_id = await stream_repository.linked_channel_id(
+        """One platform event to the channel its platform channel is verifiably linked to
+        (none: ignored): chat to the channel's chat, the rest to its automations."""
+        if event.kind != "chat.message":
+            await automation_service.handle(session, resources, event)
+            return
+        channel = await channel_service.verified_channel(
             session, Platform(event.platform), event.channel_id
         )
-        if channel_id is None:
+        if channel is None:
             log.info(
-                "platform event for an unlinked channel",
+                "chat of an unlinked platform channel",
                 extra={"platform": event.platform, "platform_channel": event.channel_id},
             )
             return
-        if event.kind == "chat.message":
-            await chat_service.relay(session, resources, channel_id, event)
+        await chat_service.relay(session, resources, channel.id, event)
 
 
 stream_service = StreamService()

@@ -9,13 +9,15 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
+from app.channel.permissions import channel_or_404
+from app.channel.service import channel_service
 from app.chat.service import chat_service
 from app.kit.resources import Resources
 from app.kit.uow import read_session, unit_of_work
-from app.models.channel import ChannelLink, Platform
 from app.models.inbox import InboxEvent
 from app.settings import Settings
 from tests.conftest import RunJobs
+from tests.factories import create_platform_account
 from tests.fakes.twitch import objects, signing
 from tests.worlds import World
 
@@ -72,14 +74,11 @@ async def _stored(resources: Resources) -> int:
 
 async def _link(resources: Resources, world: World) -> None:
     async with unit_of_work(resources) as session:
-        session.add(
-            ChannelLink(
-                channel_id=world.channel_id,
-                platform=Platform.twitch,
-                external_id=BROADCASTER,
-                verified=True,
-            )
+        channel = await channel_or_404(session, world.channel_id)
+        account = await create_platform_account(
+            session, world.owner.id, platform_user_id=BROADCASTER
         )
+        await channel_service.link_verified(session, channel, account)
 
 
 async def test_a_notification_is_stored_once_and_a_resend_answered_2xx(
