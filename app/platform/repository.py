@@ -177,6 +177,23 @@ class PlatformRepository:
         )
         return result.scalar_one_or_none()
 
+    async def bot_account(
+        self, session: AsyncSession, platform: Platform
+    ) -> PlatformAccount | None:
+        """The platform's chat bot: the account whose bot grant was stored last and is active."""
+        result = await session.execute(
+            select(PlatformAccount)
+            .join(PlatformToken, PlatformToken.platform_account_id == PlatformAccount.id)
+            .where(
+                PlatformAccount.platform == platform,
+                PlatformToken.purpose == TokenPurpose.bot,
+                PlatformToken.status == TokenStatus.active,
+            )
+            .order_by(PlatformToken.updated_at.desc(), PlatformToken.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
     async def claim_due(
         self, session: AsyncSession, lead_seconds: int, limit: int
     ) -> list[DueToken]:

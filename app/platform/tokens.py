@@ -71,6 +71,17 @@ class PlatformTokenService:
             return None
         return _cipher(settings).decrypt(token.access_token)
 
+    async def bot(
+        self, session: AsyncSession, settings: Settings, platform: Platform
+    ) -> tuple[PlatformAccount, str] | None:
+        """The platform's chat bot account (linked by an admin through OAuth) and its current
+        access token; None when no bot is linked or its grant needs a relink."""
+        account = await platform_repository.bot_account(session, platform)
+        if account is None:
+            return None
+        token = await self.access_token(session, settings, account.id, TokenPurpose.bot)
+        return None if token is None else (account, token)
+
     async def refresh_due_tokens(
         self, session: AsyncSession, settings: Settings, refresher: Refresher
     ) -> RefreshReport:
