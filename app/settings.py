@@ -34,7 +34,9 @@ class Settings(BaseSettings):
         default="",
         description="URL of a read replica for lag-tolerant reads; empty means the primary.",
     )
-    database_pool_size: int = 10
+    #: Connections each process keeps open (per engine), and the most it uses: a request that
+    #: finds all of them busy waits for one rather than opening (and then closing) another.
+    database_pool_size: int = Field(default=20, ge=1)
     redis_url: str = Field(
         default="",
         validation_alias=AliasChoices("STREAMPOOLS_REDIS_URL", "REDIS_URL"),

@@ -13,8 +13,10 @@ from app.settings import Settings
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
+        # No overflow: a connection opened for a burst and closed after it costs more (a
+        # connection set-up, a backend started) than waiting a moment for a pooled one.
         pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
+        max_overflow=0,
         pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": "streampools"}},
     )

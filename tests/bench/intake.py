@@ -32,8 +32,8 @@ SATURATION_SECONDS = 10
 STEADY_SECONDS = 15
 STEADY_SHARE = 0.7
 PGBENCH_SECONDS = 10
-#: The web process holds at most this many database connections (pool size plus overflow, as
-#: app.kit.db configures them); pgbench runs with that many clients and with one per bettor.
+#: The web process holds at most this many database connections (its pool, as app.kit.db
+#: configures it); pgbench runs with that many clients and with one per bettor.
 PGBENCH_CLIENTS = (20, BETTORS)
 RATE_TARGET = 0.5
 P99_TARGET_MS = 50.0

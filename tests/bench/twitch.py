@@ -67,9 +67,11 @@ def _delivery(n: int) -> signing.Delivery:
 Sender = Callable[[aiohttp.ClientSession, str, int], Awaitable[int]]
 
 
-async def _steady(url: str, web_pid: int, label: str, send: Sender) -> Run:
+async def _steady(
+    url: str, web_pid: int, label: str, send: Sender, seconds: float = SECONDS, first: int = 0
+) -> Run:
     run = Run(label)
-    total = RATE * SECONDS
+    total = int(RATE * seconds)
     async with aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=200), timeout=aiohttp.ClientTimeout(total=30)
     ) as http:
@@ -87,7 +89,7 @@ async def _steady(url: str, web_pid: int, label: str, send: Sender) -> Run:
 
         cpu_before = cpu_seconds(web_pid)
         start = time.perf_counter() + 0.2
-        await asyncio.gather(*(one(n, start + n / RATE) for n in range(total)))
+        await asyncio.gather(*(one(first + n, start + n / RATE) for n in range(total)))
         run.seconds = time.perf_counter() - start
         run.cpu = (cpu_seconds(web_pid) - cpu_before) / run.seconds
     return run
@@ -120,11 +122,10 @@ async def measure(stack: Stack) -> tuple[Run, Run]:
             {"STREAMPOOLS_TWITCH_EVENTSUB_SECRET": SECRET, "STREAMPOOLS_DEMO_ENABLED": "false"},
         )
         started.append(web)
-        # Warm up both paths (connections, prepared statements) before measuring.
-        async with aiohttp.ClientSession() as http:
-            for n in range(50):
-                await _webhook(http, url, -1 - n)
-                await _healthz(http, url, n)
+        # Warm up both paths at the full rate (the pool's connections, prepared statements)
+        # before measuring.
+        await _steady(url, web.pid, "warm-up", _healthz, seconds=2)
+        await _steady(url, web.pid, "warm-up", _webhook, seconds=2, first=-RATE * 2)
         reference = await _steady(url, web.pid, "GET /healthz", _healthz)
         _DELIVERIES.update((n, _delivery(n)) for n in range(RATE * SECONDS))
         ours = await _steady(url, web.pid, "POST /webhooks/twitch", _webhook)
