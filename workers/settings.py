@@ -26,6 +26,7 @@ from app.ledger import tasks as ledger_tasks
 from app.platform import tasks as platform_tasks
 from app.pool import tasks as pool_tasks
 from app.settings import get_settings
+from app.stream import tasks as stream_tasks
 from app.webhooks import register_inbox_handlers
 
 # Each webhook vendor's events go to the domain that handles them (the inbox imports none).
@@ -49,6 +50,7 @@ FUNCTIONS: list[Function] = [
     func(platform_tasks.sweep_merged_accounts, name="platform.sweep_merged"),
     func(automation_tasks.open_delayed, name="automation.open_delayed"),
     func(automation_tasks.reschedule_delayed, name="automation.reschedule_delayed"),
+    func(stream_tasks.reconcile_twitch_subscriptions, name="twitch.subscriptions.reconcile"),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -84,6 +86,15 @@ CRON_JOBS: list[CronJob] = [
         platform_tasks.sweep_merged_accounts,
         name="cron:platform.sweep_merged",
         second={20},
+        unique=True,
+    ),
+    # Twitch's EventSub subscriptions against the verified links: missing or dead ones made
+    # again, orphans deleted (webhooks; over a WebSocket, a nudge to the listener).
+    cron(
+        stream_tasks.reconcile_twitch_subscriptions,
+        name="cron:twitch.subscriptions.reconcile",
+        minute=set(range(0, 60, 5)),
+        second={50},
         unique=True,
     ),
 ]
