@@ -1,6 +1,7 @@
 """The arq worker: every job and cron is registered here, under a stable dotted name."""
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from typing import Any, ClassVar, TypeVar
@@ -27,6 +28,7 @@ from app.platform import tasks as platform_tasks
 from app.pool import tasks as pool_tasks
 from app.settings import get_settings
 from app.stream import tasks as stream_tasks
+from app.stream.listener import EventSubListener, listener_wanted
 from app.webhooks import register_inbox_handlers
 
 # Each webhook vendor's events go to the domain that handles them (the inbox imports none).
@@ -129,12 +131,20 @@ async def startup(ctx: JobContext) -> None:
     ctx["resources"] = resources = await open_resources(settings)
     ctx["metrics"] = start_metrics_listener(settings, settings.worker_metrics_port)
     ctx["queue_depth"] = asyncio.create_task(watch_queue_depth(resources.jobs.zcard))
+    if listener_wanted(settings):
+        # Twitch's EventSub over a WebSocket (no public callback): one worker holds it.
+        ctx["eventsub_listener"] = asyncio.create_task(EventSubListener(resources).run())
     # Pay what a crash or a Redis wipe left unpaid now, not at the next cron tick. A job, so
     # start-up does not wait on it; one a second however many workers start together.
     await resources.jobs.enqueue_job("pool.sweep", _job_id=f"pool.sweep:startup:{int(time.time())}")
 
 
 async def shutdown(ctx: JobContext) -> None:
+    listener = ctx.pop("eventsub_listener", None)
+    if isinstance(listener, asyncio.Task):
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener  # its connections closed and its lease given up
     watcher = ctx.pop("queue_depth", None)
     if isinstance(watcher, asyncio.Task):
         watcher.cancel()
