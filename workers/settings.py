@@ -1,6 +1,7 @@
 """The arq worker: every job and cron is registered here, under a stable dotted name."""
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from typing import Any, ClassVar, TypeVar
@@ -26,6 +27,8 @@ from app.ledger import tasks as ledger_tasks
 from app.platform import tasks as platform_tasks
 from app.pool import tasks as pool_tasks
 from app.settings import get_settings
+from app.stream import tasks as stream_tasks
+from app.stream.listener import EventSubListener, listener_wanted
 from app.webhooks import register_inbox_handlers
 
 # Each webhook vendor's events go to the domain that handles them (the inbox imports none).
@@ -49,6 +52,7 @@ FUNCTIONS: list[Function] = [
     func(platform_tasks.sweep_merged_accounts, name="platform.sweep_merged"),
     func(automation_tasks.open_delayed, name="automation.open_delayed"),
     func(automation_tasks.reschedule_delayed, name="automation.reschedule_delayed"),
+    func(stream_tasks.reconcile_twitch_subscriptions, name="twitch.subscriptions.reconcile"),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -86,6 +90,15 @@ CRON_JOBS: list[CronJob] = [
         second={20},
         unique=True,
     ),
+    # Twitch's EventSub subscriptions against the verified links: missing or dead ones made
+    # again, orphans deleted (webhooks; over a WebSocket, a nudge to the listener).
+    cron(
+        stream_tasks.reconcile_twitch_subscriptions,
+        name="cron:twitch.subscriptions.reconcile",
+        minute=set(range(0, 60, 5)),
+        second={50},
+        unique=True,
+    ),
 ]
 if demo_service.keeps_pool_open(get_settings()):
     # `make run`: a new demo pool within seconds of the last one closing.
@@ -118,12 +131,20 @@ async def startup(ctx: JobContext) -> None:
     ctx["resources"] = resources = await open_resources(settings)
     ctx["metrics"] = start_metrics_listener(settings, settings.worker_metrics_port)
     ctx["queue_depth"] = asyncio.create_task(watch_queue_depth(resources.jobs.zcard))
+    if listener_wanted(settings):
+        # Twitch's EventSub over a WebSocket (no public callback): one worker holds it.
+        ctx["eventsub_listener"] = asyncio.create_task(EventSubListener(resources).run())
     # Pay what a crash or a Redis wipe left unpaid now, not at the next cron tick. A job, so
     # start-up does not wait on it; one a second however many workers start together.
     await resources.jobs.enqueue_job("pool.sweep", _job_id=f"pool.sweep:startup:{int(time.time())}")
 
 
 async def shutdown(ctx: JobContext) -> None:
+    listener = ctx.pop("eventsub_listener", None)
+    if isinstance(listener, asyncio.Task):
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener  # its connections closed and its lease given up
     watcher = ctx.pop("queue_depth", None)
     if isinstance(watcher, asyncio.Task):
         watcher.cancel()

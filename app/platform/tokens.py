@@ -82,6 +82,20 @@ class PlatformTokenService:
         token = await self.access_token(session, settings, account.id, TokenPurpose.bot)
         return None if token is None else (account, token)
 
+    async def mark_needs_relink(
+        self, session: AsyncSession, account_id: int, purpose: TokenPurpose, reason: str
+    ) -> bool:
+        """The platform refused the account's grant for good (a revoked authorization seen
+        outside a refresh): mark it ``needs_relink``, its links too, and tell its owner, as a
+        failed refresh does. False when it was not active (already marked, or never stored)."""
+        token = await platform_repository.token(session, account_id, purpose)
+        account = await platform_repository.account_by_id(session, account_id)
+        if token is None or account is None or token.status is not TokenStatus.active:
+            return False
+        due = DueToken(token, account.platform, account.login, account.user_id)
+        await self._needs_relink(session, due, reason)
+        return True
+
     async def refresh_due_tokens(
         self, session: AsyncSession, settings: Settings, refresher: Refresher
     ) -> RefreshReport:

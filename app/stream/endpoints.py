@@ -3,7 +3,6 @@
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
 from litestar import Controller, MediaType, Request, Response, post
 from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK
@@ -14,6 +13,7 @@ from app.inbox.schemas import VerifiedEvent, WebhookChallenge, WebhookReceived
 from app.kit.openapi import error_responses
 from app.kit.resources import Resources
 from app.stream.errors import ForgedDelivery, MalformedDelivery, TwitchNotConfigured
+from app.stream.listener import inbox_event
 from integrations.twitch import eventsub
 
 
@@ -32,13 +32,7 @@ def verify_twitch(
         raise MalformedDelivery(str(error)) from error
     if message.message_type == "webhook_callback_verification":
         return WebhookChallenge(message.challenge or "")
-    return VerifiedEvent(
-        external_id=message.message_id,
-        event_type=message.subscription.type
-        if message.message_type == "notification"
-        else message.message_type,
-        payload=msgspec.to_builtins(message),
-    )
+    return inbox_event(message)
 
 
 class TwitchWebhookController(Controller):

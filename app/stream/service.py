@@ -13,6 +13,7 @@ from app.chat.service import chat_service
 from app.kit.resources import Resources
 from app.models.channel import Platform
 from app.models.inbox import InboxEvent
+from app.stream.subscriptions import twitch_subscription_service
 from integrations.events import PlatformEvent
 from integrations.twitch import eventsub
 
@@ -34,6 +35,7 @@ class StreamService:
                     "status": message.subscription.status,
                 },
             )
+            await twitch_subscription_service.act_on_revocation(session, message.subscription)
             return
         event = eventsub.to_platform_event(message, received_at=stored.received_at)
         if event is not None:

@@ -70,10 +70,15 @@ class FakeEventSubWebSocket:
         async with self._connected:
             await self._connected.wait_for(lambda: len(self.connections) >= count)
 
+    def connection(self, session_id: str) -> Connection:
+        """The newest connection of a session."""
+        return next(c for c in reversed(self.connections) if c.session_id == session_id)
+
     async def send_notification(
         self, subscription: JsonObject, event: JsonObject, *, message_id: str | None = None
     ) -> str:
-        """A notification on the newest connection; its message id."""
+        """A notification on the connection of the subscription's session (when the
+        subscription names one of ours), else on the newest; its message id."""
         message_id = message_id or new_id()
         metadata = {
             "message_id": message_id,
@@ -82,7 +87,11 @@ class FakeEventSubWebSocket:
             "subscription_type": subscription["type"],
             "subscription_version": subscription["version"],
         }
-        await self._send(self.current, metadata, {"subscription": subscription, "event": event})
+        await self._send(
+            self._connection_of(subscription),
+            metadata,
+            {"subscription": subscription, "event": event},
+        )
         return message_id
 
     async def send_revocation(
@@ -96,8 +105,15 @@ class FakeEventSubWebSocket:
             "subscription_version": subscription["version"],
         }
         await self._send(
-            self.current, metadata, {"subscription": subscription | {"status": reason}}
+            self._connection_of(subscription),
+            metadata,
+            {"subscription": subscription | {"status": reason}},
         )
+
+    def _connection_of(self, subscription: JsonObject) -> Connection:
+        session_id = subscription.get("transport", {}).get("session_id")
+        known = {connection.session_id for connection in self.connections}
+        return self.connection(session_id) if session_id in known else self.current
 
     async def ask_to_reconnect(self) -> None:
         """``session_reconnect`` on the newest connection, pointing at a URL keeping its session."""
