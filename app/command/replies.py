@@ -107,13 +107,17 @@ def job_id(platform: str, broadcaster_id: str, run: int) -> str:
 
 
 def compose(lines: Iterable[ReplyLine], limit: int = MAX_CHAT_MESSAGE_LENGTH) -> list[ReplyLine]:
-    """Lines as chat messages: every bet confirmation in one message ("@a 500 on Yes, @b 200 on
-    No ✓", split where it would pass ``limit``), then the other lines, joined while they fit.
-    A message is as old as its oldest line."""
+    """Lines as chat messages: the bet confirmations together ("@a 500 on Yes, @b 200 on No
+    ✓", split where it would pass ``limit``) where the first of them was, the other lines in
+    their order around them, joined while they fit. A message is as old as its oldest line."""
+    lines = list(lines)
     bets = [line for line in lines if line.kind == "bet"]
-    others = [line for line in lines if line.kind != "bet"]
-    segments = _pack(bets, BET_SEPARATOR, limit - len(BETS_DONE), suffix=BETS_DONE)
-    segments += [_clip(line, limit) for line in others]
+    segments: list[ReplyLine] = []
+    for line in lines:
+        if line.kind != "bet":
+            segments.append(_clip(line, limit))
+        elif line is bets[0]:
+            segments += _pack(bets, BET_SEPARATOR, limit - len(BETS_DONE), suffix=BETS_DONE)
     return _pack(segments, SEGMENT_SEPARATOR, limit)
 
 
