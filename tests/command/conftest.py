@@ -5,6 +5,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 import httpx
 import pytest
@@ -50,6 +51,14 @@ def settings(database_url: str, redis_url: str, fake_twitch: FakeTwitch) -> Sett
     )
 
 
+class Chatter(TypedDict, total=False):
+    """Who says something (``stream.say(text, **chatter)``)."""
+
+    chatter: str
+    login: str
+    badges: tuple[str, ...]
+
+
 @dataclass
 class Stream:
     """The channel, its owner, and what it takes to chat in it."""
@@ -67,7 +76,7 @@ class Stream:
         *,
         chatter: str = "555",
         login: str | None = None,
-        badges: list[str] = (),  # type: ignore[assignment]
+        badges: tuple[str, ...] = (),
         message_id: str | None = None,
     ) -> str:
         """A chat message, delivered (signed) to the webhook; returns its message id."""

@@ -5,7 +5,7 @@ fake Twitch (coalesced, rate-limited, once)."""
 import asyncio
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.kit.currency import points
 from app.kit.uow import unit_of_work
@@ -16,7 +16,7 @@ from app.models.platform import PlatformAccount, PlatformToken
 from app.models.pool import Bet, Pool, PoolOutcome, PoolStatus, PoolTemplate, PoolTransition
 from app.models.user import User
 from app.settings import Settings
-from tests.command.conftest import BROADCASTER, COALESCE_MS, Stream
+from tests.command.conftest import BROADCASTER, COALESCE_MS, Chatter, Stream
 from tests.factories import (
     add_moderator,
     create_platform_account,
@@ -235,8 +235,8 @@ async def test_the_broadcaster_runs_a_pool_from_chat(stream: Stream) -> None:
                 max_stake=10_000,
             )
         )
-    broadcaster = {"chatter": BROADCASTER, "login": "streamer", "badges": ["broadcaster"]}
-    await stream.say("!open boss FIGHT", **broadcaster)  # type: ignore[arg-type]
+    broadcaster = Chatter(chatter=BROADCASTER, login="streamer", badges=("broadcaster",))
+    await stream.say("!open boss FIGHT", **broadcaster)
     await stream.handle()
     async with unit_of_work(stream.resources) as session:
         pool_id = await session.scalar(select(Pool.id).where(Pool.channel_id == stream.channel_id))
@@ -244,9 +244,9 @@ async def test_the_broadcaster_runs_a_pool_from_chat(stream: Stream) -> None:
     await stream.say("!bet 1 400", chatter="720", login="ola")
     await stream.say("!bet 2 600", chatter="721", login="pia")
     await stream.handle()
-    await stream.say("!lock", **broadcaster)  # type: ignore[arg-type]
+    await stream.say("!lock", **broadcaster)
     await stream.handle()
-    await stream.say("!resolve yes", **broadcaster)  # type: ignore[arg-type]
+    await stream.say("!resolve yes", **broadcaster)
     await stream.handle()
     await stream.handle()  # settlement
 
@@ -276,8 +276,8 @@ async def test_twitch_moderators_run_pools_only_where_the_channel_allows_it(
     stream: Stream,
 ) -> None:
     pool_id = await _pool(stream)
-    moderator = {"chatter": "730", "login": "quinn", "badges": ["moderator"]}
-    await stream.say("!lock", **moderator)  # type: ignore[arg-type]
+    moderator = Chatter(chatter="730", login="quinn", badges=("moderator",))
+    await stream.say("!lock", **moderator)
     await stream.handle()
     assert await _status(stream, pool_id) is PoolStatus.open
     await stream.say("!lock", chatter="731", login="rae")  # no badge
@@ -285,8 +285,8 @@ async def test_twitch_moderators_run_pools_only_where_the_channel_allows_it(
     assert await _status(stream, pool_id) is PoolStatus.open
 
     await _allow_twitch_moderators(stream)
-    await stream.say("!lock", **moderator)  # type: ignore[arg-type]
-    await stream.say("!lock", **moderator)  # type: ignore[arg-type]  # a second one: nothing to lock
+    await stream.say("!lock", **moderator)
+    await stream.say("!lock", **moderator)  # a second one: nothing to lock
     await stream.handle()
     assert await _status(stream, pool_id) is PoolStatus.locked
     async with unit_of_work(stream.resources) as session:
@@ -330,18 +330,18 @@ async def test_our_own_moderators_run_pools_by_their_linked_twitch_identity(
 async def test_a_twitch_moderator_holding_a_position_may_not_resolve(stream: Stream) -> None:
     await _allow_twitch_moderators(stream)
     pool_id = await _pool(stream)
-    moderator = {"chatter": "750", "login": "tom", "badges": ["moderator"]}
-    await stream.say("!bet 1 100", **moderator)  # type: ignore[arg-type]
+    moderator = Chatter(chatter="750", login="tom", badges=("moderator",))
+    await stream.say("!bet 1 100", **moderator)
     await stream.say("!bet 2 100", chatter="751", login="uma")
     await stream.handle()
-    await stream.say("!lock", **moderator)  # type: ignore[arg-type]
+    await stream.say("!lock", **moderator)
     await stream.handle()
-    await stream.say("!resolve 1", **moderator)  # type: ignore[arg-type]
+    await stream.say("!resolve 1", **moderator)
     await stream.handle()
     assert await _status(stream, pool_id) is PoolStatus.locked
 
     # Another moderator, without a position, may.
-    await stream.say("!resolve 1", chatter="752", login="vic", badges=["moderator"])
+    await stream.say("!resolve 1", chatter="752", login="vic", badges=("moderator",))
     await stream.handle()
     await stream.handle()
     assert await _status(stream, pool_id) is PoolStatus.settled
@@ -351,9 +351,9 @@ async def test_a_twitch_moderator_holding_a_position_may_not_resolve(stream: Str
 
 async def test_redelivered_staff_commands_act_once(stream: Stream) -> None:
     pool_id = await _pool(stream)
-    broadcaster = {"chatter": BROADCASTER, "login": "streamer"}
-    message_id = await stream.say("!cancel", **broadcaster)  # type: ignore[arg-type]
-    await stream.say("!cancel", message_id=message_id, **broadcaster)  # type: ignore[arg-type]
+    broadcaster = Chatter(chatter=BROADCASTER, login="streamer")
+    message_id = await stream.say("!cancel", **broadcaster)
+    await stream.say("!cancel", message_id=message_id, **broadcaster)
     await stream.handle()
     assert await _status(stream, pool_id) in (PoolStatus.cancelled, PoolStatus.refunded)
     assert await stream.replies() == [f"Pool #{pool_id} is cancelled: every stake is refunded."]
@@ -364,12 +364,7 @@ async def test_redelivered_staff_commands_act_once(stream: Stream) -> None:
 
 async def test_without_a_bot_commands_still_work_and_nothing_is_said(stream: Stream) -> None:
     async with unit_of_work(stream.resources) as session:
-        await session.execute(
-            PlatformAccount.__table__.update()  # type: ignore[attr-defined]
-            .where(PlatformAccount.platform_user_id == "990001")
-            .values(platform_user_id="gone")
-        )
-        await session.execute(PlatformToken.__table__.delete())  # type: ignore[attr-defined]
+        await session.execute(delete(PlatformToken))  # the bot's grant is gone
     pool_id = await _pool(stream)
     await stream.say("!bet 1 100", chatter="760", login="wes")
     await stream.handle()
