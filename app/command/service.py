@@ -38,6 +38,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
@@ -404,18 +405,26 @@ class CommandService:
         earns one answer per window (a Redis key set if absent, expiring with the window)."""
         settings, redis = resources.settings, resources.redis
         where = f"{context.platform.value}:{context.event.channel_id}"
-        if chatter and not await redis.set(
-            f"command:told:{where}:{context.author.user_id}:{kind}",
-            1,
-            nx=True,
-            ex=settings.chat_hint_chatter_seconds,
-        ):
-            return False
-        return not channel or bool(
-            await redis.set(
-                f"command:told:{where}:{kind}", 1, nx=True, ex=settings.chat_hint_channel_seconds
+        try:
+            if chatter and not await redis.set(
+                f"command:told:{where}:{context.author.user_id}:{kind}",
+                1,
+                nx=True,
+                ex=settings.chat_hint_chatter_seconds,
+            ):
+                return False
+            return not channel or bool(
+                await redis.set(
+                    f"command:told:{where}:{kind}",
+                    1,
+                    nx=True,
+                    ex=settings.chat_hint_channel_seconds,
+                )
             )
-        )
+        except RedisError:
+            # A reply is never worth failing the command's unit of work: say nothing.
+            log.warning("chat reply limits unavailable; not answering", exc_info=True)
+            return False
 
     def _reply(
         self,

@@ -5,9 +5,11 @@ fake Twitch (coalesced, rate-limited, once)."""
 import asyncio
 from typing import Literal
 
+import pytest
 from sqlalchemy import delete, func, select
 
 from app.kit.currency import points
+from app.kit.errors import AppError
 from app.kit.uow import unit_of_work
 from app.ledger.service import ledger_service
 from app.models.channel import Channel
@@ -15,6 +17,8 @@ from app.models.command import ChatCommand
 from app.models.platform import PlatformAccount, PlatformToken
 from app.models.pool import Bet, Pool, PoolOutcome, PoolStatus, PoolTemplate, PoolTransition
 from app.models.user import User
+from app.pool.betting import pool_betting
+from app.pool.schemas import BetCreate
 from app.settings import Settings
 from tests.command.conftest import BROADCASTER, COALESCE_MS, Chatter, Stream
 from tests.factories import (
@@ -22,6 +26,7 @@ from tests.factories import (
     create_platform_account,
     create_pool,
     create_user,
+    fund_wallet,
 )
 
 SIGNUP = Settings().points_signup_grant
@@ -71,6 +76,15 @@ async def _balance(stream: Stream, login: str) -> int:
         assert user_id is not None
         wallet = await ledger_service.wallet(session, user_id, points(stream.channel_id))
         return await ledger_service.balance(session, wallet)
+
+
+async def _user_id(stream: Stream, login: str) -> int:
+    async with unit_of_work(stream.resources) as session:
+        user_id = await session.scalar(
+            select(PlatformAccount.user_id).where(PlatformAccount.login == login)
+        )
+    assert user_id is not None
+    return int(user_id)
 
 
 async def _status(stream: Stream, pool_id: int) -> PoolStatus:
@@ -205,6 +219,33 @@ async def test_cash_is_never_staked_from_chat(stream: Stream, settings: Settings
         "@Jo cash pools take bets on the website only · @Kim cash pools take bets on the"
         " website only"
     ]
+
+
+async def test_a_chat_only_account_never_reaches_cash_whatever_path_it_takes(
+    stream: Stream,
+) -> None:
+    pool_id = await _pool(stream, currency="cash")
+    await stream.say("!balance", chatter="715", login="lia")  # becomes a chat-only viewer
+    await stream.handle()
+    async with unit_of_work(stream.resources) as session:
+        outcome_id = await session.scalar(
+            select(PoolOutcome.id).where(PoolOutcome.pool_id == pool_id, PoolOutcome.position == 1)
+        )
+        lia = await _user_id(stream, "lia")
+        await fund_wallet(session, lia, 10_000, "cash:USD")  # money is not what stops it
+    assert outcome_id is not None
+    with pytest.raises(AppError) as refused:  # the betting service itself, as REST would
+        async with unit_of_work(stream.resources) as session:
+            await pool_betting.place_bet(
+                session,
+                stream.resources,
+                lia,
+                pool_id,
+                BetCreate(outcome_id=outcome_id, amount=100),
+                "direct-cash-attempt",
+            )
+    assert refused.value.code == "age_not_confirmed"
+    assert await _bets(stream, pool_id) == {}
 
 
 async def test_a_mistyped_command_gets_one_hint_not_a_flood(stream: Stream) -> None:
