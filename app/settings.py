@@ -179,6 +179,20 @@ class Settings(BaseSettings):
     chat_history_size: int = Field(default=100, ge=50)
     chat_timeout_max_seconds: int = Field(default=7 * 24 * 3600, ge=1)
 
+    # Chat commands (app.command) and the bot's replies in platform chats
+    #: Replies written within this window go out as one chat message (bets coalesced).
+    chat_reply_coalesce_ms: int = Field(default=1500, ge=100, le=10_000)
+    #: Messages the bot sends to one platform chat per window: Twitch allows a bot that is
+    #: not a moderator 20 per 30 s in a channel; below it, with room for its other messages.
+    chat_replies_per_window: int = Field(default=15, ge=1)
+    chat_reply_window_seconds: int = Field(default=30, ge=1)
+    #: Replies still unsent after this long are dropped (and logged): late answers confuse.
+    chat_reply_max_age_seconds: int = Field(default=120, ge=5)
+    #: At most one usage hint (or refusal) per chatter per this many seconds...
+    chat_hint_chatter_seconds: int = Field(default=60, ge=1)
+    #: ...and one usage hint per channel per this many seconds.
+    chat_hint_channel_seconds: int = Field(default=10, ge=1)
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxy_list(cls, value: object) -> object:

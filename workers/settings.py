@@ -13,6 +13,7 @@ from arq.worker import Function, func
 
 from app.auth import tasks as auth_tasks
 from app.automation import tasks as automation_tasks
+from app.command import tasks as command_tasks
 from app.demo import tasks as demo_tasks
 from app.demo.service import demo_service
 from app.inbox import tasks as inbox_tasks
@@ -53,6 +54,8 @@ FUNCTIONS: list[Function] = [
     func(automation_tasks.open_delayed, name="automation.open_delayed"),
     func(automation_tasks.reschedule_delayed, name="automation.reschedule_delayed"),
     func(stream_tasks.reconcile_twitch_subscriptions, name="twitch.subscriptions.reconcile"),
+    func(command_tasks.send_replies, name="command.send_replies"),
+    func(command_tasks.sweep_replies, name="command.sweep_replies"),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -81,6 +84,13 @@ CRON_JOBS: list[CronJob] = [
         automation_tasks.reschedule_delayed,
         name="cron:automation.reschedule_delayed",
         second={40},
+        unique=True,
+    ),
+    # Chat replies whose flush job was lost (a Redis job queue wiped): flushed within 30 s.
+    cron(
+        command_tasks.sweep_replies,
+        name="cron:command.sweep_replies",
+        second={10, 40},
         unique=True,
     ),
     # Payouts and refunds of bets a chat-only viewer placed before merging, within a minute.

@@ -37,6 +37,9 @@ class ChannelUpdate(Input):
     name: ChannelName | None = None
     #: Only a platform admin may change it (cash pools need approval).
     cash_enabled: bool | None = None
+    #: Let Twitch's moderators of the linked channel (by their chat badge) open, lock,
+    #: resolve and cancel pools with chat commands.
+    twitch_moderators_run_pools: bool | None = None
 
 
 class LinkCreate(Input):
@@ -62,6 +65,8 @@ class Channel(Output):
     name: str
     owner_id: int
     cash_enabled: bool
+    #: Twitch's moderators (by their chat badge) may run pools with chat commands.
+    twitch_moderators_run_pools: bool
     links: list[Link]
     created_at: datetime
 

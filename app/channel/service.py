@@ -64,6 +64,7 @@ def channel_view(channel: Channel, links: list[ChannelLink]) -> schemas.Channel:
         name=channel.name,
         owner_id=channel.owner_id,
         cash_enabled=channel.cash_enabled,
+        twitch_moderators_run_pools=channel.twitch_moderators_run_pools,
         links=[link_view(link) for link in links],
         created_at=channel.created_at,
     )
@@ -122,7 +123,8 @@ class ChannelService:
         channel_id: int,
         data: schemas.ChannelUpdate,
     ) -> schemas.Channel:
-        """The owner renames the channel; only an admin turns cash pools on or off."""
+        """The owner renames the channel and chooses whether Twitch's moderators run pools
+        from chat; only an admin turns cash pools on or off."""
         channel = await channel_or_404(session, channel_id)
         require_owner(channel, principal)
         changes: dict[str, object] = {}
@@ -131,6 +133,10 @@ class ChannelService:
                 raise CashNeedsApproval()
             changes["cash_enabled"] = data.cash_enabled
             channel.cash_enabled = data.cash_enabled
+        moderators_run = data.twitch_moderators_run_pools
+        if moderators_run is not None and moderators_run != channel.twitch_moderators_run_pools:
+            changes["twitch_moderators_run_pools"] = moderators_run
+            channel.twitch_moderators_run_pools = moderators_run
         name = data.name.strip() if data.name is not None else None
         if name is not None and name != channel.name:
             changes["name"] = {"from": channel.name, "to": name}

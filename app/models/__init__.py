@@ -13,6 +13,7 @@ from app.models.channel import (
     PointsGrant,
 )
 from app.models.chat import ChatModeration, ModerationAction
+from app.models.command import ChatCommand
 from app.models.inbox import InboxEvent
 from app.models.ledger import (
     Account,
@@ -50,6 +51,7 @@ __all__ = [
     "ChannelMember",
     "ChannelModerator",
     "ChannelStream",
+    "ChatCommand",
     "ChatModeration",
     "Deposit",
     "DepositLimit",

@@ -42,6 +42,11 @@ class Channel(IdMixin, CreatedAtMixin, Base):
     name: Mapped[str] = mapped_column(String(80))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     cash_enabled: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    #: Whether Twitch's moderators of the linked channel (by their badge) may open, lock,
+    #: resolve and cancel pools from chat; the channel's own moderators always may.
+    twitch_moderators_run_pools: Mapped[bool] = mapped_column(
+        default=False, server_default=text("false")
+    )
 
 
 class ChannelLink(IdMixin, CreatedAtMixin, Base):

@@ -15,6 +15,7 @@ from app.kit.resources import Resources
 from app.ledger.service import ledger_service
 from app.models.ledger import AccountKind
 from app.models.pool import Pool, PoolOutcome, PoolStatus
+from app.models.user import Role
 from app.pool import schemas
 from app.pool.errors import (
     CashNotEnabled,
@@ -226,6 +227,17 @@ class PoolLifecycleService:
             session, pool.id, moved[0], to, actor.user_id if actor else None, details
         )
         await session.refresh(pool)
+
+    async def refuse_conflict_of_interest(
+        self, session: AsyncSession, pool_id: int, user_id: int, action: str
+    ) -> None:
+        """The conflict-of-interest rule below for someone who moves a pool through
+        automation (a platform moderator running it from chat, not staff here): checked in
+        the caller's unit of work before it calls ``lock``/``resolve``/``cancel`` with no
+        actor, which then holds the pool row this check locked."""
+        await self._refuse_conflict_of_interest(
+            session, pool_id, Principal(user_id=user_id, role=Role.user), action
+        )
 
     async def _refuse_conflict_of_interest(
         self, session: AsyncSession, pool_id: int, actor: Principal | None, action: str

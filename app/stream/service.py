@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.automation.service import automation_service
 from app.channel.service import channel_service
 from app.chat.service import chat_service
+from app.command.service import command_service
 from app.kit.resources import Resources
 from app.models.channel import Platform
 from app.models.inbox import InboxEvent
@@ -59,6 +60,7 @@ class StreamService:
             )
             return
         await chat_service.relay(session, resources, channel.id, event)
+        await command_service.handle(session, resources, channel, event)
 
 
 stream_service = StreamService()

@@ -168,6 +168,26 @@ async def test_the_owner_renames_but_only_an_admin_turns_cash_on(
     assert actions[-1][0] != owner_id  # the admin
 
 
+async def test_the_owner_lets_twitch_moderators_run_pools_from_chat(
+    client: Client, resources: Resources
+) -> None:
+    owner_id, owner, channel_id = await _owned_channel(client)
+    moderator_id, moderator = await _signed_in(client)
+    await _add_moderator(client, channel_id, owner, moderator_id)
+    url = f"/api/v1/channels/{channel_id}"
+    assert (await client.get(url)).json()["twitch_moderators_run_pools"] is False
+
+    refused = await client.patch(url, json={"twitch_moderators_run_pools": True}, headers=moderator)
+    assert refused.status_code == 403
+    allowed = await client.patch(url, json={"twitch_moderators_run_pools": True}, headers=owner)
+    assert allowed.status_code == 200
+    assert allowed.json()["twitch_moderators_run_pools"] is True
+    assert (await client.get(url)).json()["twitch_moderators_run_pools"] is True
+
+    trail = await _audit(resources, channel_id)
+    assert trail[-1] == (owner_id, "channel_updated", {"twitch_moderators_run_pools": True})
+
+
 async def test_who_may_change_a_channel(client: Client) -> None:
     _, owner, channel_id = await _owned_channel(client)
     _, other_owner, _ = await _owned_channel(client)

@@ -1,0 +1,83 @@
+"""Chat commands' SQL: the record that makes each message's command act once, and the pool a
+command means when it names none."""
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.channel import Platform
+from app.models.command import ChatCommand
+from app.models.pool import Pool, PoolStatus
+
+
+class CommandRepository:
+    async def claim(
+        self,
+        session: AsyncSession,
+        *,
+        channel_id: int,
+        platform: Platform,
+        message_id: str,
+        platform_user_id: str,
+        login: str,
+        command: str,
+        text: str,
+    ) -> int | None:
+        """Record a message's command; None when it was recorded already (another delivery of
+        the same message). A concurrent claim waits for the first to commit, then gets None."""
+        result = await session.execute(
+            insert(ChatCommand)
+            .values(
+                channel_id=channel_id,
+                platform=platform,
+                message_id=message_id,
+                platform_user_id=platform_user_id,
+                login=login,
+                command=command,
+                text=text,
+                result="pending",
+            )
+            .on_conflict_do_nothing(index_elements=["platform", "message_id"])
+            .returning(ChatCommand.id)
+        )
+        return result.scalar_one_or_none()
+
+    async def finish(
+        self,
+        session: AsyncSession,
+        command_id: int,
+        result: str,
+        user_id: int | None,
+        pool_id: int | None,
+    ) -> None:
+        await session.execute(
+            update(ChatCommand)
+            .where(ChatCommand.id == command_id)
+            .values(result=result, user_id=user_id, pool_id=pool_id)
+        )
+
+    async def latest_pool(
+        self, session: AsyncSession, channel_id: int, statuses: tuple[PoolStatus, ...]
+    ) -> Pool | None:
+        """The channel's most recently opened pool in one of ``statuses``."""
+        result = await session.execute(
+            select(Pool)
+            .where(
+                Pool.channel_id == channel_id,
+                Pool.status.in_(statuses),
+                Pool.opened_at.is_not(None),
+            )
+            .order_by(Pool.opened_at.desc(), Pool.id.desc())
+            .limit(1)
+        )
+        return result.scalar_one_or_none()
+
+    async def commands(self, session: AsyncSession, channel_id: int) -> list[ChatCommand]:
+        """The channel's recorded commands, oldest first."""
+        result = await session.execute(
+            select(ChatCommand).where(ChatCommand.channel_id == channel_id).order_by(ChatCommand.id)
+        )
+        return list(result.scalars())
+
+
+command_repository = CommandRepository()
