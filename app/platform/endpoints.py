@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
+from app.kit.http import client_address
 from app.kit.openapi import error_responses
 from app.kit.resources import Resources
 from app.platform.oauth import (
@@ -29,7 +30,7 @@ class TwitchAuthController(Controller):
     path = "/api/v1/auth/twitch"
     tags = ["auth"]
 
-    @post("/start", status_code=HTTP_200_OK, responses=error_responses(401, 403))
+    @post("/start", status_code=HTTP_200_OK, responses=error_responses(401, 403, 429))
     async def start(
         self,
         data: JSONBody[TwitchStart],
@@ -45,7 +46,12 @@ class TwitchAuthController(Controller):
         account). Sets the `twitch_oauth` cookie that binds the sign-in to this browser:
         keep it (call with credentials), the callback refuses a sign-in without it."""
         started = await twitch_sign_in_service.start(
-            session, resources, optional_principal, data, request.cookies.get(BINDING_COOKIE)
+            session,
+            resources,
+            optional_principal,
+            data,
+            request.cookies.get(BINDING_COOKIE),
+            client_address(request),
         )
         secure = resources.settings.public_url.startswith("https://")
         cookie = Cookie(

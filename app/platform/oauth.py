@@ -25,6 +25,7 @@ from app.auth.tokens import Principal
 from app.channel.errors import NotChannelOwner
 from app.channel.permissions import channel_or_404
 from app.channel.service import channel_service
+from app.kit import ratelimit
 from app.kit.effects import enqueue_after_commit
 from app.kit.errors import AppError, InvalidInput, NotAuthenticated
 from app.kit.resources import Resources
@@ -81,6 +82,8 @@ SCOPES: Final[dict[OAuthPurpose, tuple[str, ...]]] = {
 #: Twitch shows its consent page (and the account picker) again for these, so the right
 #: account grants: the broadcaster's own, the bot's (not the admin's usual one).
 FORCE_VERIFY: Final = frozenset({OAuthPurpose.link_channel, OAuthPurpose.bot})
+#: Sign-ins one client address may start per ten minutes.
+STARTS_PER_ADDRESS: Final = 60
 #: Longest ``state`` looked up (ours are 43 characters).
 MAX_STATE_LENGTH: Final = 128
 
@@ -125,13 +128,21 @@ class TwitchSignInService:
         principal: Principal | None,
         data: TwitchStart,
         binding: str | None,
+        client_address: str,
     ) -> Started:
         """Check the caller may start this sign-in, remember it under a fresh ``state`` and
         answer Twitch's authorization URL. Linking needs a signed-in caller; a channel, its
-        owner; the bot, a platform admin."""
+        owner; the bot, a platform admin. Limited per client address: each start is kept in
+        Redis for ten minutes."""
         settings = resources.settings
         clients = _clients(settings)
         await clients.aclose()  # the URL below is built without a request
+        await ratelimit.hit(
+            resources.redis,
+            f"oauth:twitch:start:{client_address}",
+            STARTS_PER_ADDRESS,
+            STATE_TTL_SECONDS,
+        )
         if data.channel_id is not None and data.purpose is not OAuthPurpose.link_channel:
             raise InvalidInput("channel_id", "is only for link_channel")
         return_to = None if data.return_to is None else same_origin(settings, data.return_to)

@@ -16,7 +16,12 @@ from app.kit.uow import unit_of_work
 from app.models.channel import Channel, Platform
 from app.models.platform import TokenPurpose
 from app.models.user import Role
-from app.platform.oauth import CALLBACK_PATH, RECONCILE_SUBSCRIPTIONS_JOB, PendingSignIn
+from app.platform.oauth import (
+    CALLBACK_PATH,
+    RECONCILE_SUBSCRIPTIONS_JOB,
+    STARTS_PER_ADDRESS,
+    PendingSignIn,
+)
 from app.platform.repository import platform_repository
 from app.platform.service import platform_identity_service
 from app.platform.tokens import platform_token_service
@@ -415,3 +420,11 @@ async def test_a_failed_link_goes_back_to_its_page_and_changes_nothing(
     async with unit_of_work(resources) as session:
         tokens = (await session.execute(text("SELECT count(*) FROM platform_tokens"))).scalar()
     assert tokens == 0
+
+
+async def test_starts_are_limited_per_client_address(client: httpx.AsyncClient) -> None:
+    for _ in range(STARTS_PER_ADDRESS):
+        await start(client, "sign_in")
+    response = await client.post("/api/v1/auth/twitch/start", json={"purpose": "sign_in"})
+    assert response.status_code == 429
+    assert "Retry-After" in response.headers
