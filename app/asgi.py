@@ -34,6 +34,7 @@ from app.payment.endpoints import (
     PaymentController,
     StripeWebhookController,
 )
+from app.platform.endpoints import TwitchAuthController
 from app.pool.endpoints import ChannelPoolController, PoolController
 from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
@@ -69,6 +70,7 @@ def create_http_app(
             HealthController,
             *([metrics] if metrics else []),
             AuthController,
+            TwitchAuthController,
             MeController,
             ChannelController,
             AutomationController,

@@ -34,6 +34,12 @@ def settings(database_url: str, redis_url: str, fake_stripe: FakeStripe) -> Sett
         fake_stripe,
         access_token_ttl_seconds=6 * 3600,
         twitch_eventsub_secret=SecretStr("fuzzing-eventsub-secret"),
+        # Twitch sign-in on: its start needs no call to Twitch, its callback refuses every
+        # generated state before any.
+        twitch_client_id="fuzzing-client-id",
+        twitch_client_secret=SecretStr("fuzzing-client-secret"),
+        twitch_id_base="http://127.0.0.1:9",  # never the real Twitch
+        twitch_api_base="http://127.0.0.1:9/helix",
     )
 
 

@@ -51,6 +51,8 @@ FUNCTIONS: list[Function] = [
     func(leaderboard_tasks.sweep, name="leaderboard.sweep"),
     func(demo_tasks.reopen_demo_pool, name="demo.reopen_pool"),
     func(platform_tasks.sweep_merged_accounts, name="platform.sweep_merged"),
+    # A batch of refreshes, each a Twitch request of at most a few seconds.
+    func(platform_tasks.refresh_platform_tokens, name="platform.refresh_tokens", timeout=600),
     func(automation_tasks.open_delayed, name="automation.open_delayed"),
     func(automation_tasks.reschedule_delayed, name="automation.reschedule_delayed"),
     func(stream_tasks.reconcile_twitch_subscriptions, name="twitch.subscriptions.reconcile"),
@@ -108,6 +110,15 @@ CRON_JOBS: list[CronJob] = [
         minute=set(range(0, 60, 5)),
         second={50},
         unique=True,
+    ),
+    # Platform tokens expiring soon, every minute (FOR UPDATE SKIP LOCKED: one process per
+    # token however many workers run it).
+    cron(
+        platform_tasks.refresh_platform_tokens,
+        name="cron:platform.refresh_tokens",
+        second={50},
+        unique=True,
+        timeout=600,
     ),
 ]
 if demo_service.keeps_pool_open(get_settings()):

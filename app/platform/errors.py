@@ -1,6 +1,8 @@
 """Why a platform identity or token action was refused."""
 
-from app.kit.errors import AppError, NotFound
+from typing import Any
+
+from app.kit.errors import AppError, Forbidden, NotFound
 
 
 class PlatformError(AppError):
@@ -30,3 +32,58 @@ class UnknownPlatformAccount(NotFound):
 class TokenRevoked(Exception):
     """Raised by a token refresher: the platform refused the refresh token for good (revoked,
     or the grant withdrawn), so only its owner signing in again can restore it."""
+
+
+class OAuthFailed(AppError):
+    """A platform sign-in that cannot go on (the callback's answers)."""
+
+    status = 400
+
+
+class OAuthStateInvalid(OAuthFailed):
+    code = "oauth_state_invalid"
+    message = (
+        "This sign-in link is unknown, expired or already used, or was started in another"
+        " browser: start again."
+    )
+
+
+class OAuthDenied(OAuthFailed):
+    code = "oauth_denied"
+    message = "Twitch did not grant access (you cancelled, or declined the permissions)."
+
+
+class OAuthCodeRefused(OAuthFailed):
+    code = "oauth_code_refused"
+    message = "Twitch refused the sign-in code (used already, or expired): start again."
+
+
+class PlatformUnavailable(AppError):
+    code = "platform_unavailable"
+    status = 502
+    message = "Twitch did not answer; try again in a moment."
+
+
+class BotNeedsAdmin(Forbidden):
+    code = "forbidden"
+    message = "Only a platform admin may link the chat bot account."
+
+
+class OAuthRedirect(AppError):
+    """A sign-in that failed after its state was known: the browser goes back to the page
+    that started it (``return_to``), the error named in the URL fragment. The unit of work
+    rolls back as for any error."""
+
+    status = 303
+
+    def __init__(self, location: str, cause: AppError) -> None:
+        super().__init__(cause.detail, **cause.details)
+        self.location = location
+        self.cause = cause
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "code": self.cause.code}
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Location": self.location}

@@ -1,11 +1,14 @@
 """What platform sign-in hands us, what a token refresh returns, and what we tell users."""
 
+import enum
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
-from app.kit.schema import Output
+from app.auth.schemas import AuthSession
+from app.channel.schemas import Link
+from app.kit.schema import Input, Output
 from app.models.channel import Platform
 from app.models.platform import TokenPurpose
 
@@ -44,3 +47,58 @@ class RefreshReport(Output):
     refreshed: int
     needs_relink: int
     failed: int
+
+
+class OAuthPurpose(enum.StrEnum):
+    """What a Twitch sign-in is for (each asks Twitch for its own scopes)."""
+
+    sign_in = "sign_in"  # sign in, or create an account
+    link_account = "link_account"  # add the Twitch identity to the signed-in account
+    link_channel = "link_channel"  # the channel owner's broadcaster grant: a verified link
+    bot = "bot"  # the platform's chat bot account (admins)
+
+
+ReturnTo = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=2048,
+        description="Where the browser goes once Twitch sent it back: a path, or a URL of this"
+        " server's own origin (any other is refused). Without it the callback answers JSON.",
+    ),
+]
+
+
+class TwitchStart(Input):
+    purpose: OAuthPurpose
+    #: The channel to link (``link_channel`` only).
+    channel_id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)] | None = None
+    return_to: ReturnTo | None = None
+
+
+class TwitchAuthorization(Output):
+    """Send the browser to ``authorize_url``; Twitch sends it back to the callback."""
+
+    authorize_url: str
+    #: Single use, valid for ten minutes, bound to this browser (the ``twitch_oauth`` cookie).
+    state: str
+    scopes: list[str]
+    expires_in: int
+
+
+class PlatformIdentity(Output):
+    platform: Platform
+    platform_user_id: str
+    login: str
+    display_name: str
+
+
+class TwitchCallbackResult(Output):
+    """What the sign-in did (when the start named no ``return_to``)."""
+
+    purpose: OAuthPurpose
+    identity: PlatformIdentity
+    #: ``sign_in``: the new sign-in, as ``/auth/login`` answers it.
+    session: AuthSession | None = None
+    #: ``link_channel``: the channel's verified link.
+    link: Link | None = None

@@ -1,0 +1,53 @@
+"""The Twitch clients (OAuth on id.twitch.tv, Helix) built from the settings, in one place."""
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+from app.settings import Settings
+from integrations.twitch.helix import HelixClient
+from integrations.twitch.oauth import TwitchOAuth
+
+
+@dataclass(frozen=True, slots=True)
+class TwitchClients:
+    """The app's OAuth and Helix clients; ``async with`` closes both."""
+
+    oauth: TwitchOAuth
+    helix: HelixClient
+
+    async def aclose(self) -> None:
+        await self.oauth.aclose()
+        await self.helix.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        _type: type[BaseException] | None,
+        _value: BaseException | None,
+        _tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def twitch_clients(settings: Settings, *, timeout_seconds: float = 10) -> TwitchClients | None:
+    """Clients for the configured Twitch app (``twitch_client_id``, ``twitch_client_secret``,
+    ``twitch_id_base``, ``twitch_api_base``); None when Twitch is not configured."""
+    secret = settings.twitch_client_secret.get_secret_value()
+    if not settings.twitch_enabled or not secret:
+        return None
+    return TwitchClients(
+        oauth=TwitchOAuth(
+            settings.twitch_client_id,
+            secret,
+            base_url=settings.twitch_id_base,
+            timeout_seconds=timeout_seconds,
+        ),
+        helix=HelixClient(
+            settings.twitch_client_id,
+            base_url=settings.twitch_api_base,
+            timeout_seconds=timeout_seconds,
+        ),
+    )

@@ -1,0 +1,118 @@
+"""/api/v1/auth/twitch: sign in with Twitch, link it to an account, a channel or the chat bot."""
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import JSONBody, QueryParameter
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.tokens import Principal
+from app.kit.http import client_address
+from app.kit.openapi import error_responses
+from app.kit.resources import Resources
+from app.platform.oauth import (
+    BINDING_COOKIE,
+    COOKIE_PATH,
+    STATE_TTL_SECONDS,
+    twitch_sign_in_service,
+)
+from app.platform.schemas import TwitchAuthorization, TwitchCallbackResult, TwitchStart
+
+Text = Annotated[str | None, QueryParameter(max_length=2048)]
+
+
+class TwitchAuthController(Controller):
+    path = "/api/v1/auth/twitch"
+    tags = ["auth"]
+
+    @post("/start", status_code=HTTP_200_OK, responses=error_responses(401, 403, 429))
+    async def start(
+        self,
+        data: JSONBody[TwitchStart],
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        optional_principal: NamedDependency[Principal | None],
+        request: Request[Any, Any, Any],
+    ) -> Response[TwitchAuthorization]:
+        """Start a sign-in with Twitch: send the browser to `authorize_url`. Purposes:
+        `sign_in` (anyone: signs in, or creates an account), `link_account` (signed in: adds
+        the Twitch account to yours), `link_channel` (the channel's owner, with `channel_id`:
+        a verified link and the broadcaster's grant), `bot` (platform admins: the chat bot's
+        account). Sets the `twitch_oauth` cookie that binds the sign-in to this browser:
+        keep it (call with credentials), the callback refuses a sign-in without it."""
+        started = await twitch_sign_in_service.start(
+            session,
+            resources,
+            optional_principal,
+            data,
+            request.cookies.get(BINDING_COOKIE),
+            client_address(request),
+        )
+        secure = resources.settings.public_url.startswith("https://")
+        cookie = Cookie(
+            key=BINDING_COOKIE,
+            value=started.binding,
+            path=COOKIE_PATH,
+            max_age=STATE_TTL_SECONDS,
+            httponly=True,
+            secure=secure,
+            samesite="lax",
+        )
+        return Response(started.authorization, cookies=[cookie])
+
+    @get(
+        "/callback",
+        status_code=HTTP_200_OK,
+        responses={
+            200: ResponseSpec(
+                TwitchCallbackResult,
+                description="What the sign-in did (it named no `return_to`).",
+                generate_examples=False,
+            ),
+            303: ResponseSpec(
+                None,
+                description="The sign-in named a `return_to`: the browser goes back there with"
+                " the outcome in the URL fragment: `access_token`, `refresh_token`,"
+                " `expires_in`, `token_type` for `sign_in`; `link_id` for `link_channel`;"
+                " `purpose` and `login` always; or `error` and `error_description`.",
+                generate_examples=False,
+            ),
+            **error_responses(400, 403, 409, 502),
+        },
+    )
+    async def callback(
+        self,
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        request: Request[Any, Any, Any],
+        oauth_state: Annotated[str | None, QueryParameter(name="state", max_length=2048)] = None,
+        code: Text = None,
+        error: Text = None,
+        error_description: Text = None,
+    ) -> Response[Any]:
+        """Where Twitch sends the browser back (the redirect URI registered with the Twitch
+        app). Finishes the sign-in once: 400 `oauth_state_invalid` for an unknown, expired,
+        reused or other browser's `state`; `oauth_denied` when the user declined
+        (`error=access_denied`); `oauth_code_refused` when Twitch refused the code. Without
+        a `return_to` it answers what it did in JSON (the session for `sign_in`)."""
+        finished = await twitch_sign_in_service.finish(
+            session,
+            resources,
+            state=oauth_state,
+            code=code,
+            error=error,
+            error_description=error_description,
+            binding=request.cookies.get(BINDING_COOKIE),
+        )
+        if finished.redirect_to is not None:
+            return Redirect(
+                finished.redirect_to,
+                status_code=HTTP_303_SEE_OTHER,
+                headers={"Cache-Control": "no-store"},
+            )
+        return Response(finished.result, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,423 @@
+"""Sign in with Twitch (OAuth authorization code with ``state`` and PKCE): starting a sign-in
+for one purpose, finishing it when Twitch sends the browser back, and the refresher the token
+refresh job hands to ``platform_token_service``.
+
+A started sign-in is kept in Redis under its ``state`` for ten minutes and taken once
+(GETDEL). It is bound to the browser that started it by a cookie: a callback link carried to
+another browser (to make a victim link their Twitch account to someone else's account, or
+sign in to someone else's) is refused."""
+
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import msgspec
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.tokens import Principal
+from app.channel.errors import NotChannelOwner
+from app.channel.permissions import channel_or_404
+from app.channel.service import channel_service
+from app.kit import ratelimit
+from app.kit.effects import enqueue_after_commit
+from app.kit.errors import AppError, InvalidInput, NotAuthenticated
+from app.kit.resources import Resources
+from app.kit.twitch import TwitchClients, twitch_clients
+from app.models.channel import Platform
+from app.models.platform import TokenPurpose
+from app.platform.errors import (
+    BotNeedsAdmin,
+    OAuthCodeRefused,
+    OAuthDenied,
+    OAuthRedirect,
+    OAuthStateInvalid,
+    PlatformUnavailable,
+    TokenRevoked,
+)
+from app.platform.schemas import (
+    IdentityInfo,
+    OAuthPurpose,
+    PlatformIdentity,
+    TokenSet,
+    TwitchAuthorization,
+    TwitchCallbackResult,
+    TwitchStart,
+)
+from app.platform.service import platform_identity_service
+from app.platform.tokens import Refresher, platform_token_service
+from app.settings import Settings
+from app.stream.errors import TwitchNotConfigured
+from integrations.twitch import errors as twitch_errors
+from integrations.twitch.oauth import TokenSet as TwitchTokenSet
+from integrations.twitch.oauth import TwitchOAuth
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH: Final = "/api/v1/auth/twitch/callback"
+#: The cookie binding a started sign-in to its browser (sent to the callback path only).
+BINDING_COOKIE: Final = "twitch_oauth"
+COOKIE_PATH: Final = "/api/v1/auth/twitch"
+STATE_TTL_SECONDS: Final = 600
+#: The job (app.stream) that creates a linked channel's EventSub subscriptions.
+RECONCILE_SUBSCRIPTIONS_JOB: Final = "twitch.subscriptions.reconcile"
+
+#: What each purpose asks Twitch for. Identifying someone needs no scope at all (Helix
+#: ``/users`` answers for any user token). The broadcaster's grant: ``channel:bot`` lets the
+#: chat bot read and write their chat through webhooks; ``channel:manage:predictions`` mirrors
+#: and runs Twitch predictions (it includes reading them, for EventSub ``channel.prediction.*``).
+#: stream.online/offline need no scope. The bot: reading and sending chat as a bot.
+SCOPES: Final[dict[OAuthPurpose, tuple[str, ...]]] = {
+    OAuthPurpose.sign_in: (),
+    OAuthPurpose.link_account: (),
+    OAuthPurpose.link_channel: ("channel:bot", "channel:manage:predictions"),
+    OAuthPurpose.bot: ("user:read:chat", "user:write:chat", "user:bot"),
+}
+#: Twitch shows its consent page (and the account picker) again for these, so the right
+#: account grants: the broadcaster's own, the bot's (not the admin's usual one).
+FORCE_VERIFY: Final = frozenset({OAuthPurpose.link_channel, OAuthPurpose.bot})
+#: Sign-ins one client address may start per ten minutes.
+STARTS_PER_ADDRESS: Final = 60
+#: Longest ``state`` looked up (ours are 43 characters).
+MAX_STATE_LENGTH: Final = 128
+
+
+class PendingSignIn(msgspec.Struct, frozen=True, kw_only=True):
+    """A started sign-in, kept server side under its ``state`` until Twitch sends it back."""
+
+    purpose: OAuthPurpose
+    user_id: int | None
+    channel_id: int | None
+    code_verifier: str
+    return_to: str | None
+    #: SHA-256 of the browser's binding cookie.
+    browser: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    authorization: TwitchAuthorization
+    #: The value of the binding cookie to set (the browser's own when it had one).
+    binding: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    result: TwitchCallbackResult
+    #: Where the browser goes next (the fragment says what happened); None: answer JSON.
+    redirect_to: str | None
+
+
+def redirect_uri(settings: Settings) -> str:
+    """The OAuth redirect URI to register with the Twitch app."""
+    return f"{settings.public_url}{CALLBACK_PATH}"
+
+
+class TwitchSignInService:
+    async def start(
+        self,
+        session: AsyncSession,
+        resources: Resources,
+        principal: Principal | None,
+        data: TwitchStart,
+        binding: str | None,
+        client_address: str,
+    ) -> Started:
+        """Check the caller may start this sign-in, remember it under a fresh ``state`` and
+        answer Twitch's authorization URL. Linking needs a signed-in caller; a channel, its
+        owner; the bot, a platform admin. Limited per client address: each start is kept in
+        Redis for ten minutes."""
+        settings = resources.settings
+        clients = _clients(settings)
+        await clients.aclose()  # the URL below is built without a request
+        await ratelimit.hit(
+            resources.redis,
+            f"oauth:twitch:start:{client_address}",
+            STARTS_PER_ADDRESS,
+            STATE_TTL_SECONDS,
+        )
+        if data.channel_id is not None and data.purpose is not OAuthPurpose.link_channel:
+            raise InvalidInput("channel_id", "is only for link_channel")
+        return_to = None if data.return_to is None else same_origin(settings, data.return_to)
+        if data.purpose is not OAuthPurpose.sign_in and principal is None:
+            raise NotAuthenticated()
+        if data.purpose is OAuthPurpose.link_channel:
+            assert principal is not None
+            if data.channel_id is None:
+                raise InvalidInput("channel_id", "is required to link a channel")
+            channel = await channel_or_404(session, data.channel_id)
+            # Not even an admin: the Twitch account linked must be the owner's own.
+            if channel.owner_id != principal.user_id:
+                raise NotChannelOwner()
+        if data.purpose is OAuthPurpose.bot and not (principal and principal.is_admin):
+            raise BotNeedsAdmin()
+        if binding is None or not 20 <= len(binding) <= 100:
+            binding = secrets.token_urlsafe(32)
+        scopes = SCOPES[data.purpose]
+        request = clients.oauth.authorize_url(
+            redirect_uri=redirect_uri(settings),
+            scopes=scopes,
+            force_verify=data.purpose in FORCE_VERIFY,
+        )
+        pending = PendingSignIn(
+            purpose=data.purpose,
+            user_id=None if principal is None else principal.user_id,
+            channel_id=data.channel_id,
+            code_verifier=request.code_verifier,
+            return_to=return_to,
+            browser=_digest(binding),
+            created_at=time.time(),
+        )
+        await resources.redis.set(
+            _state_key(request.state), msgspec.json.encode(pending), ex=STATE_TTL_SECONDS
+        )
+        return Started(
+            TwitchAuthorization(
+                authorize_url=request.url,
+                state=request.state,
+                scopes=list(scopes),
+                expires_in=STATE_TTL_SECONDS,
+            ),
+            binding,
+        )
+
+    async def finish(
+        self,
+        session: AsyncSession,
+        resources: Resources,
+        *,
+        state: str | None,
+        code: str | None,
+        error: str | None,
+        error_description: str | None,
+        binding: str | None,
+    ) -> Finished:
+        """Twitch sent the browser back: take the started sign-in (once), exchange the code
+        with its PKCE verifier, learn who signed in (Helix), then do what it was started for.
+        Once the sign-in is known, its failures go back to its ``return_to`` (if any) with
+        the error in the URL fragment (``OAuthRedirect``)."""
+        settings = resources.settings
+        clients = _clients(settings)
+        async with clients:
+            pending = await _take(resources.redis, state, binding)
+            try:
+                result = await self._complete(
+                    session, settings, clients, pending, code, error, error_description
+                )
+            except AppError as failure:
+                if pending.return_to is None:
+                    raise
+                fragment = {
+                    "error": failure.code,
+                    "error_description": failure.detail,
+                    "purpose": pending.purpose.value,
+                }
+                raise OAuthRedirect(_with_fragment(pending.return_to, fragment), failure) from None
+        if pending.return_to is None:
+            return Finished(result, None)
+        return Finished(result, _with_fragment(pending.return_to, _success_fragment(result)))
+
+    async def refresh_due_tokens(self, session: AsyncSession, settings: Settings) -> int | None:
+        """Refresh the Twitch tokens about to expire (``platform_token_service``); None when
+        Twitch is not configured. Returns how many were refreshed."""
+        clients = twitch_clients(settings, timeout_seconds=REFRESH_TIMEOUT_SECONDS)
+        if clients is None:
+            return None
+        async with clients:
+            report = await platform_token_service.refresh_due_tokens(
+                session, settings, twitch_refresher(clients.oauth)
+            )
+        if report.needs_relink or report.failed:
+            log.warning(
+                "platform tokens not refreshed",
+                extra={"needs_relink": report.needs_relink, "failed": report.failed},
+            )
+        return report.refreshed
+
+    async def _complete(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        clients: TwitchClients,
+        pending: PendingSignIn,
+        code: str | None,
+        error: str | None,
+        error_description: str | None,
+    ) -> TwitchCallbackResult:
+        if error is not None:
+            if error == "access_denied":
+                raise OAuthDenied()
+            raise OAuthDenied(f"Twitch refused the sign-in: {(error_description or error)[:200]}")
+        if not code:
+            raise OAuthCodeRefused()
+        tokens, info = await _identify(clients, settings, pending, code)
+        missing = set(SCOPES[pending.purpose]) - set(tokens.scopes)
+        if missing:
+            raise OAuthDenied(f"Twitch did not grant {', '.join(sorted(missing))}.")
+        identity = PlatformIdentity(
+            platform=info.platform,
+            platform_user_id=info.platform_user_id,
+            login=info.login,
+            display_name=info.display_name,
+        )
+        result = TwitchCallbackResult(purpose=pending.purpose, identity=identity)
+        if pending.purpose is OAuthPurpose.sign_in:
+            user = await platform_identity_service.sign_in_with_platform(session, info)
+            auth = await platform_identity_service.start_session(session, settings, user)
+            return msgspec.structs.replace(result, session=auth)
+        if pending.purpose is OAuthPurpose.bot:
+            # The bot's own account, never the admin's: whoever signs in to Twitch as the bot
+            # gets an ordinary account, not the admin's privileges.
+            bot_user = await platform_identity_service.sign_in_with_platform(session, info)
+            account = await platform_identity_service.link_platform_to_user(
+                session, settings, bot_user.id, info
+            )
+            await platform_token_service.store(
+                session, settings, account, TokenPurpose.bot, stored_tokens(tokens)
+            )
+            return result
+        assert pending.user_id is not None
+        account = await platform_identity_service.link_platform_to_user(
+            session, settings, pending.user_id, info
+        )
+        if pending.purpose is OAuthPurpose.link_account:
+            return result
+        assert pending.channel_id is not None
+        channel = await channel_or_404(session, pending.channel_id)
+        link = await channel_service.link_verified(session, channel, account)
+        await platform_token_service.store(
+            session, settings, account, TokenPurpose.broadcaster, stored_tokens(tokens)
+        )
+        enqueue_after_commit(session, RECONCILE_SUBSCRIPTIONS_JOB, channel.id)
+        return msgspec.structs.replace(result, link=link)
+
+
+#: The refresh job's client timeout: a batch of tokens is refreshed inside one job.
+REFRESH_TIMEOUT_SECONDS: Final = 5.0
+
+
+def twitch_refresher(oauth: TwitchOAuth) -> Refresher:
+    """``Refresher`` over Twitch's token endpoint: a refused refresh token is ``TokenRevoked``
+    (the link needs its owner again); Twitch unreachable or failing is any other error,
+    which the token service takes as passing (tried again next run while the token lasts)."""
+
+    async def refresh(platform: Platform, refresh_token: str) -> TokenSet:
+        if platform is not Platform.twitch:
+            raise LookupError(f"no token refresher for {platform.value}")
+        try:
+            fresh = await oauth.refresh(refresh_token)
+        except twitch_errors.TokenRevoked as error:
+            raise TokenRevoked(str(error)) from error
+        return stored_tokens(fresh)
+
+    return refresh
+
+
+def stored_tokens(tokens: TwitchTokenSet) -> TokenSet:
+    """Twitch's answer as the token service keeps it (an expiry time, not a duration)."""
+    return TokenSet(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_at=datetime.now(UTC) + timedelta(seconds=tokens.expires_in),
+        scopes=tokens.scopes,
+    )
+
+
+def same_origin(settings: Settings, return_to: str) -> str:
+    """``return_to`` as an absolute URL of this server's origin (``public_url``), without a
+    fragment; any other origin is refused (no open redirect)."""
+    origin = urlsplit(settings.public_url)
+    if "\\" in return_to or not return_to.isprintable() or " " in return_to:
+        raise InvalidInput("return_to", "must be a path or a URL of this site")
+    parts = urlsplit(return_to)
+    if not parts.scheme and not parts.netloc:
+        if not return_to.startswith("/") or return_to.startswith("//"):
+            raise InvalidInput("return_to", "must be a path or a URL of this site")
+        parts = parts._replace(scheme=origin.scheme, netloc=origin.netloc)
+    elif (parts.scheme.lower(), parts.netloc.lower()) != (origin.scheme, origin.netloc.lower()):
+        raise InvalidInput("return_to", "must be a path or a URL of this site")
+    return urlunsplit(parts._replace(fragment=""))
+
+
+def _clients(settings: Settings) -> TwitchClients:
+    clients = twitch_clients(settings)
+    if clients is None:
+        raise TwitchNotConfigured(
+            "Twitch sign-in is not configured on this server"
+            " (STREAMPOOLS_TWITCH_CLIENT_ID, STREAMPOOLS_TWITCH_CLIENT_SECRET)."
+        )
+    return clients
+
+
+async def _take(redis: Redis, state: str | None, binding: str | None) -> PendingSignIn:
+    """The started sign-in of ``state``, removed (so used once), if this browser started it."""
+    if not state or len(state) > MAX_STATE_LENGTH:
+        raise OAuthStateInvalid()
+    raw = await redis.getdel(_state_key(state))
+    if raw is None:
+        raise OAuthStateInvalid()
+    pending = msgspec.json.decode(raw, type=PendingSignIn)
+    if binding is None or not hmac.compare_digest(pending.browser, _digest(binding)):
+        raise OAuthStateInvalid()
+    return pending
+
+
+async def _identify(
+    clients: TwitchClients, settings: Settings, pending: PendingSignIn, code: str
+) -> tuple[TwitchTokenSet, IdentityInfo]:
+    """The tokens for ``code`` and the Twitch user they belong to."""
+    try:
+        tokens = await clients.oauth.exchange_code(
+            code, redirect_uri=redirect_uri(settings), code_verifier=pending.code_verifier
+        )
+        user = await clients.helix.get_user(tokens.access_token)
+    except twitch_errors.TwitchRequestFailed as error:
+        if error.status == 400:
+            raise OAuthCodeRefused() from error
+        log.error("Twitch refused our sign-in request: %s (%s)", error.message, error.status)
+        raise PlatformUnavailable() from error
+    except twitch_errors.TwitchError as error:
+        raise PlatformUnavailable() from error
+    info = IdentityInfo(
+        platform=Platform.twitch,
+        platform_user_id=user.id,
+        login=user.login,
+        display_name=user.display_name,
+    )
+    return tokens, info
+
+
+def _success_fragment(result: TwitchCallbackResult) -> dict[str, str]:
+    fragment = {"purpose": result.purpose.value, "login": result.identity.login}
+    if result.session is not None:
+        fragment |= {
+            "access_token": result.session.access_token,
+            "refresh_token": result.session.refresh_token,
+            "expires_in": str(result.session.expires_in),
+            "token_type": result.session.token_type,
+        }
+    if result.link is not None:
+        fragment["link_id"] = str(result.link.id)
+    return fragment
+
+
+def _with_fragment(url: str, fragment: dict[str, str]) -> str:
+    return f"{url}#{urlencode(fragment)}"
+
+
+def _state_key(state: str) -> str:
+    return f"oauth:twitch:state:{state}"
+
+
+def _digest(binding: str) -> str:
+    return hashlib.sha256(binding.encode()).hexdigest()
+
+
+twitch_sign_in_service = TwitchSignInService()
