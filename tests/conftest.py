@@ -34,7 +34,7 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
-from arq.constants import default_queue_name
+from arq.constants import default_queue_name, in_progress_key_prefix, job_key_prefix
 from arq.utils import timestamp_ms
 from arq.worker import Worker
 from litestar import Litestar
@@ -213,15 +213,19 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
 RunJobs = Callable[[], Awaitable[int]]
 
 
-async def _runnable(resources: Resources) -> int:
-    """Jobs due now, leaving out those a (dead) worker still holds: arq gives those back
-    only when their timeout runs out."""
+async def _due(resources: Resources) -> tuple[int, dict[bytes, float]]:
+    """How many jobs are due now and free to run, and the due ones a (dead) worker still holds
+    (with their scores): arq gives those back only when their timeout runs out."""
     # arq scores a job with its enqueue time *rounded* to the millisecond: a job enqueued an
     # instant ago may carry a score a fraction of a millisecond ahead of time.time().
     due_by = timestamp_ms() + 1
-    ids = await resources.jobs.zrangebyscore(default_queue_name, 0, due_by)
-    held = [await resources.jobs.exists(f"arq:in-progress:{job_id}") for job_id in ids]
-    return sum(1 for busy in held if not busy)
+    entries = await resources.jobs.zrangebyscore(default_queue_name, 0, due_by, withscores=True)
+    held = {
+        job_id: score
+        for job_id, score in entries
+        if await resources.jobs.exists(in_progress_key_prefix + job_id.decode())
+    }
+    return len(entries) - len(held), held
 
 
 @pytest.fixture
@@ -231,7 +235,14 @@ def run_jobs(resources: Resources) -> RunJobs:
 
     async def run() -> int:
         done = 0
-        while due := await _runnable(resources):
+        while True:
+            due, held = await _due(resources)
+            if not due:
+                return done
+            # A burst worker reads only as many queue entries as it may run, oldest first: a
+            # held one among them would take a free job's place. Set aside while it runs.
+            if held:
+                await resources.jobs.zrem(default_queue_name, *held)
             worker = Worker(
                 functions=FUNCTIONS,
                 redis_settings=redis_settings(resources.settings.redis_url),
@@ -248,7 +259,9 @@ def run_jobs(resources: Resources) -> RunJobs:
                 await worker.main()
             finally:
                 await worker.close()
+                for job_id, score in held.items():  # back, unless finished meanwhile
+                    if await resources.jobs.exists(job_key_prefix + job_id.decode()):
+                        await resources.jobs.zadd(default_queue_name, {job_id: score})
             done += worker.jobs_complete + worker.jobs_failed + worker.jobs_retried
-        return done
 
     return run

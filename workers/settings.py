@@ -58,6 +58,7 @@ FUNCTIONS: list[Function] = [
     func(stream_tasks.reconcile_twitch_subscriptions, name="twitch.subscriptions.reconcile"),
     func(command_tasks.send_replies, name="command.send_replies"),
     func(command_tasks.sweep_replies, name="command.sweep_replies"),
+    func(command_tasks.announce_result, name="command.announce_result"),
 ]
 
 CRON_JOBS: list[CronJob] = [

@@ -1,13 +1,15 @@
-"""Chat commands' SQL: the record that makes each message's command act once, and the pool a
-command means when it names none."""
+"""Chat commands' SQL: the record that makes each message's command act once, the pool a
+command means when it names none, and who a pool's result is told to in which chat."""
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models.channel import Platform
+from app.models.channel import ChannelLink, LinkStatus, Platform
 from app.models.command import ChatCommand
+from app.models.platform import PlatformAccount
 from app.models.pool import Pool, PoolStatus
+from app.models.user import User
 
 
 class CommandRepository:
@@ -71,6 +73,33 @@ class CommandRepository:
             .limit(1)
         )
         return result.scalar_one_or_none()
+
+    async def names_in_chat(
+        self, session: AsyncSession, user_ids: list[int], platform: Platform
+    ) -> dict[int, str]:
+        """How each user is known in the platform's chat: their platform name when they have
+        an identity there, else their name here."""
+        result = await session.execute(
+            select(User.id, func.coalesce(PlatformAccount.display_name, User.display_name))
+            .outerjoin(
+                PlatformAccount,
+                (PlatformAccount.user_id == User.id) & (PlatformAccount.platform == platform),
+            )
+            .where(User.id.in_(user_ids))
+        )
+        return {user_id: name for user_id, name in result.tuples()}
+
+    async def linked_chats(
+        self, session: AsyncSession, channel_id: int
+    ) -> list[tuple[Platform, str]]:
+        """The platform channels verifiably linked to the channel: the chats it speaks in."""
+        result = await session.execute(
+            select(ChannelLink.platform, ChannelLink.external_id).where(
+                ChannelLink.channel_id == channel_id,
+                ChannelLink.status == LinkStatus.verified,
+            )
+        )
+        return list(result.tuples())
 
     async def commands(self, session: AsyncSession, channel_id: int) -> list[ChatCommand]:
         """The channel's recorded commands, oldest first."""

@@ -36,6 +36,7 @@ The rules this adds, and why:
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
@@ -73,6 +74,9 @@ BPS = 10_000
 OPEN = (PoolStatus.open,)
 LOCKED = (PoolStatus.locked,)
 LIVE = (PoolStatus.open, PoolStatus.locked)
+
+#: Winners named in a chat's result message (the biggest payouts first).
+ANNOUNCED_WINNERS = 5
 
 #: Short words for refusals in chat (the API's messages are written for a screen).
 REFUSALS = {
@@ -172,6 +176,31 @@ class CommandService:
         await command_repository.finish(session, claimed, result, context.user_id, context.pool_id)
         if reply is not None:
             self._reply(session, resources, context, reply)
+
+    async def announce_result(
+        self, session: AsyncSession, resources: Resources, pool_id: int
+    ) -> int:
+        """Tell the chats linked to a paid pool's channel how it ended: the winning outcome and
+        its biggest winners, or that every stake went back. Returns the chats told."""
+        pool = await pool_repository.get(session, pool_id)
+        if pool is None or pool.status not in (PoolStatus.settled, PoolStatus.refunded):
+            return 0
+        chats = await command_repository.linked_chats(session, pool.channel_id)
+        if not chats:
+            return 0
+        outcomes = await pool_repository.bettor_outcomes(session, pool_id)
+        labels = {o.id: o.label for o in await pool_repository.outcomes(session, pool_id)}
+        winners = sorted((o for o in outcomes if o.paid > 0), key=lambda o: (-o.paid, o.user_id))[
+            :ANNOUNCED_WINNERS
+        ]
+        for platform, broadcaster_id in chats:
+            names = await command_repository.names_in_chat(
+                session, [o.user_id for o in winners], platform
+            )
+            text = _result_text(pool, labels, [(names[o.user_id], o.paid) for o in winners])
+            line = schemas.ReplyLine(kind="text", text=text, at=time.time())
+            call_after_commit(session, _queue(resources, platform, broadcaster_id, line))
+        return len(chats)
 
     async def _run(
         self,
@@ -310,7 +339,8 @@ class CommandService:
                         session, pool.id, holder, "resolve"
                     )
                 await pool_lifecycle.resolve(session, resources, actor, pool.id, outcomes[index].id)
-                text = f"Pool #{pool.id}: {outcomes[index].label} wins! Payouts are on their way."
+                # Who won what follows once the pool is paid (announce_result).
+                text = f"Pool #{pool.id} resolved: {outcomes[index].label}."
             case schemas.CancelPool():
                 pool = await self._pool(session, context, command.pool_id, LIVE, "open or locked")
                 if actor is None and holder is not None:
@@ -318,7 +348,7 @@ class CommandService:
                         session, pool.id, holder, "cancel"
                     )
                 await pool_lifecycle.cancel(session, resources, actor, pool.id)
-                text = f"Pool #{pool.id} is cancelled: every stake is refunded."
+                text = f"Pool #{pool.id} is cancelled."
             case _:
                 raise AssertionError(f"not a staff command: {command!r}")
         return schemas.ReplyLine(kind="text", text=text, at=time.time())
@@ -437,6 +467,25 @@ class CommandService:
         call_after_commit(
             session, lambda: reply_outbox.queue(resources, platform, broadcaster, [line])
         )
+
+
+def _queue(
+    resources: Resources, platform: Platform, broadcaster_id: str, line: schemas.ReplyLine
+) -> Callable[[], Awaitable[None]]:
+    async def queue() -> None:
+        await reply_outbox.queue(resources, platform.value, broadcaster_id, [line])
+
+    return queue
+
+
+def _result_text(pool: Pool, labels: dict[int, str], winners: list[tuple[str, int]]) -> str:
+    if pool.status is PoolStatus.refunded or pool.winning_outcome_id is None:
+        return f"Pool #{pool.id} ({pool.title}): every stake went back."
+    won = labels.get(pool.winning_outcome_id, "?")
+    if not winners:
+        return f"Pool #{pool.id} ({pool.title}): {won} won. Nobody had bet on it."
+    paid = ", ".join(f"@{name} +{amount:,}" for name, amount in winners)
+    return f"Pool #{pool.id} ({pool.title}): {won} won! Winners: {paid}"
 
 
 command_service = CommandService()

@@ -1,6 +1,9 @@
-"""Jobs of chat commands: sending the bot's replies, and scheduling those a lost job left."""
+"""Jobs of chat commands: sending the bot's replies, scheduling those a lost job left, and
+telling chats how their pools ended."""
 
 from app.command.replies import reply_outbox
+from app.command.service import command_service
+from app.kit.uow import unit_of_work
 from app.kit.worker import JobContext, resources_of
 
 
@@ -12,3 +15,10 @@ async def send_replies(ctx: JobContext, platform: str, broadcaster_id: str, run:
 async def sweep_replies(ctx: JobContext) -> int:
     """Schedule a flush for every chat whose outbox still holds replies."""
     return await reply_outbox.sweep(resources_of(ctx))
+
+
+async def announce_result(ctx: JobContext, pool_id: int) -> int:
+    """Tell the chats linked to a paid pool's channel who won."""
+    resources = resources_of(ctx)
+    async with unit_of_work(resources) as session:
+        return await command_service.announce_result(session, resources, pool_id)

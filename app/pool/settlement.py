@@ -111,6 +111,11 @@ class SettlementService:
             view = await pool_views.view(session, resources.redis, pool.id, None)
             emit_after_commit(session, event, view, room(pool))
         enqueue_after_commit(session, "pool.announce", pool.id, job_id=f"pool.announce:{pool.id}")
+        # The chats of the channel's linked platforms hear the result (app.command, which this
+        # package must not import: it builds on the pool services).
+        enqueue_after_commit(
+            session, "command.announce_result", pool.id, job_id=f"command.announce_result:{pool.id}"
+        )
 
     async def announce(self, resources: Resources, pool_id: int) -> int:
         """Tell each bettor of a paid pool what they got: their new balance

@@ -307,9 +307,10 @@ async def test_the_broadcaster_runs_a_pool_from_chat(stream: Stream) -> None:
     assert said[0] == (
         f"Pool #{pool_id} is open: Beat the boss first try? 1) Yes 2) No — !bet <number> <amount>"
     )
-    assert said[-2:] == [
+    assert said[-3:] == [
         f"Pool #{pool_id} is locked: no more bets.",
-        f"Pool #{pool_id}: Yes wins! Payouts are on their way.",
+        f"Pool #{pool_id} resolved: Yes.",
+        f"Pool #{pool_id} (Beat the boss first try?): Yes won! Winners: @Ola +1,000",
     ]
 
 
@@ -397,7 +398,10 @@ async def test_redelivered_staff_commands_act_once(stream: Stream) -> None:
     await stream.say("!cancel", message_id=message_id, **broadcaster)
     await stream.handle()
     assert await _status(stream, pool_id) in (PoolStatus.cancelled, PoolStatus.refunded)
-    assert await stream.replies() == [f"Pool #{pool_id} is cancelled: every stake is refunded."]
+    assert await _said(stream) == [  # the command's answer, then the pool's end once refunded
+        f"Pool #{pool_id} is cancelled.",
+        f"Pool #{pool_id} (Test pool): every stake went back.",
+    ]
 
 
 # -- without a bot ------------------------------------------------------------------------------
