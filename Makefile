@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-run node-deps nodejs run test lint format bench fuzz ledger-check role fake-stripe migrate clean
+.PHONY: help install install-run node-deps nodejs run test lint format bench fuzz ledger-check role fake-stripe fake-twitch twitch-event migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
@@ -14,6 +14,7 @@ help:
 	@echo "make fuzz   - Schemathesis against the OpenAPI document, longer than in make test (EXAMPLES=200)"
 	@echo "make ledger-check - verify every ledger invariant over the database (DATABASE_URL or embedded)"
 	@echo "make role EMAIL=... ROLE=admin - give an account a platform role (user or admin)"
+	@echo "make fake-twitch - a local fake of Twitch; make twitch-event EVENT=... sends it a signed event"
 	@echo "make format - apply ruff's fixes and formatting"
 	@echo "make clean  - stop nothing, delete local data (.data/) and tools (.tools/)"
 
@@ -105,6 +106,20 @@ role: install-run
 # webhooks go where the platform serves (STREAMPOOLS_PUBLIC_URL, or STREAMPOOLS_HOST/_PORT).
 fake-stripe: install-run
 	@$(RUN) python -m tests.fakes.stripe --port 12111 --webhook-secret whsec_demo
+
+# A local fake of Twitch (OAuth, Helix, EventSub WebSocket) for trying the Twitch integration.
+fake-twitch: install-run
+	@$(RUN) python -m tests.fakes.twitch serve --port 12112 --ws-port 12113
+
+# One signed EventSub delivery to the platform, as Twitch sends it (EVENT=stream.online, ...).
+EVENT ?= channel.chat.message
+TEXT ?= !bet 1 100
+CHATTER ?= 777
+TWITCH_EVENTSUB_SECRET ?= demo-eventsub-secret
+twitch-event: install-run
+	@$(RUN) python -m tests.fakes.twitch send $(EVENT) --secret "$(TWITCH_EVENTSUB_SECRET)" \
+		--url "$${STREAMPOOLS_PUBLIC_URL:-http://127.0.0.1:$${STREAMPOOLS_PORT:-8000}}/webhooks/twitch" \
+		--text "$(TEXT)" --chatter-id "$(CHATTER)" --chatter-login "viewer$(CHATTER)"
 
 migrate: install-run
 	@$(RUN) streampools migrate

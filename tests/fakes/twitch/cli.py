@@ -48,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"[fake twitch] {args.event} {delivery.message_id}: {response.status_code} {response.text[:200]}"
         )
+        if not 200 <= response.status_code < 300:
+            raise SystemExit(1)
         return
     port = getattr(args, "port", 12112)
     ws_port = getattr(args, "ws_port", 12113)

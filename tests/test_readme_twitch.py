@@ -1,0 +1,79 @@
+"""The README's Twitch section as a newcomer runs it: the platform pointed at the fake Twitch
+(`make fake-twitch`), the demo channel linked through OAuth as its owner, a chatter betting from
+chat through signed EventSub deliveries (`make twitch-event`) — and a second time in a row."""
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from litestar import Litestar
+from pydantic import SecretStr
+
+from app.asgi import create_app
+from app.kit.embedded import free_port
+from app.kit.http import resources_of
+from app.settings import Settings
+from tests.conftest import LiveServer, serve
+from tests.fakes.twitch import FakeTwitch
+from tests.test_readme import Platform, platform, readme_block, run_block
+
+__all__ = ["platform"]
+
+#: What the README's `make run` line and `make twitch-event` use.
+EVENTSUB_SECRET = "demo-eventsub-secret"
+
+
+@pytest.fixture
+async def fake_twitch() -> AsyncIterator[FakeTwitch]:
+    async with FakeTwitch() as fake:
+        fake.add_user("1337", "ada", "Ada")  # as `make fake-twitch` knows them
+        fake.add_user("4242", "streampools_bot")
+        yield fake
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, fake_twitch: FakeTwitch, port: int) -> Settings:
+    # Twitch sends the browser back to the public URL: the one the platform really serves on.
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        public_url=f"http://127.0.0.1:{port}",
+        twitch_client_id=fake_twitch.client_id,
+        twitch_client_secret=SecretStr(fake_twitch.client_secret),
+        twitch_eventsub_secret=SecretStr(EVENTSUB_SECRET),
+        twitch_id_base=fake_twitch.id_url,
+        twitch_api_base=fake_twitch.helix_url,
+    )
+
+
+@pytest.fixture
+async def live_server(settings: Settings, port: int) -> AsyncIterator[LiveServer]:
+    app = create_app(settings)
+    async with serve(app, port) as url:
+        http = app.other_asgi_app
+        assert isinstance(http, Litestar)
+        yield LiveServer(url, resources_of(http.state))
+
+
+async def test_the_twitch_section_works_twice(platform: Platform, fake_twitch: FakeTwitch) -> None:
+    block = readme_block("### Try it locally with the fake Twitch", 2)
+    totals = []
+    for _ in range(2):
+        lines = await run_block(platform, block)
+        link = next(line for line in lines if "'platform': 'twitch'" in line)
+        assert "'external_id': '1337'" in link and "'status': 'verified'" in link
+        assert any("channel.chat.message" in line and ": 200 " in line for line in lines)
+        assert "ledger check: all invariants hold" in lines
+        [total] = [int(line.split()[2]) for line in lines if re.fullmatch(r"\d+ open \d+", line)]
+        totals.append(total)
+    assert totals[1] == totals[0] + 100  # the chatter's second `!bet 1 100`, on the same pool
+    # The link created the channel's EventSub subscriptions at Twitch.
+    assert {s["type"] for s in fake_twitch.subscriptions.values()} >= {
+        "stream.online",
+        "stream.offline",
+    }
