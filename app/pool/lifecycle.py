@@ -261,7 +261,7 @@ class PoolLifecycleService:
         current = await pool_repository.get_for_update(session, pool_id)
         if current is None or not outcome_at_stake(action, current.status):
             return
-        if await pool_repository.position(session, pool_id, actor.user_id) is not None:
+        if await pool_repository.holds_position(session, pool_id, actor.user_id):
             raise ConflictOfInterest(action)
 
     async def _announce(

@@ -201,6 +201,18 @@ class PoolRepository:
         )
         return result.one_or_none()
 
+    async def holds_position(self, session: AsyncSession, pool_id: int, user_id: int) -> bool:
+        """Whether the user has bet in the pool, themselves or through an account merged into
+        theirs (a chat-only account whose bets stay in its name)."""
+        result = await session.execute(
+            text(
+                "SELECT EXISTS (SELECT 1 FROM bets b JOIN users u ON u.id = b.user_id"
+                " WHERE b.pool_id = :pool AND (u.id = :user OR u.merged_into = :user))"
+            ),
+            {"pool": pool_id, "user": user_id},
+        )
+        return bool(result.scalar_one())
+
     # -- bets ---------------------------------------------------------------------------------
 
     async def place_bet(

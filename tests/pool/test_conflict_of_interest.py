@@ -9,12 +9,18 @@ import pytest
 from sqlalchemy import text
 
 from app.auth.tokens import Principal
+from app.channel.permissions import channel_or_404
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.ledger.service import ledger_service
+from app.models.channel import Platform
 from app.models.user import Role
+from app.platform.schemas import IdentityInfo
+from app.platform.service import platform_identity_service
+from app.pool.betting import pool_betting
 from app.pool.errors import ConflictOfInterest
 from app.pool.lifecycle import pool_lifecycle
+from app.pool.schemas import BetCreate
 from app.settings import Settings
 from tests.conftest import RunJobs
 from tests.factories import DEFAULT_PASSWORD, bearer, create_user, fund_wallet
@@ -173,3 +179,37 @@ async def test_the_rule_holds_in_the_service_whatever_the_transport(
     async with unit_of_work(resources) as session:
         cancelled = await pool_lifecycle.cancel(session, resources, None, pool["id"])
     assert cancelled.status == "cancelled"
+
+
+async def test_a_position_held_through_a_merged_chat_account_counts(
+    client: Client, world: World, resources: Resources, settings: Settings
+) -> None:
+    """A moderator who bet from Twitch chat before signing in (a chat-only account, merged into
+    theirs when they linked Twitch) holds that position: they may not resolve the pool."""
+    pool = await open_pool(client, world)
+    yes, no = (o["id"] for o in pool["outcomes"])
+    identity = IdentityInfo(
+        platform=Platform.twitch, platform_user_id="90210", login="modlurker", display_name="Mod"
+    )
+    async with unit_of_work(resources) as session:
+        channel = await channel_or_404(session, world.channel_id)
+        chatter = await platform_identity_service.chatter(
+            session, settings, channel, Platform.twitch, "90210", "modlurker", "Mod"
+        )
+        await pool_betting.place_bet(
+            session, resources, chatter.id, pool["id"], BetCreate(outcome_id=no, amount=100), "c"
+        )
+    assert (await bet(client, world.viewers[0], pool["id"], yes, 600, "v")).status_code == 201
+    async with unit_of_work(resources) as session:
+        await platform_identity_service.link_platform_to_user(
+            session, settings, world.moderator.id, identity
+        )
+    path = f"/api/v1/pools/{pool['id']}"
+    assert (await client.post(f"{path}/lock", headers=world.owner.auth)).status_code == 200
+
+    refused = await client.post(
+        f"{path}/resolve", json={"outcome_id": no}, headers=world.moderator.auth
+    )
+    assert refused.status_code == 403, refused.text
+    assert _code(refused) == "conflict_of_interest"
+    assert (await client.get(path)).json()["status"] == "locked"
