@@ -124,7 +124,9 @@ class AutomationService:
             created_by=actor.user_id,
         )
         await automation_repository.add(session, rule)
-        return rule_view(rule)
+        view = rule_view(rule)
+        await self._audit(session, actor, "automation_created", view)
+        return view
 
     async def update(
         self,
@@ -147,7 +149,9 @@ class AutomationService:
         if data.enabled is not None:
             rule.enabled = data.enabled
         await session.flush()
-        return rule_view(rule)
+        view = rule_view(rule)
+        await self._audit(session, actor, "automation_updated", view)
+        return view
 
     async def delete(
         self, session: AsyncSession, actor: Principal, channel_id: int, rule_id: int
@@ -157,7 +161,17 @@ class AutomationService:
         rule = await automation_repository.rule(session, channel.id, rule_id)
         if rule is None:
             raise AutomationNotFound()
+        view = rule_view(rule)
         await automation_repository.delete(session, rule)
+        await self._audit(session, actor, "automation_deleted", view)
+
+    async def _audit(
+        self, session: AsyncSession, actor: Principal, action: str, rule: schemas.Automation
+    ) -> None:
+        """Who changed which rule, into what, in the channel's staff audit trail."""
+        await channel_service.record_audit(
+            session, rule.channel_id, actor.user_id, action, msgspec.to_builtins(rule)
+        )
 
     async def _validate(
         self,

@@ -4,6 +4,7 @@ points issuer. Every staff change is audited."""
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -105,6 +106,18 @@ class ChannelService:
             session, channel.id, principal.user_id, "channel_created", {"slug": channel.slug}
         )
         return channel_view(channel, [])
+
+    async def record_audit(
+        self,
+        session: AsyncSession,
+        channel_id: int,
+        actor_id: int | None,
+        action: str,
+        details: dict[str, Any],
+    ) -> None:
+        """Add to the channel's staff audit trail (append-only), for the domains that act on
+        a channel's behalf (its automations)."""
+        await channel_repository.audit(session, channel_id, actor_id, action, details)
 
     async def get(self, session: AsyncSession, channel_id: int) -> schemas.Channel:
         channel = await channel_or_404(session, channel_id)

@@ -3,6 +3,9 @@ are validated with stable error codes."""
 
 import httpx
 
+from app.channel.repository import channel_repository
+from app.kit.resources import Resources
+from app.kit.uow import read_session
 from tests.factories import bearer, register
 
 Client = httpx.AsyncClient
@@ -118,3 +121,41 @@ async def test_rules_are_validated(client: Client) -> None:
     assert twice.status_code == 409 and twice.json()["error"]["code"] == "automation_exists"
     missing = await client.get("/api/v1/channels/999999/automations", headers=owner)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "channel_not_found"
+
+
+async def test_every_rule_change_is_in_the_channels_audit_trail(
+    client: Client, resources: Resources
+) -> None:
+    """Moderators can change what a stream does on its own: who changed which rule, into what,
+    is kept for the owner (append-only)."""
+    _, owner = await _signed_in(client)
+    moderator_id, moderator = await _signed_in(client)
+    channel_id, template_id = await _channel_with_template(client, owner, "audited")
+    added = await client.post(
+        f"/api/v1/channels/{channel_id}/moderators", json={"user_id": moderator_id}, headers=owner
+    )
+    assert added.status_code == 201
+    base = f"/api/v1/channels/{channel_id}/automations"
+    rule = (
+        await client.post(
+            base, json={"kind": "stream_online", "template_id": template_id}, headers=moderator
+        )
+    ).json()
+    changed = await client.patch(
+        f"{base}/{rule['id']}", json={"delay_seconds": 120}, headers=moderator
+    )
+    assert changed.status_code == 200, changed.text
+    assert (await client.delete(f"{base}/{rule['id']}", headers=moderator)).status_code == 204
+
+    async with read_session(resources) as session:
+        trail = await channel_repository.audit_trail(session, channel_id)
+        changes = [
+            (entry.action, entry.actor_id, entry.details["delay_seconds"])
+            for entry in trail
+            if entry.action.startswith("automation_")
+        ]
+    assert changes == [
+        ("automation_created", moderator_id, 0),
+        ("automation_updated", moderator_id, 120),
+        ("automation_deleted", moderator_id, 120),
+    ]
