@@ -27,6 +27,7 @@ flush for every chat whose outbox still holds lines."""
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import msgspec
 
@@ -34,12 +35,20 @@ from app.command.schemas import ReplyLine
 from app.kit import ratelimit
 from app.kit.errors import RateLimited
 from app.kit.resources import Resources
+from app.kit.twitch import TwitchClients, twitch_clients
 from app.kit.uow import unit_of_work
 from app.models.channel import Platform
+from app.models.platform import TokenPurpose
+from app.platform.oauth import twitch_refresher
 from app.platform.tokens import platform_token_service
 from integrations.twitch.errors import RateLimited as TwitchRateLimited
-from integrations.twitch.errors import TwitchError, Unauthorized
-from integrations.twitch.helix import MAX_CHAT_MESSAGE_LENGTH, HelixClient, InvalidChatMessage
+from integrations.twitch.errors import TokenRevoked, TwitchError, Unauthorized
+from integrations.twitch.helix import (
+    MAX_CHAT_MESSAGE_LENGTH,
+    HelixClient,
+    InvalidChatMessage,
+    RefreshToken,
+)
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +152,15 @@ def _clip(line: ReplyLine, limit: int) -> ReplyLine:
     return ReplyLine(kind=line.kind, text=line.text[: limit - 1] + "…", at=line.at)
 
 
+@dataclass(slots=True)
+class _Bot:
+    """The chat bot replies are sent as; ``token`` follows its refreshes."""
+
+    account_id: int
+    platform_user_id: str
+    token: str
+
+
 class ReplyOutbox:
     async def queue(
         self, resources: Resources, platform: str, broadcaster_id: str, lines: list[ReplyLine]
@@ -210,11 +228,14 @@ class ReplyOutbox:
                 extra={"chat": chat_key(platform, broadcaster_id), "messages": dropped},
             )
             return 0
-        bot_user_id, token = sender
+        bot_user_id = sender.platform_user_id
         settings = resources.settings
+        clients = twitch_clients(settings)
+        assert clients is not None  # _sender checked that Twitch is configured
         helix = HelixClient(
             settings.twitch_client_id, base_url=settings.twitch_api_base, max_retries=0
         )
+        refresh = self._refresher(resources, clients, sender)
         sent = 0
         try:
             while True:
@@ -223,7 +244,14 @@ class ReplyOutbox:
                     break
                 message = _decoder.decode(raw)
                 retry_at = await self._send_one(
-                    resources, helix, token, bot_user_id, platform, broadcaster_id, message
+                    resources,
+                    helix,
+                    sender.token,
+                    bot_user_id,
+                    platform,
+                    broadcaster_id,
+                    message,
+                    refresh,
                 )
                 if retry_at is not None:
                     await redis.eval(_PUT_BACK, 3, sending, inflight, pending)  # type: ignore[misc]
@@ -233,6 +261,7 @@ class ReplyOutbox:
                 sent += 1
         finally:
             await helix.aclose()
+            await clients.aclose()
         if await redis.exists(pending):  # queued while this run was busy
             await self.schedule(resources, platform, broadcaster_id, time.time())
         return sent
@@ -246,6 +275,7 @@ class ReplyOutbox:
         platform: str,
         broadcaster_id: str,
         message: ReplyLine,
+        refresh: RefreshToken,
     ) -> float | None:
         """Send one message; the time to try again when it must wait (None: done with it)."""
         chat = chat_key(platform, broadcaster_id)
@@ -261,7 +291,11 @@ class ReplyOutbox:
             return time.time() + limited.retry_after
         try:
             result = await helix.send_chat_message(
-                token, broadcaster_id=broadcaster_id, sender_id=bot_user_id, message=message.text
+                token,
+                broadcaster_id=broadcaster_id,
+                sender_id=bot_user_id,
+                message=message.text,
+                refresh=refresh,
             )
         except TwitchRateLimited as error:
             log.info("Twitch rate-limited a chat reply; later", extra={"chat": chat})
@@ -301,8 +335,32 @@ class ReplyOutbox:
             )
         return fresh
 
-    async def _sender(self, resources: Resources, platform: str) -> tuple[str, str] | None:
-        """The bot's platform user id and token, None when replies cannot go out."""
+    def _refresher(
+        self, resources: Resources, clients: TwitchClients, sender: _Bot
+    ) -> RefreshToken:
+        """What the Helix client calls once when Twitch refuses the bot's token: a refresh
+        now (one process, under the token's row lock), its new token kept for the next
+        messages; ``TokenRevoked`` when the grant is gone (marked ``needs_relink``)."""
+
+        async def refresh() -> str:
+            async with unit_of_work(resources) as session:
+                fresh = await platform_token_service.refresh_refused(
+                    session,
+                    resources.settings,
+                    sender.account_id,
+                    TokenPurpose.bot,
+                    sender.token,
+                    twitch_refresher(clients.oauth),
+                )
+            if fresh is None:
+                raise TokenRevoked("the chat bot's grant needs a relink", status=401)
+            sender.token = fresh
+            return fresh
+
+        return refresh
+
+    async def _sender(self, resources: Resources, platform: str) -> "_Bot | None":
+        """The bot's platform account and token, None when replies cannot go out."""
         if platform != Platform.twitch.value or not resources.settings.twitch_client_id:
             await self._note_once(resources, platform, "no chat replies: Twitch is not configured")
             return None
@@ -312,7 +370,7 @@ class ReplyOutbox:
             await self._note_once(resources, platform, "no chat replies: no chat bot is linked")
             return None
         account, token = bot
-        return account.platform_user_id, token
+        return _Bot(account.id, account.platform_user_id, token)
 
     async def _note_once(self, resources: Resources, platform: str, message: str) -> None:
         """Log at info once an hour across processes (not once per reply)."""

@@ -96,6 +96,45 @@ class PlatformTokenService:
         await self._needs_relink(session, due, reason)
         return True
 
+    async def refresh_refused(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        account_id: int,
+        purpose: TokenPurpose,
+        refused: str,
+        refresher: Refresher,
+    ) -> str | None:
+        """An access token the platform refused before its time (a 401): refresh it now,
+        under its row lock, unless another process already has (its access token is no longer
+        ``refused``): then the current one. None when the grant needs a relink (the refresh
+        was refused too: marked, and its owner told)."""
+        stored = await platform_repository.token(session, account_id, purpose)
+        account = await platform_repository.account_by_id(session, account_id)
+        token = None if stored is None else await platform_repository.lock_token(session, stored.id)
+        if token is None or account is None or token.status is not TokenStatus.active:
+            return None
+        box = _cipher(settings)
+        current = box.decrypt(token.access_token)
+        if current != refused:
+            return current
+        try:
+            fresh = await refresher(account.platform, box.decrypt(token.refresh_token))
+        except TokenRevoked:
+            item = DueToken(token, account.platform, account.login, account.user_id)
+            await self._needs_relink(session, item, "the platform revoked the refresh token")
+            return None
+        await platform_repository.store_refreshed(
+            session,
+            token.id,
+            token.version,
+            access_token=box.encrypt(fresh.access_token),
+            refresh_token=box.encrypt(fresh.refresh_token),
+            scopes=list(fresh.scopes) or list(token.scopes),
+            expires_at=fresh.expires_at,
+        )
+        return fresh.access_token
+
     async def refresh_due_tokens(
         self, session: AsyncSession, settings: Settings, refresher: Refresher
     ) -> RefreshReport:

@@ -12,11 +12,12 @@ from app.kit.currency import points
 from app.kit.errors import AppError
 from app.kit.uow import unit_of_work
 from app.ledger.service import ledger_service
-from app.models.channel import Channel
+from app.models.channel import Channel, Platform
 from app.models.command import ChatCommand
-from app.models.platform import PlatformAccount, PlatformToken
+from app.models.platform import PlatformAccount, PlatformToken, TokenPurpose, TokenStatus
 from app.models.pool import Bet, Pool, PoolOutcome, PoolStatus, PoolTemplate, PoolTransition
 from app.models.user import User
+from app.platform.tokens import platform_token_service
 from app.pool.betting import pool_betting
 from app.pool.schemas import BetCreate
 from app.settings import Settings
@@ -427,3 +428,38 @@ async def test_a_rate_limited_reply_waits_and_goes_out_once(stream: Stream) -> N
     assert await stream.replies() == ["@Xia 100 on Yes ✓"]
     await asyncio.sleep(COALESCE_MS / 1000)
     assert await stream.replies() == ["@Xia 100 on Yes ✓"]
+
+
+async def test_a_refused_bot_token_is_refreshed_once_and_the_reply_goes_out(
+    stream: Stream, settings: Settings
+) -> None:
+    await _pool(stream)
+    before = await _bot_token(stream, settings)
+    stream.twitch.unauthorized_next(1)  # Twitch refuses the bot's (still unexpired) token
+    await stream.say("!bet 1 100", chatter="771", login="yan")
+    await stream.handle()
+    assert await stream.replies() == ["@Yan 100 on Yes ✓"]
+    after = await _bot_token(stream, settings)
+    assert after != before and after in stream.twitch.tokens  # refreshed, stored, valid
+
+
+async def test_a_bot_whose_grant_is_gone_needs_a_relink_and_nothing_is_sent(
+    stream: Stream, settings: Settings
+) -> None:
+    await _pool(stream)
+    stream.twitch.revoke(await _bot_token(stream, settings))  # the bot's owner disconnected us
+    await stream.say("!bet 1 100", chatter="772", login="zed")
+    await stream.handle()
+    assert await stream.replies() == []
+    async with unit_of_work(stream.resources) as session:
+        status = await session.scalar(
+            select(PlatformToken.status).where(PlatformToken.purpose == TokenPurpose.bot)
+        )
+    assert status is TokenStatus.needs_relink
+
+
+async def _bot_token(stream: Stream, settings: Settings) -> str:
+    async with unit_of_work(stream.resources) as session:
+        bot = await platform_token_service.bot(session, settings, Platform.twitch)
+    assert bot is not None
+    return bot[1]
