@@ -51,7 +51,7 @@ from app.platform.schemas import (
     TwitchStart,
 )
 from app.platform.service import platform_identity_service
-from app.platform.tokens import Refresher, platform_token_service
+from app.platform.tokens import REFRESH_BATCH, Refresher, platform_token_service
 from app.settings import Settings
 from app.stream.errors import TwitchNotConfigured
 from integrations.twitch import errors as twitch_errors
@@ -224,7 +224,14 @@ class TwitchSignInService:
             return Finished(result, None)
         return Finished(result, _with_fragment(pending.return_to, _success_fragment(result)))
 
-    async def refresh_due_tokens(self, session: AsyncSession, settings: Settings) -> int | None:
+    async def refresh_due_tokens(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        *,
+        limit: int = REFRESH_BATCH,
+        tried: set[int] | None = None,
+    ) -> int | None:
         """Refresh the Twitch tokens about to expire (``platform_token_service``); None when
         Twitch is not configured. Returns how many were refreshed."""
         clients = twitch_clients(settings, timeout_seconds=REFRESH_TIMEOUT_SECONDS)
@@ -232,7 +239,7 @@ class TwitchSignInService:
             return None
         async with clients:
             report = await platform_token_service.refresh_due_tokens(
-                session, settings, twitch_refresher(clients.oauth)
+                session, settings, twitch_refresher(clients.oauth), limit=limit, tried=tried
             )
         if report.needs_relink or report.failed:
             log.warning(

@@ -1,5 +1,6 @@
 """SQL of platform identities, their tokens, and the money of merged chat-only accounts."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -195,7 +196,7 @@ class PlatformRepository:
         return result.scalar_one_or_none()
 
     async def claim_due(
-        self, session: AsyncSession, lead_seconds: int, limit: int
+        self, session: AsyncSession, lead_seconds: int, limit: int, skip: Collection[int] = ()
     ) -> list[DueToken]:
         """Active tokens expiring within ``lead_seconds``, locked for this unit of work. SKIP
         LOCKED: tokens another process is refreshing are left to it, so each token is
@@ -206,6 +207,7 @@ class PlatformRepository:
             .where(
                 PlatformToken.status == TokenStatus.active,
                 PlatformToken.expires_at < text("now() + make_interval(secs => :lead)"),
+                PlatformToken.id.not_in(skip),
             )
             .order_by(PlatformToken.expires_at)
             .limit(limit)

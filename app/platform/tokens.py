@@ -136,16 +136,26 @@ class PlatformTokenService:
         return fresh.access_token
 
     async def refresh_due_tokens(
-        self, session: AsyncSession, settings: Settings, refresher: Refresher
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        refresher: Refresher,
+        *,
+        limit: int = REFRESH_BATCH,
+        tried: set[int] | None = None,
     ) -> RefreshReport:
         """Refresh the active tokens expiring within ``platform_token_refresh_lead_seconds``.
         Each is locked (``FOR UPDATE SKIP LOCKED``) for the unit of work, so concurrent runs
         on several workers share the tokens and never refresh one twice; the new tokens are
         stored only over the version that was refreshed. A revoked token (or one that failed
-        after it expired) is marked ``needs_relink``, its links too, and its owner notified."""
+        after it expired) is marked ``needs_relink``, its links too, and its owner notified.
+        ``tried`` (ids) leaves out the tokens an earlier call of the same run took, and gets the
+        ones this call takes."""
         due = await platform_repository.claim_due(
-            session, settings.platform_token_refresh_lead_seconds, REFRESH_BATCH
+            session, settings.platform_token_refresh_lead_seconds, limit, tried or ()
         )
+        if tried is not None:
+            tried.update(item.token.id for item in due)
         now = await platform_repository.now(session)
         box = _cipher(settings)
         refreshed = relink = failed = 0

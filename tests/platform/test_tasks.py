@@ -17,6 +17,7 @@ from app.platform.schemas import TokenSet
 from app.platform.tasks import refresh_platform_tokens
 from app.platform.tokens import platform_token_service
 from app.settings import Settings
+from integrations.twitch.oauth import TwitchOAuth
 from tests.factories import create_channel, create_platform_account, create_user
 from tests.fakes.twitch import FakeTwitch, Token
 
@@ -34,17 +35,22 @@ class Linked:
 
 
 async def _linked_channel(
-    resources: Resources, settings: Settings, fake: FakeTwitch, expires_in: timedelta
+    resources: Resources,
+    settings: Settings,
+    fake: FakeTwitch,
+    expires_in: timedelta,
+    twitch_id: str = "5005",
+    login: str = "erin",
 ) -> Linked:
     """A channel linked to its owner's Twitch account, with a grant from the fake Twitch."""
-    fake.add_user("5005", "erin")
-    token = fake.issue_token("5005", ["channel:bot", "channel:manage:predictions"])
+    fake.add_user(twitch_id, login)
+    token = fake.issue_token(twitch_id, ["channel:bot", "channel:manage:predictions"])
     assert token.refresh_token is not None
     async with unit_of_work(resources) as session:
         owner = await create_user(session, settings)
         channel = await create_channel(session, owner.id)
         account = await create_platform_account(
-            session, owner.id, platform_user_id="5005", login="erin"
+            session, owner.id, platform_user_id=twitch_id, login=login
         )
         await channel_service.link_verified(session, channel, account)
         await platform_token_service.store(
@@ -183,3 +189,37 @@ async def test_without_twitch_configured_the_cron_does_nothing(
         resources, settings=Settings(database_url=database_url, redis_url=redis_url)
     )
     assert await refresh_platform_tokens({"resources": plain}) is None
+
+
+async def test_a_run_that_dies_midway_keeps_the_tokens_it_already_refreshed(
+    resources: Resources,
+    settings: Settings,
+    fake_twitch: FakeTwitch,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Twitch rotates the refresh token on every refresh (the old one stops working): each
+    refresh is committed before the next is asked for, so a worker killed on the second token
+    has kept the first one's new tokens, and that link stays usable."""
+    first = await _linked_channel(resources, settings, fake_twitch, timedelta(minutes=2))
+    second = await _linked_channel(
+        resources, settings, fake_twitch, timedelta(minutes=4), "6006", "finn"
+    )
+    real_refresh = TwitchOAuth.refresh
+    calls = 0
+
+    async def dies_on_the_second(self: TwitchOAuth, refresh_token: str) -> Any:
+        nonlocal calls
+        calls += 1
+        fresh = await real_refresh(self, refresh_token)
+        if calls == 2:
+            raise asyncio.CancelledError  # the worker is killed with Twitch's answer in hand
+        return fresh
+
+    monkeypatch.setattr(TwitchOAuth, "refresh", dies_on_the_second)
+    with pytest.raises(asyncio.CancelledError):
+        await refresh_platform_tokens({"resources": resources})
+
+    access = await _current_access(resources, settings, first.owner_id)
+    assert access is not None and access != first.token.access_token
+    assert not fake_twitch.tokens[access].revoked  # the first link still works
+    assert await _current_access(resources, settings, second.owner_id) == second.token.access_token
