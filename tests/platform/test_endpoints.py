@@ -428,3 +428,37 @@ async def test_starts_are_limited_per_client_address(client: httpx.AsyncClient) 
     response = await client.post("/api/v1/auth/twitch/start", json={"purpose": "sign_in"})
     assert response.status_code == 429
     assert "Retry-After" in response.headers
+
+
+async def test_a_link_that_needs_a_relink_works_again_once_its_owner_links_again(
+    client: httpx.AsyncClient,
+    fake_twitch: FakeTwitch,
+    resources: Resources,
+    settings: Settings,
+) -> None:
+    owner_id, auth = await _person(client)
+    channel_id = await _channel_of(resources, owner_id)
+    fake_twitch.add_user("5005", "erin")
+    first = await sign_in_with_twitch(
+        client, fake_twitch, "5005", "link_channel", auth=auth, channel_id=channel_id
+    )
+    assert first.status_code == 200, first.text
+    async with unit_of_work(resources) as session:
+        account = (await platform_repository.accounts_of(session, owner_id))[0]
+        assert await platform_token_service.mark_needs_relink(
+            session, account.id, TokenPurpose.broadcaster, "authorization_revoked"
+        )
+    channel = (await client.get(f"/api/v1/channels/{channel_id}")).json()
+    assert [entry["status"] for entry in channel["links"]] == ["needs_relink"]
+
+    again = await sign_in_with_twitch(
+        client, fake_twitch, "5005", "link_channel", auth=auth, channel_id=channel_id
+    )
+    assert again.status_code == 200, again.text
+    channel = (await client.get(f"/api/v1/channels/{channel_id}")).json()
+    assert [entry["status"] for entry in channel["links"]] == ["verified"]
+    async with unit_of_work(resources) as session:
+        access = await platform_token_service.access_token(
+            session, settings, account.id, TokenPurpose.broadcaster
+        )
+    assert access is not None and not fake_twitch.tokens[access].revoked
