@@ -50,6 +50,7 @@ from app.kit.migrate import PROJECT_ROOT, upgrade
 from app.kit.resources import Resources, open_resources
 from app.ledger.service import ledger_service
 from app.settings import Settings
+from tests.fakes.twitch import FakeTwitch
 from workers.settings import FUNCTIONS
 
 TEMPLATE_DATABASE = "streampools_template"
@@ -208,6 +209,13 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         http = app.other_asgi_app
         assert isinstance(http, Litestar)
         yield LiveServer(url, resources_of(http.state))
+
+
+@pytest.fixture
+async def fake_twitch() -> AsyncIterator[FakeTwitch]:
+    """The fake Twitch (OAuth, Helix) on a loopback port, for the tests that talk to Twitch."""
+    async with FakeTwitch() as fake:
+        yield fake
 
 
 RunJobs = Callable[[], Awaitable[int]]

@@ -32,6 +32,21 @@ class Refresher(Protocol):
     async def __call__(self, platform: Platform, refresh_token: str) -> TokenSet: ...
 
 
+async def _store_refreshed(
+    session: AsyncSession, box: Cipher, token: PlatformToken, fresh: TokenSet
+) -> None:
+    """A refresh's new tokens, encrypted, over the version that was refreshed."""
+    await platform_repository.store_refreshed(
+        session,
+        token.id,
+        token.version,
+        access_token=box.encrypt(fresh.access_token),
+        refresh_token=box.encrypt(fresh.refresh_token),
+        scopes=list(fresh.scopes) or list(token.scopes),
+        expires_at=fresh.expires_at,
+    )
+
+
 def _cipher(settings: Settings) -> Cipher:
     return cipher(settings.token_cipher_keys)
 
@@ -124,15 +139,7 @@ class PlatformTokenService:
             item = DueToken(token, account.platform, account.login, account.user_id)
             await self._needs_relink(session, item, "the platform revoked the refresh token")
             return None
-        await platform_repository.store_refreshed(
-            session,
-            token.id,
-            token.version,
-            access_token=box.encrypt(fresh.access_token),
-            refresh_token=box.encrypt(fresh.refresh_token),
-            scopes=list(fresh.scopes) or list(token.scopes),
-            expires_at=fresh.expires_at,
-        )
+        await _store_refreshed(session, box, token, fresh)
         return fresh.access_token
 
     async def refresh_due_tokens(
@@ -178,15 +185,7 @@ class PlatformTokenService:
                     )
                     failed += 1
                 continue
-            await platform_repository.store_refreshed(
-                session,
-                token.id,
-                token.version,
-                access_token=box.encrypt(fresh.access_token),
-                refresh_token=box.encrypt(fresh.refresh_token),
-                scopes=list(fresh.scopes) or list(token.scopes),
-                expires_at=fresh.expires_at,
-            )
+            await _store_refreshed(session, box, token, fresh)
             refreshed += 1
         return RefreshReport(refreshed=refreshed, needs_relink=relink, failed=failed)
 

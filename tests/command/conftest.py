@@ -2,7 +2,6 @@
 that records what the bot says; chat arrives as signed EventSub deliveries to /webhooks/twitch."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypedDict
@@ -29,12 +28,6 @@ BROADCASTER = "141981764"
 BOT = "990001"
 #: Replies coalesce over this window in the tests (short, so tests wait little).
 COALESCE_MS = 200
-
-
-@pytest.fixture
-async def fake_twitch() -> AsyncIterator[FakeTwitch]:
-    async with FakeTwitch() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Sign in with Twitch against the fake Twitch: the settings pointing at it, and the round trip
 a browser makes (our start, Twitch's consent, our callback)."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -12,12 +11,6 @@ from pydantic import SecretStr
 from app.platform.oauth import CALLBACK_PATH
 from app.settings import Settings
 from tests.fakes.twitch import FakeTwitch
-
-
-@pytest.fixture
-async def fake_twitch() -> AsyncIterator[FakeTwitch]:
-    async with FakeTwitch() as fake:
-        yield fake
 
 
 @pytest.fixture

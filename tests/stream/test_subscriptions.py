@@ -2,8 +2,6 @@
 its subscriptions, the cron puts back what Twitch lost or killed and deletes orphans, Helix's
 409, 429 and 401 are handled, and revocations are acted on."""
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from pydantic import SecretStr
@@ -31,12 +29,6 @@ PUBLIC_URL = "https://pools.example.com"
 CALLBACK = f"{PUBLIC_URL}/webhooks/twitch"
 BROADCASTER, OTHER, BOT = "141981764", "555000111", "900900"
 RECONCILE = "twitch.subscriptions.reconcile"
-
-
-@pytest.fixture
-async def fake_twitch() -> AsyncIterator[FakeTwitch]:
-    async with FakeTwitch() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -20,12 +20,6 @@ class Sleeps:
 
 
 @pytest.fixture
-async def fake_twitch() -> AsyncIterator[FakeTwitch]:
-    async with FakeTwitch() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def twitch_oauth(fake_twitch: FakeTwitch) -> AsyncIterator[TwitchOAuth]:
     client = TwitchOAuth(
         fake_twitch.client_id, fake_twitch.client_secret, base_url=fake_twitch.id_url
