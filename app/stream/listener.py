@@ -28,6 +28,7 @@ from app.kit.lease import Lease
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.platform.errors import UnknownPlatformAccount
+from app.platform.oauth import twitch_refresher
 from app.platform.tokens import platform_token_service
 from app.settings import Settings
 from app.stream.subscriptions import (
@@ -262,9 +263,20 @@ class EventSubListener:
         if access is None:
             return False
 
+        api = self._api
+
         async def again() -> str:
-            # The token as stored now (refreshed by the token refresh meanwhile, or not).
-            current = await self._user_token(item)
+            # Twitch refused the token before its time: refreshed now (or as another process
+            # just refreshed it), once; a refused refresh marks the grant needs_relink.
+            async with unit_of_work(self._resources) as session:
+                current = await platform_token_service.refresh_refused(
+                    session,
+                    self._resources.settings,
+                    item.account_id,
+                    item.purpose,
+                    access,
+                    twitch_refresher(api.oauth),
+                )
             if current is None:
                 raise TokenRevoked("the grant needs a relink", status=401)
             return current

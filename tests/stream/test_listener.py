@@ -17,6 +17,8 @@ from app.kit.resources import Resources
 from app.kit.uow import read_session
 from app.models.channel import LinkStatus
 from app.models.inbox import InboxEvent
+from app.models.platform import TokenPurpose
+from app.platform.tokens import platform_token_service
 from app.settings import Settings
 from app.stream.listener import EventSubListener
 from tests.conftest import RunJobs
@@ -195,3 +197,24 @@ async def test_a_revocation_over_the_websocket_is_acted_on(
         await run_jobs()
 
     assert await link_status(resources, linked.channel_id) is LinkStatus.needs_relink
+
+
+async def test_a_token_twitch_refuses_early_is_refreshed_and_the_subscriptions_made(
+    resources: Resources,
+    settings: Settings,
+    fake_twitch: FakeTwitch,
+    fake_ws: FakeEventSubWebSocket,
+) -> None:
+    linked = await link_channel(resources, settings, fake_twitch, BROADCASTER)
+    fake_twitch.unauthorized_next(1)  # the first subscription's token is refused (401)
+
+    async with listening(resources):
+        want = expected(BROADCASTER)
+        await eventually(lambda: listed(fake_twitch, method="websocket") == want)
+
+    assert not await needs_relink(resources, linked.channel_id)
+    async with read_session(resources) as session:
+        current = await platform_token_service.access_token(
+            session, settings, linked.account_id, TokenPurpose.broadcaster
+        )
+    assert current != linked.access_token and current in fake_twitch.tokens  # refreshed, kept
