@@ -37,12 +37,6 @@ BROADCASTER, BOT = "141981764", "900900"
 
 
 @pytest.fixture
-async def fake_twitch() -> AsyncIterator[FakeTwitch]:
-    async with FakeTwitch() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def fake_ws() -> AsyncIterator[FakeEventSubWebSocket]:
     async with FakeEventSubWebSocket(keepalive_timeout_seconds=2) as fake:
         yield fake
