@@ -35,7 +35,7 @@ from app.command.schemas import ReplyLine
 from app.kit import ratelimit
 from app.kit.errors import RateLimited
 from app.kit.resources import Resources
-from app.kit.twitch import TwitchClients, twitch_clients
+from app.kit.twitch import TwitchClients, twitch_clients, twitch_configured
 from app.kit.uow import unit_of_work
 from app.models.channel import Platform
 from app.models.platform import TokenPurpose
@@ -230,11 +230,10 @@ class ReplyOutbox:
             return 0
         bot_user_id = sender.platform_user_id
         settings = resources.settings
-        clients = twitch_clients(settings)
+        # No retries of a send: a message Twitch may have posted is never posted twice.
+        clients = twitch_clients(settings, max_retries=0)
         assert clients is not None  # _sender checked that Twitch is configured
-        helix = HelixClient(
-            settings.twitch_client_id, base_url=settings.twitch_api_base, max_retries=0
-        )
+        helix = clients.helix
         refresh = self._refresher(resources, clients, sender)
         sent = 0
         try:
@@ -260,7 +259,6 @@ class ReplyOutbox:
                 await redis.delete(sending)
                 sent += 1
         finally:
-            await helix.aclose()
             await clients.aclose()
         if await redis.exists(pending):  # queued while this run was busy
             await self.schedule(resources, platform, broadcaster_id, time.time())
@@ -361,7 +359,7 @@ class ReplyOutbox:
 
     async def _sender(self, resources: Resources, platform: str) -> "_Bot | None":
         """The bot's platform account and token, None when replies cannot go out."""
-        if platform != Platform.twitch.value or not resources.settings.twitch_client_id:
+        if platform != Platform.twitch.value or not twitch_configured(resources.settings):
             await self._note_once(resources, platform, "no chat replies: Twitch is not configured")
             return None
         async with unit_of_work(resources) as session:

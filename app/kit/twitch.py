@@ -1,5 +1,8 @@
 """The Twitch clients (OAuth on id.twitch.tv, Helix) built from the settings, in one place."""
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
@@ -32,16 +35,24 @@ class TwitchClients:
         await self.aclose()
 
 
-def twitch_clients(settings: Settings, *, timeout_seconds: float = 10) -> TwitchClients | None:
+def twitch_clients(
+    settings: Settings,
+    *,
+    timeout_seconds: float = 10,
+    max_retries: int = 2,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.time,
+) -> TwitchClients | None:
     """Clients for the configured Twitch app (``twitch_client_id``, ``twitch_client_secret``,
-    ``twitch_id_base``, ``twitch_api_base``); None when Twitch is not configured."""
-    secret = settings.twitch_client_secret.get_secret_value()
-    if not settings.twitch_enabled or not secret:
+    ``twitch_id_base``, ``twitch_api_base``); None when Twitch is not configured. Helix
+    retries a failed read ``max_retries`` times (0 where a repeat must never happen), waiting
+    with ``sleep`` by ``clock`` (tests pass their own)."""
+    if not twitch_configured(settings):
         return None
     return TwitchClients(
         oauth=TwitchOAuth(
             settings.twitch_client_id,
-            secret,
+            settings.twitch_client_secret.get_secret_value(),
             base_url=settings.twitch_id_base,
             timeout_seconds=timeout_seconds,
         ),
@@ -49,5 +60,13 @@ def twitch_clients(settings: Settings, *, timeout_seconds: float = 10) -> Twitch
             settings.twitch_client_id,
             base_url=settings.twitch_api_base,
             timeout_seconds=timeout_seconds,
+            max_retries=max_retries,
+            sleep=sleep,
+            clock=clock,
         ),
     )
+
+
+def twitch_configured(settings: Settings) -> bool:
+    """Whether the platform can call Twitch: a client id and its secret."""
+    return settings.twitch_enabled and bool(settings.twitch_client_secret.get_secret_value())

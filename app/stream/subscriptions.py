@@ -20,16 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.cipher import UndecryptableSecret, cipher
 from app.kit.effects import enqueue_after_commit
+from app.kit.twitch import twitch_clients
 from app.models.channel import LinkStatus, Platform
 from app.models.platform import PlatformAccount, TokenPurpose, TokenStatus
 from app.platform.tokens import platform_token_service
 from app.settings import Settings
+from app.stream.errors import TwitchNotConfigured
 from app.stream.repository import TwitchLink, stream_repository
 from integrations.twitch import eventsub
 from integrations.twitch.errors import TwitchRequestFailed
 from integrations.twitch.eventsub import Subscription
-from integrations.twitch.helix import HelixClient, webhook_transport
-from integrations.twitch.oauth import TwitchOAuth
+from integrations.twitch.helix import webhook_transport
 
 log = logging.getLogger(__name__)
 
@@ -187,14 +188,11 @@ class TwitchApi:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.helix = HelixClient(
-            settings.twitch_client_id, base_url=settings.twitch_api_base, sleep=sleep, clock=clock
-        )
-        self.oauth = TwitchOAuth(
-            settings.twitch_client_id,
-            settings.twitch_client_secret.get_secret_value(),
-            base_url=settings.twitch_id_base,
-        )
+        clients = twitch_clients(settings, sleep=sleep, clock=clock)
+        if clients is None:
+            raise TwitchNotConfigured()
+        self._clients = clients
+        self.helix, self.oauth = clients.helix, clients.oauth
         self._redis = redis
         self._cipher = cipher(settings.token_cipher_keys)
         self._app_token: str | None = None
@@ -225,8 +223,7 @@ class TwitchApi:
         return fresh.access_token
 
     async def aclose(self) -> None:
-        await self.helix.aclose()
-        await self.oauth.aclose()
+        await self._clients.aclose()
 
     async def __aenter__(self) -> Self:
         return self
