@@ -3,7 +3,6 @@ that records what the bot says; chat arrives as signed EventSub deliveries to /w
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import TypedDict
 
 import httpx
@@ -14,14 +13,12 @@ from app.channel.service import channel_service
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.models.channel import Channel
-from app.models.platform import TokenPurpose
-from app.platform.schemas import TokenSet
-from app.platform.tokens import platform_token_service
 from app.settings import Settings
 from tests.conftest import RunJobs
 from tests.factories import create_channel, create_platform_account, create_user
 from tests.fakes.twitch import objects, signing
 from tests.fakes.twitch.server import FakeTwitch
+from tests.stream import twitch as twitch_links
 
 SECRET = "eventsub-secret-for-tests"
 BROADCASTER = "141981764"
@@ -114,26 +111,7 @@ class Stream:
 
 async def link_bot(resources: Resources, settings: Settings, twitch: FakeTwitch) -> None:
     """The platform's chat bot, linked by an admin through OAuth (as stored afterwards)."""
-    twitch.add_user(BOT, "poolbot")
-    token = twitch.issue_token(BOT, ["user:read:chat", "user:write:chat", "user:bot"])
-    assert token.refresh_token is not None
-    async with unit_of_work(resources) as session:
-        operator = await create_user(session, settings, display_name="Bot operator")
-        account = await create_platform_account(
-            session, operator.id, platform_user_id=BOT, login="poolbot"
-        )
-        await platform_token_service.store(
-            session,
-            settings,
-            account,
-            TokenPurpose.bot,
-            TokenSet(
-                access_token=token.access_token,
-                refresh_token=token.refresh_token,
-                expires_at=datetime.now(UTC) + timedelta(hours=4),
-                scopes=tuple(token.scopes),
-            ),
-        )
+    await twitch_links.link_bot(resources, settings, twitch, BOT)
 
 
 @pytest.fixture
