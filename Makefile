@@ -4,12 +4,13 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-run node-deps nodejs run test lint format bench fuzz ledger-check role fake-stripe fake-twitch twitch-event migrate clean
+.PHONY: help install install-run node-deps nodejs web web-deps chromium run test lint format bench fuzz ledger-check role fake-stripe fake-twitch twitch-event migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
 	@echo "make test   - the test suite against real PostgreSQL and Redis"
-	@echo "make lint   - ruff, mypy --strict, import-linter"
+	@echo "make lint   - ruff, mypy --strict, import-linter; tsc and eslint for web/"
+	@echo "make web    - build the browser app (viewer, dashboard, overlay) into web/dist (make run does)"
 	@echo "make bench  - performance benchmarks, each printed beside its reference (ONLY=fanout: one)"
 	@echo "make fuzz   - Schemathesis against the OpenAPI document, longer than in make test (EXAMPLES=200)"
 	@echo "make ledger-check - verify every ledger invariant over the database (DATABASE_URL or embedded)"
@@ -60,6 +61,34 @@ tests/node_modules/.installed: tests/package.json tests/package-lock.json
 
 node-deps: tests/node_modules/.installed
 
+# The browser app (web/): its npm packages, and its build, redone when a source changed.
+web/node_modules/.installed: web/package.json web/package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory nodejs
+	@npm ci --prefix web --no-audit --no-fund --loglevel=error
+	@touch $@
+
+web-deps: web/node_modules/.installed
+
+WEB_SOURCES := $(shell find web/src web/*.html web/vite.config.ts web/tsconfig.json -type f 2>/dev/null)
+web/dist/.built: web/node_modules/.installed $(WEB_SOURCES)
+	@echo "Building the web app (web/dist)..."
+	@npm run --prefix web --silent build -- --logLevel warn
+	@touch $@
+
+web: web/dist/.built
+
+# Headless Chromium for the browser tests: Debian's package when missing (root), else say how.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Chromium is not installed: installing Debian's chromium"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install chromium"; exit 1; \
+		fi; \
+	fi
+
 # Node.js from the distribution when it is missing (root on Debian/Ubuntu), else say how.
 nodejs:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -69,18 +98,20 @@ nodejs:
 		echo "The Socket.IO tests need Node.js 18+ and npm: sudo apt-get install nodejs npm"; exit 1; \
 	fi
 
-run: install-run
+run: install-run web
 	@$(RUN) streampools run
 
-test: install node-deps
+test: install node-deps web chromium
 	@$(UV) run --frozen lint-imports
-	@$(UV) run --frozen pytest
+	@npm run --prefix web --silent test
+	@STREAMPOOLS_CHROMIUM=$(CHROMIUM) $(UV) run --frozen pytest
 
-lint: install
+lint: install web-deps
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
 	@$(UV) run --frozen mypy
 	@$(UV) run --frozen lint-imports
+	@npm run --prefix web --silent lint
 
 format: install
 	@$(UV) run --frozen ruff check --fix .
@@ -125,4 +156,4 @@ migrate: install-run
 	@$(RUN) streampools migrate
 
 clean:
-	rm -rf .data .tools
+	rm -rf .data .tools web/dist

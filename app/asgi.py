@@ -38,6 +38,8 @@ from app.platform.endpoints import TwitchAuthController
 from app.pool.endpoints import ChannelPoolController, PoolController
 from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
+from app.site.build import load_build
+from app.site.endpoints import site_router
 from app.stream.endpoints import TwitchWebhookController
 from app.user.endpoints import MeController
 from app.wallet.endpoints import WalletController
@@ -65,6 +67,7 @@ def create_http_app(
         app_name="streampools", prefix="streampools", group_path=True, exclude=["/metrics"]
     )
     metrics = metrics_controller(settings)
+    build = load_build(settings.web_dist)
     app = Litestar(
         route_handlers=[
             HealthController,
@@ -83,6 +86,7 @@ def create_http_app(
             PoolController,
             ChannelPoolController,
             LeaderboardController,
+            site_router(settings, build),
         ],
         dependencies={
             "resources": Provide(provide_resources),
@@ -95,7 +99,9 @@ def create_http_app(
         before_request=strict_body,
         middleware=[prometheus.middleware],
         cors_config=CORSConfig(allow_origins=settings.cors_origins),
-        openapi_config=openapi_config(title="streampools", version="1.0.0", path="/schema"),
+        openapi_config=openapi_config(
+            title="streampools", version="1.0.0", path="/schema", assets=build.docs
+        ),
         lifespan=[lifespan, *lifespans],
         request_max_body_size=256 * 1024,
         debug=False,

@@ -145,6 +145,10 @@ class Settings(BaseSettings):
     # Player protection (cash only)
     minimum_age: int = 18
 
+    #: The built web app (`make web`: the viewer page, dashboard, overlay and the API docs'
+    #: assets); relative paths are from the project's root.
+    web_dist: str = "web/dist"
+
     #: `make run` seeds the demo, and in development the worker keeps an open pool in its
     #: channel (a new one opens whenever the last was locked, resolved or cancelled).
     demo_enabled: bool = True

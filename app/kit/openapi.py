@@ -8,6 +8,10 @@ import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import OpenAPIConfig, ResponseSpec
+from litestar.openapi.plugins import (
+    OpenAPIRenderPlugin,
+    SwaggerRenderPlugin,
+)
 from litestar.openapi.spec import (
     Components,
     OpenAPI,
@@ -79,11 +83,33 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def openapi_config(title: str, version: str, path: str) -> OpenAPIConfig:
+def docs_pages(assets: dict[str, str]) -> list[OpenAPIRenderPlugin]:
+    """Swagger UI, with its scripts and styles served by the web process itself (`make web` copies
+    them from the swagger-ui-dist npm package, see web/vite.config.ts): the docs work offline and
+    load nothing from a CDN. (Redoc is not offered: its bundle fetches a logo from its CDN.)"""
+    favicon = assets.get("swagger_favicon", "")
+    icon = f"<link rel='icon' type='image/png' href='{favicon}'>" if favicon else ""
+    return [
+        SwaggerRenderPlugin(
+            js_url=assets.get("swagger_js", "/assets/missing-swagger-ui-bundle.js"),
+            css_url=assets.get("swagger_css", "/assets/missing-swagger-ui.css"),
+            standalone_preset_js_url=assets.get(
+                "swagger_preset_js", "/assets/missing-swagger-ui-standalone-preset.js"
+            ),
+            path=["/", "/swagger"],
+            favicon=icon,
+        ),
+    ]
+
+
+def openapi_config(
+    title: str, version: str, path: str, assets: dict[str, str] | None = None
+) -> OpenAPIConfig:
     return OpenAPIConfig(
         title=title,
         version=version,
         path=path,
+        render_plugins=docs_pages(assets or {}),
         use_handler_docstrings=True,
         components=Components(
             security_schemes={

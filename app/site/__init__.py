@@ -1,0 +1,1 @@
+"""The browser app's pages (viewer, dashboard, overlay) and their assets, built from web/."""
