@@ -46,6 +46,18 @@ class PoolController(Controller):
         A draft is shown only to its channel's owner and moderators (404 to anyone else)."""
         return await pool_views.read(session, resources.redis, pool_id, optional_principal)
 
+    @get("/{pool_id:int}/winners")
+    async def get_winners(
+        self,
+        pool_id: Id,
+        session: NamedDependency[AsyncSession],
+        optional_principal: NamedDependency[Principal | None],
+        limit: Annotated[int, QueryParameter(ge=1, le=50)] = 5,
+    ) -> schemas.Winners:
+        """A settled pool's largest payouts with the winners' display names, largest first
+        (empty before settlement and for a refunded pool): what an overlay shows."""
+        return await pool_views.winners(session, pool_id, optional_principal, limit)
+
     @post("/{pool_id:int}/open", status_code=HTTP_200_OK)
     async def open_pool(
         self,

@@ -201,6 +201,19 @@ class PoolRepository:
         )
         return result.one_or_none()
 
+    async def top_payouts(self, session: AsyncSession, pool_id: int, limit: int) -> Any:
+        """The pool's largest payouts, largest first (ties: the earlier position first)."""
+        result = await session.execute(
+            text(
+                "SELECT u.display_name, b.outcome_id, b.amount, b.payout FROM bets b"
+                " JOIN users u ON u.id = b.user_id"
+                " WHERE b.pool_id = :pool AND b.payout > 0"
+                " ORDER BY b.payout DESC, b.id LIMIT :limit"
+            ),
+            {"pool": pool_id, "limit": limit},
+        )
+        return result.all()
+
     async def holds_position(self, session: AsyncSession, pool_id: int, user_id: int) -> bool:
         """Whether the user has bet in the pool, themselves or through an account merged into
         theirs (a chat-only account whose bets stay in its name)."""

@@ -113,6 +113,23 @@ class PoolList(Output):
     pools: list[Pool]
 
 
+class Winner(Output):
+    display_name: str
+    outcome_id: int
+    stake: int
+    payout: int
+
+
+class Winners(Output):
+    """A paid pool's biggest payouts (what an overlay shows after the result): empty until the
+    pool is settled, and for a refunded pool."""
+
+    pool_id: int
+    status: PoolStatus
+    currency: str
+    winners: list[Winner]
+
+
 class BetPlaced(Output):
     pool_id: int
     bet_id: int

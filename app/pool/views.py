@@ -52,6 +52,34 @@ class PoolViewService:
             raise PoolNotFound()
         return await self._render(session, redis, pool, viewer.user_id if viewer else None)
 
+    async def winners(
+        self, session: AsyncSession, pool_id: int, viewer: Principal | None, limit: int
+    ) -> schemas.Winners:
+        """A settled pool's top payouts (none before, and none for a refund); hidden like the
+        pool itself when it was never opened."""
+        pool = await pool_repository.get(session, pool_id)
+        if pool is None:
+            raise PoolNotFound()
+        if not published(pool) and not await self._staff_of(session, pool.channel_id, viewer):
+            raise PoolNotFound()
+        rows = []
+        if pool.status == PoolStatus.settled:
+            rows = await pool_repository.top_payouts(session, pool.id, limit)
+        return schemas.Winners(
+            pool_id=pool.id,
+            status=pool.status,
+            currency=pool.currency,
+            winners=[
+                schemas.Winner(
+                    display_name=row.display_name,
+                    outcome_id=int(row.outcome_id),
+                    stake=int(row.amount),
+                    payout=int(row.payout),
+                )
+                for row in rows
+            ],
+        )
+
     async def view(
         self, session: AsyncSession, redis: Redis, pool_id: int, viewer_id: int | None
     ) -> schemas.Pool:

@@ -1,0 +1,32 @@
+// What the overlay shows, derived from the channel's live pools: pure, so it is unit-tested.
+import type { Pool, PoolTotals } from "../lib/types";
+
+/** The pool on screen: the newest open pool, else the newest locked one. */
+export function currentPool(pools: Pool[]): Pool | null {
+  const live = pools.filter((p) => p.status === "open" || p.status === "locked");
+  const open = live.filter((p) => p.status === "open");
+  const pick = (list: Pool[]) => list.reduce<Pool | null>((a, b) => (a === null || b.id > a.id ? b : a), null);
+  return pick(open) ?? pick(live);
+}
+
+/** A pool with coalesced totals applied (`pool:updated`); other pools are returned as they are. */
+export function applyTotals(pool: Pool, totals: PoolTotals): Pool {
+  if (pool.id !== totals.id) return pool;
+  const byId = new Map(totals.outcomes.map((o) => [o.id, o]));
+  return {
+    ...pool,
+    status: totals.status,
+    total: totals.total,
+    bettors: totals.bettors,
+    outcomes: pool.outcomes.map((outcome) => {
+      const fresh = byId.get(outcome.id);
+      return fresh ? { ...outcome, ...fresh } : outcome;
+    }),
+  };
+}
+
+/** Replace or add a pool (full pool events), keeping only the live ones. */
+export function upsert(pools: Pool[], pool: Pool): Pool[] {
+  const others = pools.filter((p) => p.id !== pool.id);
+  return pool.status === "open" || pool.status === "locked" ? [...others, pool] : others;
+}
