@@ -1,4 +1,13 @@
 # The web and worker image: `docker compose up` runs it against postgres and redis.
+
+# The browser app (viewer, dashboard, overlay, API docs assets), built once; only web/dist ships.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY web/ ./
+RUN npm run build
+
 FROM python:3.11-slim AS base
 ENV PYTHONUNBUFFERED=1 \
     UV_COMPILE_BYTECODE=1 \
@@ -17,6 +26,7 @@ COPY integrations ./integrations
 COPY realtime ./realtime
 COPY workers ./workers
 COPY migrations ./migrations
+COPY --from=web /web/dist ./web/dist
 RUN uv sync --frozen --no-default-groups
 
 USER streampools
