@@ -12,7 +12,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 from app.auth.dependencies import provide_optional_principal, provide_principal
 from app.auth.endpoints import AuthController
 from app.automation.endpoints import AutomationController
-from app.channel.endpoints import ChannelController
+from app.channel.endpoints import ChannelController, StaffChannelController
 from app.health.endpoints import HealthController
 from app.kit.http import (
     EXCEPTION_HANDLERS,
@@ -76,6 +76,7 @@ def create_http_app(
             TwitchAuthController,
             MeController,
             ChannelController,
+            StaffChannelController,
             AutomationController,
             WalletController,
             ProtectionController,

@@ -15,6 +15,19 @@ from app.kit.http import MAX_ID, Id, IdempotencyKey, require_key
 from app.kit.resources import Resources
 
 
+class StaffChannelController(Controller):
+    path = "/api/v1/me/channels"
+    tags = ["me"]
+
+    @get("")
+    async def my_channels(
+        self, session: NamedDependency[AsyncSession], principal: NamedDependency[Principal]
+    ) -> schemas.StaffChannelList:
+        """The channels the caller owns or moderates, each with ``role`` (``owner`` or
+        ``moderator``): owned first, then by name."""
+        return await channel_service.staffed_by(session, principal)
+
+
 class ChannelController(Controller):
     path = "/api/v1/channels"
     tags = ["channels"]
@@ -90,6 +103,20 @@ class ChannelController(Controller):
     ) -> schemas.ModeratorList:
         """The channel's moderators (for its owner and moderators)."""
         return await channel_service.moderators(session, principal, channel_id)
+
+    @get("/{channel_id:int}/members")
+    async def find_members(
+        self,
+        channel_id: Id,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        q: Annotated[str, QueryParameter(min_length=1, max_length=80, pattern=r"\S")],
+        limit: Annotated[int, QueryParameter(ge=1, le=50)] = 20,
+    ) -> schemas.MemberMatchList:
+        """Members of the channel whose display name contains ``q`` (any case), for its owner
+        and moderators: the user ids to make moderators or grant points to. Display names
+        only, members only."""
+        return await channel_service.find_members(session, principal, channel_id, q, limit)
 
     @post("/{channel_id:int}/moderators", status_code=HTTP_201_CREATED)
     async def add_moderator(

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +42,18 @@ class ChannelRepository:
         )
         return result.scalar_one_or_none() is not None
 
+    async def staffed_by(self, session: AsyncSession, user_id: int) -> list[tuple[Channel, bool]]:
+        """The channels the user owns or moderates, each with whether they own it: owned
+        first, then by name."""
+        moderated = select(ChannelModerator.channel_id).where(ChannelModerator.user_id == user_id)
+        owns = Channel.owner_id == user_id
+        result = await session.execute(
+            select(Channel, owns)
+            .where(or_(owns, Channel.id.in_(moderated)))
+            .order_by(owns.desc(), func.lower(Channel.name), Channel.id)
+        )
+        return [(channel, bool(owned)) for channel, owned in result.tuples()]
+
     async def add_channel(self, session: AsyncSession, channel: Channel) -> bool:
         """Insert the channel; False when its slug is taken (also by a concurrent insert,
         which the unique index makes us wait for)."""
@@ -54,6 +66,20 @@ class ChannelRepository:
             select(ChannelLink).where(ChannelLink.channel_id == channel_id).order_by(ChannelLink.id)
         )
         return list(result.scalars())
+
+    async def links_of(
+        self, session: AsyncSession, channel_ids: list[int]
+    ) -> dict[int, list[ChannelLink]]:
+        """The links of several channels at once, by channel."""
+        result = await session.execute(
+            select(ChannelLink)
+            .where(ChannelLink.channel_id.in_(channel_ids))
+            .order_by(ChannelLink.id)
+        )
+        grouped: dict[int, list[ChannelLink]] = {channel_id: [] for channel_id in channel_ids}
+        for link in result.scalars():
+            grouped[link.channel_id].append(link)
+        return grouped
 
     async def add_link(self, session: AsyncSession, link: ChannelLink) -> bool:
         """Insert the link; False when that platform channel is linked already, anywhere."""
@@ -163,6 +189,22 @@ class ChannelRepository:
             .returning(ChannelMember.user_id)
         )
         return result.scalar_one_or_none() is not None
+
+    async def find_members(
+        self, session: AsyncSession, channel_id: int, name_part: str, limit: int
+    ) -> list[tuple[int, str, datetime]]:
+        """Members whose display name contains ``name_part`` (any case), those it starts
+        first, then by name: (user id, display name, joined at)."""
+        needle = name_part.lower()
+        name = func.lower(User.display_name)
+        result = await session.execute(
+            select(User.id, User.display_name, ChannelMember.joined_at)
+            .join(ChannelMember, ChannelMember.user_id == User.id)
+            .where(ChannelMember.channel_id == channel_id, func.strpos(name, needle) > 0)
+            .order_by(func.strpos(name, needle) != 1, name, User.id)
+            .limit(limit)
+        )
+        return [(int(user_id), str(display), joined) for user_id, display, joined in result]
 
     async def move_memberships(self, session: AsyncSession, from_user: int, to_user: int) -> int:
         """Give ``to_user`` every membership of ``from_user`` (no grant: the sign-up grant was

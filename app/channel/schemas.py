@@ -2,7 +2,7 @@
 them."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -69,6 +69,32 @@ class Channel(Output):
     twitch_moderators_run_pools: bool
     links: list[Link]
     created_at: datetime
+
+
+StaffRole = Literal["owner", "moderator"]
+
+
+class StaffChannel(Channel):
+    """A channel the caller runs, and as what."""
+
+    role: StaffRole
+
+
+class StaffChannelList(Output):
+    channels: list[StaffChannel]
+
+
+class MemberMatch(Output):
+    """A member of the channel, as its staff may look them up (to make them a moderator or to
+    grant them points): the display name the channel's chat and leaderboard show anyway."""
+
+    user_id: int
+    display_name: str
+    joined_at: datetime
+
+
+class MemberMatchList(Output):
+    members: list[MemberMatch]
 
 
 class ModeratorAdd(Input):

@@ -107,6 +107,22 @@ class ChannelService:
         )
         return channel_view(channel, [])
 
+    async def staffed_by(
+        self, session: AsyncSession, principal: Principal
+    ) -> schemas.StaffChannelList:
+        """The channels the caller owns or moderates (an admin's too: only their own)."""
+        rows = await channel_repository.staffed_by(session, principal.user_id)
+        links = await channel_repository.links_of(session, [channel.id for channel, _ in rows])
+        return schemas.StaffChannelList(
+            channels=[
+                schemas.StaffChannel(
+                    **msgspec.structs.asdict(channel_view(channel, links[channel.id])),
+                    role="owner" if owned else "moderator",
+                )
+                for channel, owned in rows
+            ]
+        )
+
     async def record_audit(
         self,
         session: AsyncSession,
@@ -321,6 +337,28 @@ class ChannelService:
                     created_at=moderator.created_at,
                 )
                 for moderator, display_name in rows
+            ]
+        )
+
+    async def find_members(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        channel_id: int,
+        name_part: str,
+        limit: int,
+    ) -> schemas.MemberMatchList:
+        """Members of the channel by part of their display name, for its staff: how a
+        moderator or a grant's recipient is found without knowing their id. Only members, only
+        display names (which the channel's chat and leaderboard show anyway): no email, and
+        nothing about anyone who never joined."""
+        channel = await channel_or_404(session, channel_id)
+        await require_staff(session, channel, principal)
+        rows = await channel_repository.find_members(session, channel.id, name_part.strip(), limit)
+        return schemas.MemberMatchList(
+            members=[
+                schemas.MemberMatch(user_id=user_id, display_name=name, joined_at=joined)
+                for user_id, name, joined in rows
             ]
         )
 

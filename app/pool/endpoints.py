@@ -103,6 +103,20 @@ class PoolController(Controller):
         """Call the pool off: every stake is refunded."""
         return await pool_lifecycle.cancel(session, resources, principal, pool_id)
 
+    @get("/{pool_id:int}/bets")
+    async def list_bets(
+        self,
+        pool_id: Id,
+        session: NamedDependency[AsyncSession],
+        principal: NamedDependency[Principal],
+        cursor: Annotated[str | None, QueryParameter(max_length=32)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
+    ) -> schemas.PoolBetPage:
+        """The pool's bettors (display name, outcome, stake, payout, when), newest first, for
+        the channel's owner and moderators. Pass ``next_cursor`` back as ``cursor`` for the
+        next page. A draft reads as missing (404) to anyone else, as the pool itself does."""
+        return await pool_views.bets(session, pool_id, principal, cursor, limit)
+
     @post("/{pool_id:int}/bets", status_code=HTTP_201_CREATED)
     async def place_bet(
         self,

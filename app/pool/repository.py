@@ -214,6 +214,23 @@ class PoolRepository:
         )
         return result.all()
 
+    async def bets_page(
+        self, session: AsyncSession, pool_id: int, before_id: int | None, limit: int
+    ) -> list[Any]:
+        """Positions in the pool with their bettors' display names, newest first, older than
+        bet ``before_id`` when given (id, user_id, display_name, outcome_id, amount, payout,
+        created_at, updated_at)."""
+        result = await session.execute(
+            text(
+                "SELECT b.id, b.user_id, u.display_name, b.outcome_id, b.amount, b.payout,"
+                " b.created_at, b.updated_at FROM bets b JOIN users u ON u.id = b.user_id"
+                " WHERE b.pool_id = :pool AND (CAST(:before AS bigint) IS NULL OR b.id < :before)"
+                " ORDER BY b.id DESC LIMIT :limit"
+            ),
+            {"pool": pool_id, "before": before_id, "limit": limit},
+        )
+        return list(result)
+
     async def holds_position(self, session: AsyncSession, pool_id: int, user_id: int) -> bool:
         """Whether the user has bet in the pool, themselves or through an account merged into
         theirs (a chat-only account whose bets stay in its name)."""

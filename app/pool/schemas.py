@@ -130,6 +130,31 @@ class Winners(Output):
     winners: list[Winner]
 
 
+class PoolBet(Output):
+    """One bettor's position in a pool, as the channel's staff see it."""
+
+    id: int
+    user_id: int
+    display_name: str
+    outcome_id: int
+    #: Everything they staked on the outcome, in minor units of the pool's currency.
+    amount: int
+    #: What it got back once the pool was paid (0 for a losing position); null until then.
+    payout: int | None
+    #: Their first stake, and the last one they added.
+    placed_at: datetime
+    updated_at: datetime
+
+
+class PoolBetPage(Output):
+    pool_id: int
+    currency: str
+    #: Newest bettor first.
+    bets: list[PoolBet]
+    #: Pass back as ``cursor`` for the next (older) page; null on the last one.
+    next_cursor: str | None
+
+
 class BetPlaced(Output):
     pool_id: int
     bet_id: int

@@ -5,7 +5,9 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
+from app.channel.errors import NotChannelStaff
 from app.channel.permissions import channel_or_404, is_staff
+from app.kit.errors import InvalidInput
 from app.kit.rooms import channel_room
 from app.models.channel import Channel
 from app.models.pool import Pool, PoolOutcome, PoolStatus
@@ -32,6 +34,15 @@ def paid_out(pool: Pool, payout: int | None) -> int | None:
     if payout is None and pool.status in (PoolStatus.settled, PoolStatus.refunded):
         return 0
     return payout
+
+
+def parse_cursor(cursor: str | None) -> int | None:
+    """A page cursor this API handed out (a bet id), or None for the first page."""
+    if cursor is None or cursor == "":
+        return None
+    if not (cursor.isascii() and cursor.isdigit()) or not 0 < int(cursor) < 2**63:
+        raise InvalidInput("cursor", "is not a cursor this API returned")
+    return int(cursor)
 
 
 async def staff_or_admin(session: AsyncSession, channel: Channel, principal: Principal) -> bool:
@@ -88,6 +99,47 @@ class PoolViewService:
         if pool is None:
             raise PoolNotFound()
         return await self._render(session, redis, pool, viewer_id)
+
+    async def bets(
+        self,
+        session: AsyncSession,
+        pool_id: int,
+        principal: Principal,
+        cursor: str | None,
+        limit: int,
+    ) -> schemas.PoolBetPage:
+        """Who bet what on the pool, newest bettor first, for its channel's staff. A pool
+        never opened reads as missing to anyone else, as ``read()`` does; an opened one is
+        refused to them."""
+        before_id = parse_cursor(cursor)
+        pool = await pool_repository.get(session, pool_id)
+        if pool is None:
+            raise PoolNotFound()
+        channel = await channel_or_404(session, pool.channel_id)
+        if not await staff_or_admin(session, channel, principal):
+            if not published(pool):
+                raise PoolNotFound()
+            raise NotChannelStaff()
+        rows = await pool_repository.bets_page(session, pool.id, before_id, limit + 1)
+        page, more = rows[:limit], len(rows) > limit
+        return schemas.PoolBetPage(
+            pool_id=pool.id,
+            currency=pool.currency,
+            bets=[
+                schemas.PoolBet(
+                    id=int(row.id),
+                    user_id=int(row.user_id),
+                    display_name=str(row.display_name),
+                    outcome_id=int(row.outcome_id),
+                    amount=int(row.amount),
+                    payout=paid_out(pool, row.payout),
+                    placed_at=row.created_at,
+                    updated_at=row.updated_at,
+                )
+                for row in page
+            ],
+            next_cursor=str(page[-1].id) if more and page else None,
+        )
 
     async def list_for_channel(
         self,

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from arq.worker import Worker
+from litestar import Litestar
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -20,13 +21,17 @@ from playwright.async_api import (
     async_playwright,
 )
 
+from app.asgi import create_app
 from app.demo.service import DemoAccount, demo_service
+from app.kit.embedded import free_port
+from app.kit.http import resources_of
 from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.migrate import PROJECT_ROOT
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
+from app.settings import Settings
 from app.site.build import load_build
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, serve
 from workers.settings import FUNCTIONS
 
 CHROMIUM = os.environ.get("STREAMPOOLS_CHROMIUM", "/usr/bin/chromium")
@@ -45,6 +50,29 @@ CHROMIUM_ARGS = [
 ]
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+
+
+@pytest.fixture
+def site_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, site_port: int) -> Settings:
+    """The pages' own origin is the public URL: the Socket.IO server accepts their sockets."""
+    return Settings(
+        database_url=database_url, redis_url=redis_url, public_url=f"http://127.0.0.1:{site_port}"
+    )
+
+
+@pytest.fixture
+async def live_server(settings: Settings, site_port: int) -> AsyncIterator[LiveServer]:
+    """The whole web process, served at the public URL's port."""
+    app = create_app(settings)
+    async with serve(app, site_port) as url:
+        http = app.other_asgi_app
+        assert isinstance(http, Litestar)
+        yield LiveServer(url, resources_of(http.state))
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,8 @@
 import { render } from "preact";
 
 import "../lib/base.css";
-
-function App() {
-  return <main><h1>streampools</h1><p class="muted">The dashboard page is on its way.</p></main>;
-}
+import "./dashboard.css";
+import { App } from "./app";
 
 const root = document.getElementById("app");
 if (root) render(<App />, root);
