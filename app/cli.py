@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "role":
         return asyncio.run(_set_role(settings, args.email, args.role))
     if args.command == "seed":
-        _print_demo(asyncio.run(_seed(settings)), settings.public_url)
+        _print_demo(asyncio.run(_seed(settings)), settings)
         return 0
     return 2
 
@@ -136,7 +136,10 @@ def _settings_with_local_defaults(settings: Settings) -> Settings:
     return settings.model_copy(update=updates)
 
 
-def _print_demo(accounts: list[tuple[str, str]], public_url: str) -> None:
+def _print_demo(accounts: list[tuple[str, str]], settings: Settings) -> None:
+    from app.demo.service import demo_service
+
+    public_url = settings.public_url
     print("Demo accounts (email / password):")
     for email, password in accounts:
         print(f"  {email} / {password}")
@@ -144,6 +147,9 @@ def _print_demo(accounts: list[tuple[str, str]], public_url: str) -> None:
         "Demo channel: slug 'demo', with an open pool. Watch and bet from a terminal:\n"
         f"  node tests/js/viewer.mjs viewer@demo.streampools.dev demo-viewer-pass --url {public_url}"
     )
+    overlay_url = demo_service.overlay_url(settings)
+    if overlay_url is not None:
+        print(f"Demo overlay (an OBS browser source; its key is read-only):\n  {overlay_url}")
 
 
 def web_command(host: str, port: int) -> list[str]:
@@ -266,7 +272,7 @@ class LocalPlatform:
             flush=True,
         )
         if accounts:
-            _print_demo(accounts, base)
+            _print_demo(accounts, self.settings)
         print("\nPress Ctrl-C to stop.", flush=True)
 
     def _wait(self) -> int:

@@ -1,4 +1,5 @@
-"""What the server knows of each live connection: who it is, until when, and its limits."""
+"""What the server knows of each live connection: who it is (a user, anonymous, or an overlay
+watching with a key), until when, and its limits."""
 
 import asyncio
 import time
@@ -6,6 +7,7 @@ from dataclasses import dataclass, field
 
 from app.auth.tokens import Principal
 from app.kit.errors import AppError
+from app.overlay.schemas import OverlayAccess
 
 
 class TokenBucket:
@@ -45,6 +47,9 @@ class Connection:
     ended: AppError | None = None
     #: When (time.monotonic()) the sign-in was last found to hold by an event that acts.
     sign_in_checked_at: float = float("-inf")
+    #: Set for an overlay connected with an overlay key: it watches that key's channel, and
+    #: does nothing else.
+    overlay: OverlayAccess | None = None
 
     def token_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= time.time()
@@ -57,11 +62,16 @@ class Connections:
         self._by_sid: dict[str, Connection] = {}
         #: Signed-in connections by user id, to find them when a sign-in or role is revoked.
         self._by_user: dict[int, set[str]] = {}
+        #: Overlay connections by overlay key id, to find them when their key is revoked.
+        self._by_overlay_key: dict[int, set[str]] = {}
 
     def add(self, connection: Connection) -> None:
         self._by_sid[connection.sid] = connection
         if connection.principal is not None:
             self._by_user.setdefault(connection.principal.user_id, set()).add(connection.sid)
+        if connection.overlay is not None:
+            key_id = connection.overlay.key_id
+            self._by_overlay_key.setdefault(key_id, set()).add(connection.sid)
 
     def get(self, sid: str) -> Connection | None:
         return self._by_sid.get(sid)
@@ -69,8 +79,14 @@ class Connections:
     def of_user(self, user_id: int) -> list[Connection]:
         return [self._by_sid[sid] for sid in self._by_user.get(user_id, ())]
 
+    def of_overlay_key(self, key_id: int) -> list[Connection]:
+        return [self._by_sid[sid] for sid in self._by_overlay_key.get(key_id, ())]
+
     def signed_in(self) -> list[Connection]:
         return [c for c in self._by_sid.values() if c.principal is not None]
+
+    def overlays(self) -> list[Connection]:
+        return [c for c in self._by_sid.values() if c.overlay is not None]
 
     def remove(self, sid: str) -> Connection | None:
         connection = self._by_sid.pop(sid, None)
@@ -83,4 +99,10 @@ class Connections:
             sids.discard(sid)
             if not sids:
                 self._by_user.pop(connection.principal.user_id, None)
+        if connection.overlay is not None:
+            key_id = connection.overlay.key_id
+            sids = self._by_overlay_key.get(key_id, set())
+            sids.discard(sid)
+            if not sids:
+                self._by_overlay_key.pop(key_id, None)
         return connection

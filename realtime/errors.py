@@ -1,6 +1,6 @@
 """Errors only the socket transport raises; rendered like every AppError in acks."""
 
-from app.kit.errors import AppError, NotAuthenticated, RateLimited
+from app.kit.errors import AppError, Forbidden, NotAuthenticated, RateLimited
 
 
 class SignInToAct(NotAuthenticated):
@@ -36,3 +36,13 @@ class DifferentUser(AppError):
     code = "forbidden"
     status = 403
     message = "A refreshed token must belong to the same user as the connection."
+
+
+class OverlayReadOnly(Forbidden):
+    code = "overlay_read_only"
+    message = "An overlay key only watches its channel: it cannot bet, chat or moderate."
+
+
+class OverlayOtherChannel(Forbidden):
+    code = "forbidden"
+    message = "This overlay key watches another channel."

@@ -29,6 +29,8 @@ from app.pool.betting import pool_betting
 from realtime.connections import Connection
 from realtime.errors import (
     DifferentUser,
+    OverlayOtherChannel,
+    OverlayReadOnly,
     SignInToAct,
     TokenExpired,
     TooManyChannels,
@@ -62,6 +64,8 @@ class Context:
         """The signed-in caller; anonymous, expired or dropped connections are refused here."""
         if self.connection.ended is not None:
             raise self.connection.ended
+        if self.connection.overlay is not None:
+            raise OverlayReadOnly()
         if self.connection.principal is None:
             raise SignInToAct()
         if self.connection.token_expired():
@@ -98,6 +102,11 @@ async def join(ctx: Context, data: ChannelRef) -> Ack:
     """Enter a channel's room and get its snapshot. The room is entered first, so no event
     falls between the snapshot and the stream of updates."""
     connection = ctx.connection
+    if connection.overlay is not None:
+        if connection.ended is not None:
+            raise connection.ended
+        if data.channel != connection.overlay.channel_id:
+            raise OverlayOtherChannel()
     if data.channel not in connection.channels:
         if len(connection.channels) >= MAX_CHANNELS_PER_CONNECTION:
             raise TooManyChannels()
@@ -173,6 +182,9 @@ async def refresh_token(ctx: Context, data: TokenRefresh) -> Ack:
 
 async def whoami(ctx: Context, data: None) -> Ack:
     principal = ctx.connection.principal
+    overlay = ctx.connection.overlay
+    if overlay is not None:
+        return ok({"user_id": None, "overlay": {"channel_id": overlay.channel_id}})
     return ok({"user_id": principal.user_id if principal else None})
 
 
@@ -190,6 +202,10 @@ EVENTS: dict[str, tuple[Handler, type[Any] | None]] = {
     "whoami": (whoami, None),
 }
 
+#: The events an overlay (connected with an overlay key) may send: it only watches. Any other
+#: event, including ones added later, is refused with ``overlay_read_only``.
+OVERLAY_EVENTS = frozenset({"channel:join", "channel:leave", "whoami"})
+
 
 async def dispatch(
     ctx: Context, event: str, handler: Handler, kind: type[Any] | None, payload: Any
@@ -197,6 +213,8 @@ async def dispatch(
     """Run one event: decode its payload, call its handler, render any error as an ack."""
     token = request_id_var.set(uuid.uuid4().hex)
     try:
+        if ctx.connection.overlay is not None and event not in OVERLAY_EVENTS:
+            raise OverlayReadOnly()
         data = None if kind is None else msgspec.convert(payload, kind)
         check_payload(data)
         return await handler(ctx, data)

@@ -1,6 +1,6 @@
-"""The Socket.IO server: connect-time authentication (anonymous clients may only watch),
-per-connection limits, token refresh, revocations heard from every process, and the client
-events of realtime.handlers."""
+"""The Socket.IO server: connect-time authentication (anonymous clients and overlays connected
+with an overlay key may only watch), per-connection limits, token refresh, revocations heard
+from every process, and the client events of realtime.handlers."""
 
 import asyncio
 import contextlib
@@ -16,9 +16,13 @@ from app.auth import revocation
 from app.auth.errors import InvalidAccessToken, RoleChanged, SessionRevoked
 from app.auth.service import auth_service
 from app.kit.errors import AppError, InvalidInput
+from app.kit.failures import failure_summary, translate
 from app.kit.payload import MAX_DEPTH, too_deep
 from app.kit.resources import Resources
 from app.kit.rooms import user_room
+from app.kit.uow import read_session, unit_of_work
+from app.overlay.errors import InvalidOverlayKey, OverlayKeyRevoked
+from app.overlay.service import overlay_service
 from app.settings import Settings
 from realtime import delivery
 from realtime.connections import Connection, Connections, TokenBucket
@@ -79,6 +83,10 @@ class SocketApp:
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
+        overlay_key = auth.get("overlay_key") if isinstance(auth, dict) else None
+        if overlay_key is not None:
+            await self._connect_overlay(sid, overlay_key, token)
+            return
         principal, expires_at = None, None
         if token:
             try:
@@ -107,6 +115,42 @@ class SocketApp:
             refused = await revocation.why_refused(self._resources().redis, principal)
             if refused is not None:
                 self.drop(connection, refused)
+
+    async def _connect_overlay(self, sid: str, key: Any, token: Any) -> None:
+        """An overlay: it watches the channel of its (valid, unrevoked) key and nothing else."""
+        resources = self._resources()
+        try:
+            if token:
+                raise InvalidOverlayKey("An overlay connects with its overlay key alone, no token.")
+            if not isinstance(key, str):
+                raise InvalidOverlayKey()
+            async with unit_of_work(resources) as session:
+                access = await overlay_service.authenticate(session, key)
+        except AppError as error:
+            raise _refusal(error) from error
+        except Exception as error:
+            known = translate(error)
+            if known is None:
+                log.exception("overlay connect failed")
+                raise socketio.exceptions.ConnectionRefusedError(
+                    "Something went wrong on our side.", {"code": "internal_error"}
+                ) from error
+            log.warning("overlay connect refused: %s", failure_summary(error))
+            raise _refusal(known) from error
+        connection = Connection(
+            sid=sid,
+            principal=None,
+            expires_at=None,
+            bucket=TokenBucket(
+                self.settings.socket_events_per_second, self.settings.socket_event_burst
+            ),
+            overlay=access,
+        )
+        self.connections.add(connection)
+        # A revocation committed after the key was read announced itself before ``add``: its
+        # flag, set before the announcement, catches it.
+        if await revocation.overlay_key_revoked(resources.redis, access.key_id):
+            self.drop(connection, OverlayKeyRevoked())
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         self.connections.remove(sid)
@@ -221,6 +265,10 @@ class SocketApp:
         except ValueError:
             log.warning("ignoring a malformed revocation notice")
             return
+        if isinstance(notice, revocation.OverlayKeyEnded):
+            for connection in self.connections.of_overlay_key(notice.key_id):
+                self.drop(connection, OverlayKeyRevoked())
+            return
         for connection in self.connections.of_user(notice.user_id):
             principal = connection.principal
             if principal is None:
@@ -232,12 +280,27 @@ class SocketApp:
                 self.drop(connection, RoleChanged())
 
     async def _recheck_all(self) -> None:
-        redis = self._resources().redis
+        resources = self._resources()
         for connection in self.connections.signed_in():
             assert connection.principal is not None
-            refused = await revocation.why_refused(redis, connection.principal)
+            refused = await revocation.why_refused(resources.redis, connection.principal)
             if refused is not None:
                 self.drop(connection, refused)
+        overlays = self.connections.overlays()
+        if not overlays:
+            return
+        key_ids = {c.overlay.key_id for c in overlays if c.overlay is not None}
+        try:
+            async with read_session(resources) as session:
+                valid = await overlay_service.still_valid(session, key_ids)
+        except Exception:
+            # Notices are heard again meanwhile; only a revocation missed while unsubscribed
+            # waits for the next resubscription.
+            log.warning("could not recheck the overlay keys of open sockets", exc_info=True)
+            return
+        for connection in overlays:
+            if connection.overlay is not None and connection.overlay.key_id not in valid:
+                self.drop(connection, OverlayKeyRevoked())
 
     def drop(self, connection: Connection, error: AppError) -> None:
         """Tell the client why (``auth:expired`` with the error) and disconnect it. Events
@@ -252,3 +315,8 @@ class SocketApp:
     async def _drop(self, sid: str, error: AppError) -> None:
         await self.server.emit("auth:expired", error.to_dict(), to=sid)
         await self.server.disconnect(sid)
+
+
+def _refusal(error: AppError) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused connect: the client's connect_error gets {message, data: {code}}."""
+    return socketio.exceptions.ConnectionRefusedError(error.detail, {"code": error.code})

@@ -1,6 +1,7 @@
 """Ending access before the access tokens expire: markers in Redis that every token check reads
 (REST requests and socket events), and notices on a Redis channel that every web process hears,
-so open sockets of an ended sign-in are dropped at once rather than when their token expires."""
+so open sockets of an ended sign-in are dropped at once rather than when their token expires.
+Revoked overlay keys travel the same way: their sockets are dropped by the same notices."""
 
 import uuid
 
@@ -32,7 +33,14 @@ class RoleSet(msgspec.Struct, frozen=True, tag="role_set"):
     role: str
 
 
-Notice = SessionEnded | RoleSet
+class OverlayKeyEnded(msgspec.Struct, frozen=True, tag="overlay_key_ended"):
+    """An overlay key was revoked: the overlays watching with it must stop."""
+
+    key_id: int
+    channel_id: int
+
+
+Notice = SessionEnded | RoleSet | OverlayKeyEnded
 
 _encode = msgspec.json.Encoder().encode
 decode_notice = msgspec.json.Decoder(Notice).decode
@@ -46,6 +54,10 @@ def _role_key(user_id: int) -> str:
     return f"auth:role:{user_id}"
 
 
+def _overlay_key_key(key_id: int) -> str:
+    return f"auth:revoked_overlay_key:{key_id}"
+
+
 async def mark_session_ended(
     redis: Redis, family_id: uuid.UUID | str, reason: str, ttl_seconds: int
 ) -> None:
@@ -56,6 +68,16 @@ async def mark_session_ended(
 async def mark_role(redis: Redis, user_id: int, role: Role, ttl_seconds: int) -> None:
     """Refuse the user's access tokens that claim another role than ``role``."""
     await redis.set(_role_key(user_id), role.value, ex=ttl_seconds)
+
+
+async def mark_overlay_key_revoked(redis: Redis, key_id: int, ttl_seconds: int) -> None:
+    """Flag a revoked overlay key for sockets that connected with it while it was being revoked
+    (PostgreSQL refuses the key from the commit on; the flag only covers that instant)."""
+    await redis.set(_overlay_key_key(key_id), "revoked", ex=ttl_seconds)
+
+
+async def overlay_key_revoked(redis: Redis, key_id: int) -> bool:
+    return bool(await redis.exists(_overlay_key_key(key_id)))
 
 
 async def announce(redis: Redis, notice: Notice) -> None:

@@ -1,6 +1,6 @@
 """Seeds a small demo: a streamer with a channel and an open pool, two viewers who joined it,
 and an admin, with known credentials; safe to run again. While developing, the worker opens a
-fresh demo pool whenever none is open."""
+fresh demo pool whenever none is open, and the channel has an overlay key of a known value."""
 
 from dataclasses import dataclass
 
@@ -15,6 +15,7 @@ from app.demo.repository import demo_repository
 from app.kit.resources import Resources
 from app.models.pool import PoolStatus
 from app.models.user import Role
+from app.overlay.service import overlay_service, overlay_url
 from app.pool import schemas as pool_schemas
 from app.pool.lifecycle import pool_lifecycle
 from app.pool.repository import pool_repository
@@ -38,6 +39,10 @@ VIEWERS = (
 ADMIN = DemoAccount("admin@demo.streampools.dev", "demo-admin-pass", "DemoAdmin", Role.admin)
 DEMO_ACCOUNTS = (STREAMER, *VIEWERS, ADMIN)
 DEMO_CHANNEL = "demo"
+#: The demo channel's overlay key: public, so seeded only while developing (never in test or
+#: production databases).
+DEMO_OVERLAY_KEY = "ovk_demo_overlay_key_for_local_use_only"
+DEMO_OVERLAY_LABEL = "Demo overlay"
 
 
 class DemoService:
@@ -68,12 +73,27 @@ class DemoService:
             channel_id = channel.id
         for viewer in VIEWERS:
             await channel_service.join(session, resources.settings, ids[viewer.email], channel_id)
+        if self.seeds_overlay_key(resources.settings):
+            await overlay_service.seed(
+                session, channel_id, ids[STREAMER.email], DEMO_OVERLAY_KEY, DEMO_OVERLAY_LABEL
+            )
         await self.reopen(session, resources)
         return list(DEMO_ACCOUNTS)
 
     def keeps_pool_open(self, settings: Settings) -> bool:
         """Whether the worker keeps a demo pool open: in development, with the demo on."""
         return settings.env == "development" and settings.demo_enabled
+
+    def seeds_overlay_key(self, settings: Settings) -> bool:
+        """Whether the seed gives the demo channel ``DEMO_OVERLAY_KEY``: where it keeps a pool
+        open, in development only."""
+        return self.keeps_pool_open(settings)
+
+    def overlay_url(self, settings: Settings) -> str | None:
+        """The demo channel's overlay page with its key, when the seed makes that key."""
+        if not self.seeds_overlay_key(settings):
+            return None
+        return overlay_url(settings, DEMO_CHANNEL, DEMO_OVERLAY_KEY)
 
     async def reopen(self, session: AsyncSession, resources: Resources) -> int | None:
         """Open a new demo pool unless one is open (the last one was locked, resolved or

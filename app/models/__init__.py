@@ -22,6 +22,7 @@ from app.models.ledger import (
     LedgerTransaction,
     TransactionKind,
 )
+from app.models.overlay import OverlayKey
 from app.models.payment import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
 from app.models.platform import PlatformAccount, PlatformToken, TokenPurpose, TokenStatus
 from app.models.pool import (
@@ -62,6 +63,7 @@ __all__ = [
     "LimitPeriod",
     "LinkStatus",
     "ModerationAction",
+    "OverlayKey",
     "Platform",
     "PlatformAccount",
     "PlatformToken",

@@ -42,10 +42,14 @@ class SocketClient:
         token: str | None = None,
         headers: dict[str, str] | None = None,
         transports: tuple[str, ...] = ("websocket",),
+        overlay_key: str | None = None,
     ) -> "SocketClient":
+        auth: dict[str, str] | None = {"token": token} if token else None
+        if overlay_key is not None:
+            auth = {**(auth or {}), "overlay_key": overlay_key}
         await self.sio.connect(
             url,
-            auth={"token": token} if token else None,
+            auth=auth,
             headers=headers or {},
             transports=list(transports),
             wait_timeout=10,
@@ -80,17 +84,21 @@ Connect = Callable[..., Awaitable[SocketClient]]
 
 @pytest.fixture
 async def connect(live_server: LiveServer) -> AsyncIterator[Connect]:
-    """Connect a client as ``person`` (anonymous when None) to the live server, or to ``url``."""
+    """Connect a client as ``person`` (anonymous when None), or as an overlay with its
+    ``overlay_key``, to the live server, or to ``url``."""
     clients: list[SocketClient] = []
 
     async def open_client(
-        person: Person | None = None, url: str | None = None, token: str | None = None
+        person: Person | None = None,
+        url: str | None = None,
+        token: str | None = None,
+        overlay_key: str | None = None,
     ) -> SocketClient:
         client = SocketClient()
         clients.append(client)
         if token is None and person is not None:
             token = person.token
-        return await client.connect(url or live_server.url, token)
+        return await client.connect(url or live_server.url, token, overlay_key=overlay_key)
 
     yield open_client
     for client in clients:
