@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "role":
         return asyncio.run(_set_role(settings, args.email, args.role))
     if args.command == "seed":
-        _print_demo(asyncio.run(_seed(settings)), settings)
+        _print_demo(asyncio.run(_seed(settings)), settings, pages=True)
         return 0
     return 2
 
@@ -136,20 +136,28 @@ def _settings_with_local_defaults(settings: Settings) -> Settings:
     return settings.model_copy(update=updates)
 
 
-def _print_demo(accounts: list[tuple[str, str]], settings: Settings) -> None:
-    from app.demo.service import demo_service
+def _demo_pages(settings: Settings) -> str:
+    """The demo's pages, one per line: the viewer page, the dashboard and the overlay."""
+    from app.demo.service import DEMO_CHANNEL, demo_service
 
-    public_url = settings.public_url
+    base = settings.public_url
+    lines = [f"  Viewer     {base}/c/{DEMO_CHANNEL}", f"  Dashboard  {base}/dashboard"]
+    if (overlay := demo_service.overlay_url(settings)) is not None:
+        lines.append(f"  Overlay    {overlay}   (an OBS browser source; read-only key)")
+    return "\n".join(lines) + "\n"
+
+
+def _print_demo(accounts: list[tuple[str, str]], settings: Settings, *, pages: bool) -> None:
+    if pages:
+        print(_demo_pages(settings), end="")
     print("Demo accounts (email / password):")
     for email, password in accounts:
         print(f"  {email} / {password}")
     print(
-        "Demo channel: slug 'demo', with an open pool. Watch and bet from a terminal:\n"
-        f"  node tests/js/viewer.mjs viewer@demo.streampools.dev demo-viewer-pass --url {public_url}"
+        "Watch and bet from a terminal too:\n"
+        "  node tests/js/viewer.mjs viewer@demo.streampools.dev demo-viewer-pass"
+        f" --url {settings.public_url}"
     )
-    overlay_url = demo_service.overlay_url(settings)
-    if overlay_url is not None:
-        print(f"Demo overlay (an OBS browser source; its key is read-only):\n  {overlay_url}")
 
 
 def web_command(host: str, port: int) -> list[str]:
@@ -263,16 +271,17 @@ class LocalPlatform:
                 raise RuntimeError("a process exited during start-up; see the log above")
             time.sleep(0.25)
         base = self.settings.public_url
+        first = f"{base}/c/demo" if accounts else f"{base}/dashboard"
         print(
-            "\nstreampools is running:\n"
-            f"  API        {base}/api/v1\n"
-            f"  OpenAPI    {base}/schema\n"
+            f"\nstreampools is running: open {first}\n\n"
+            + (_demo_pages(self.settings) if accounts else f"  Dashboard  {base}/dashboard\n")
+            + f"  API        {base}/api/v1   (docs: {base}/schema)\n"
             f"  Socket.IO  {base}/socket.io/\n"
             f"  Health     {base}/healthz   {base}/readyz   {base}/metrics\n",
             flush=True,
         )
         if accounts:
-            _print_demo(accounts, self.settings)
+            _print_demo(accounts, self.settings, pages=False)
         print("\nPress Ctrl-C to stop.", flush=True)
 
     def _wait(self) -> int:

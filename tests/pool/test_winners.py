@@ -13,7 +13,9 @@ async def test_a_settled_pool_lists_its_biggest_payouts_first(
     yes, no = (o["id"] for o in pool["outcomes"])
     stakes = [(yes, 300), (yes, 100), (no, 400), (yes, 300)]
     for n, (outcome, amount) in enumerate(stakes):
-        assert (await bet(client, world.viewers[n], pool["id"], outcome, amount, f"w{n}")).is_success
+        assert (
+            await bet(client, world.viewers[n], pool["id"], outcome, amount, f"w{n}")
+        ).is_success
     url = f"/api/v1/pools/{pool['id']}/winners"
     before = (await client.get(url)).json()
     assert (before["status"], before["winners"]) == ("open", [])

@@ -151,11 +151,11 @@ class Site:
         return next(a for a in self.accounts if a.email.startswith(email_prefix + "@"))
 
 
-async def screenshot(page: Page, name: str) -> Path:
+async def screenshot(page: Page, name: str, *, omit_background: bool = False) -> Path:
     """Save what the page shows now under .data/screenshots/ (the README's come from here)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    await page.screenshot(path=str(path), full_page=False)
+    await page.screenshot(path=str(path), full_page=False, omit_background=omit_background)
     return path
 
 
