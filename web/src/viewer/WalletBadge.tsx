@@ -1,0 +1,31 @@
+// Your balance in the channel's points, and in cash when you have a cash wallet, live.
+import { formatAmount, isCash } from "../lib/format";
+import type { Channel } from "../lib/types";
+
+export function WalletBadge({
+  channel,
+  balances,
+}: {
+  channel: Channel;
+  balances: Record<string, number>;
+}) {
+  const points = `points:${channel.id}`;
+  const cash = channel.cash_enabled ? Object.keys(balances).filter(isCash) : [];
+  return (
+    <p class="wallet" aria-label="Your balance" data-testid="wallet">
+      <span class="balance" data-currency={points} data-balance={balances[points] ?? 0}>
+        {formatAmount(balances[points] ?? 0, points)}
+      </span>
+      {cash.map((currency) => (
+        <span
+          key={currency}
+          class="balance"
+          data-currency={currency}
+          data-balance={balances[currency] ?? 0}
+        >
+          {formatAmount(balances[currency] ?? 0, currency)}
+        </span>
+      ))}
+    </p>
+  );
+}
