@@ -161,6 +161,7 @@ async def test_two_viewers_see_each_others_stakes_live(site: Site) -> None:
         "data-balance", str(await balance_of(site, site.account("viewer2"), channel_id))
     )
     await expect(two.locator(".leaderboard tr.me")).to_contain_text("+120 pts")
+    await screenshot(two, "viewer-result")
 
 
 async def test_a_bet_cut_off_by_a_disconnect_is_placed_once(site: Site) -> None:
@@ -297,6 +298,7 @@ async def test_refused_bets_read_as_sentences(site: Site) -> None:
     await bet(page, pool_id, outcome_id, "5")
     await expect(page.get_by_role("dialog")).to_contain_text("Sign in to place your bet.")
     await page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+    await expect(page.get_by_role("dialog")).to_be_hidden()
     await sign_in(page, site.account("viewer"))
 
     await bet(page, pool_id, outcome_id, "600")
@@ -346,6 +348,33 @@ async def test_sign_in_and_bet_with_the_keyboard_alone(site: Site) -> None:
         "100 pts on Two or three"
     )
     await expect(page.locator(BALANCE)).to_have_attribute("data-balance", "900")
+
+
+async def test_the_channel_owner_moderates_the_chat(site: Site) -> None:
+    viewer = await site.page("/c/demo")
+    await sign_in(viewer, site.account("viewer"))
+    # Viewers get no moderation buttons.
+    await viewer.get_by_label("Message", exact=True).fill("buy cheap gold at spam.example")
+    await viewer.get_by_label("Message", exact=True).press("Enter")
+    spam = viewer.locator(".message", has_text="cheap gold")
+    await expect(spam).to_be_visible()
+    await expect(viewer.get_by_role("button", name=re.compile("^Delete"))).to_have_count(0)
+
+    owner = await site.page("/c/demo")
+    await sign_in(owner, site.account("streamer"))
+    await owner.get_by_role("button", name="Delete the message from DemoViewer").click()
+    await expect(spam).to_have_count(0)
+    await expect(owner.locator(".message", has_text="cheap gold")).to_have_count(0)
+    await viewer.get_by_label("Message", exact=True).fill("again")
+    await viewer.get_by_label("Message", exact=True).press("Enter")
+    await owner.locator(".message", has_text="again").wait_for()
+    await owner.get_by_role("button", name="Time DemoViewer out for 10 minutes").click()
+    await expect(owner.get_by_text("DemoViewer can't chat for 10 minutes.")).to_be_visible()
+    await viewer.get_by_label("Message", exact=True).fill("am I muted?")
+    await viewer.get_by_label("Message", exact=True).press("Enter")
+    await expect(viewer.locator(".chat [role=alert]")).to_have_text(
+        re.compile(r"^A moderator timed you out of this chat until \d\d?:\d\d( [AP]M)?\.$")
+    )
 
 
 async def test_an_unknown_channel_says_so(site: Site) -> None:

@@ -35,7 +35,7 @@ export function AuthDialog({ reason, onClose }: { reason: string | null; onClose
     try {
       if (mode === "sign-in") await signIn(email, password);
       else await register(email, password, field(form, "display_name").trim());
-      onClose();
+      dialog.current?.close();
     } catch (caught) {
       setError(describe(caught));
     } finally {
@@ -76,7 +76,7 @@ export function AuthDialog({ reason, onClose }: { reason: string | null; onClose
           <button type="submit" class="primary" disabled={busy}>
             {busy ? "One moment…" : title}
           </button>
-          <button type="button" onClick={onClose}>
+          <button type="button" onClick={() => dialog.current?.close()}>
             Cancel
           </button>
         </div>

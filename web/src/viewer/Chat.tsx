@@ -2,7 +2,7 @@
 // sending, and for the channel's owner and moderators deleting messages and timeouts.
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 
-import { describe } from "../lib/errors";
+import { ApiError, describe } from "../lib/errors";
 import type { Live } from "../lib/socket";
 import type { Channel, ChatMessage } from "../lib/types";
 import type { Action } from "./state";
@@ -52,7 +52,7 @@ export function Chat({ channel, messages, live, dispatch, myUserId, staff, onNee
       setText("");
       pinned.current = true;
     } catch (caught) {
-      setError(describe(caught));
+      setError(chatProblem(caught));
     } finally {
       setBusy(false);
     }
@@ -169,4 +169,18 @@ export function Chat({ channel, messages, live, dispatch, myUserId, staff, onNee
 function requireLive(live: Live | null): Live {
   if (live === null) throw new Error("Not connected yet.");
   return live;
+}
+
+/** The API's reason in words; a timeout says until when, in the reader's own time. */
+export function chatProblem(error: unknown): string {
+  if (error instanceof ApiError && error.code === "chat_timed_out") {
+    const until = error.details["until"];
+    const at = typeof until === "string" ? new Date(until) : null;
+    if (at && !Number.isNaN(at.getTime())) {
+      const time = at.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+      return `A moderator timed you out of this chat until ${time}.`;
+    }
+    return "A moderator timed you out of this chat.";
+  }
+  return describe(error);
 }

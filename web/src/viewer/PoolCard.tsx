@@ -82,6 +82,11 @@ export function PoolCard({ pool, state, now, live, dispatch, signedIn, onNeedSig
     if (mine) setChoice(mine.outcome_id);
   }, [mine?.outcome_id]);
 
+  // Once betting closes, the last bet's confirmation has said what it had to.
+  useEffect(() => {
+    if (!open) setDone(null);
+  }, [open]);
+
   const chosen = pool.outcomes.find((outcome) => outcome.id === choice) ?? null;
   const parsed = parseAmount(amount, pool.currency);
 
