@@ -377,6 +377,28 @@ async def test_the_channel_owner_moderates_the_chat(site: Site) -> None:
     )
 
 
+async def test_a_new_viewer_signs_up_joins_and_claims_the_daily_bonus(site: Site) -> None:
+    page = await site.page("/c/demo", viewport=PHONE)
+    await page.get_by_role("button", name="Sign in", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_role("button", name="Create an account").click()
+    await dialog.get_by_label("Email").fill(f"new-{uuid.uuid4().hex[:8]}@example.com")
+    await dialog.get_by_label("Display name").fill("Newcomer")
+    await dialog.get_by_label("Password").fill("short")
+    await screenshot(page, "viewer-sign-up")
+    await dialog.get_by_label("Password").fill("a long enough password")
+    await dialog.get_by_role("button", name="Create an account").click()
+    await expect(dialog).to_be_hidden()
+
+    await expect(page.locator(BALANCE)).to_have_attribute("data-balance", "0")
+    await page.get_by_role("button", name="Join channel").click()
+    await expect(page.get_by_text("Welcome! You have 1,000 pts.")).to_be_visible()
+    await expect(page.locator(BALANCE)).to_have_attribute("data-balance", "1000")
+    await page.get_by_role("button", name="Claim daily bonus").click()
+    await expect(page.locator(BALANCE)).to_have_attribute("data-balance", "1100")
+    await expect(page.get_by_role("button", name=re.compile("^Next daily bonus in"))).to_be_disabled()
+
+
 async def test_an_unknown_channel_says_so(site: Site) -> None:
     page = await site.page("/c/no-such-channel")
     await expect(page.get_by_role("heading", name="No such channel")).to_be_visible()

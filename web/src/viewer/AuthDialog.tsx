@@ -66,9 +66,15 @@ export function AuthDialog({ reason, onClose }: { reason: string | null; onClose
             type="password"
             autocomplete={mode === "sign-in" ? "current-password" : "new-password"}
             minLength={mode === "sign-up" ? 10 : undefined}
+            aria-describedby={mode === "sign-up" ? "auth-password-hint" : undefined}
             required
           />
         </label>
+        {mode === "sign-up" && (
+          <p id="auth-password-hint" class="muted hint">
+            At least 10 characters.
+          </p>
+        )}
         <p class="error" role="alert">
           {error}
         </p>

@@ -350,7 +350,7 @@ function Outcome({ pool, state }: { pool: Pool; state: ViewerState }) {
 
 export function payoutLine(payout: { stake: number; paid: number }, pool: Pool): string {
   const paid = formatAmount(payout.paid, pool.currency);
-  if (pool.status === "refunded") return `Your ${paid} came back.`;
+  if (pool.status === "refunded" || payout.paid === payout.stake) return `Your ${paid} came back.`;
   if (payout.paid > 0) return `You won ${paid} (staked ${formatAmount(payout.stake, pool.currency)}).`;
   return `Your ${formatAmount(payout.stake, pool.currency)} stake did not win.`;
 }

@@ -16,6 +16,7 @@ export function noticeText(notice: PoolNotice): string {
   const stake = formatAmount(notice.stake, notice.currency);
   const paid = formatAmount(notice.paid, notice.currency);
   if (notice.kind === "pool.refunded") return `“${notice.title}” was called off: ${paid} refunded.`;
+  if (notice.paid === notice.stake) return `“${notice.title}”: your ${stake} stake came back.`;
   if (notice.paid > 0) return `“${notice.title}”: you won ${paid} (you staked ${stake}).`;
   return `“${notice.title}”: your ${stake} stake did not win.`;
 }

@@ -121,11 +121,14 @@ describe("whole pools and bets", () => {
 describe("snapshots", () => {
   it("are the truth after a reconnect, and name the pools that ended meanwhile", () => {
     let state = reduce(EMPTY, { type: "snapshot", snapshot: snapshot([pool(1), pool(2)]), now: 0 });
+    state = reduce(state, { type: "pool", pool: pool(0, { status: "resolved" }), now: 0 });
+    state = reduce(state, { type: "pool", pool: pool(-1, { status: "settled" }), now: 0 });
     state = reduce(state, { type: "chat", message: chatMessage("a") });
     const fresh = snapshot([pool(2, { total: 50 }), pool(3)], 750);
-    expect(vanishedPools(state, fresh)).toEqual([1]);
+    // Still live, or resolved and not yet paid when the page lost track: read them again.
+    expect(vanishedPools(state, fresh)).toEqual([1, 0]);
     state = reduce(state, { type: "snapshot", snapshot: fresh, now: 10 });
-    expect(state.pools.map((p) => p.id)).toEqual([3, 2]);
+    expect(state.pools.map((p) => p.id)).toEqual([3, 2, 0, -1]);
     expect(state.pools[1]?.total).toBe(50);
     expect(state.balances).toEqual({ "points:1": 750 });
     expect(state.chat).toEqual([]);

@@ -136,12 +136,12 @@ function applySnapshot(state: ViewerState, snapshot: ChannelSnapshot, now: numbe
   };
 }
 
-/** Pools the page showed as live that a fresh snapshot no longer lists: they ended while the
- * page was away, and their outcome has to be read. */
+/** Pools the page showed as not yet paid that a fresh snapshot no longer lists: they moved on
+ * while the page was away, and how they ended has to be read. */
 export function vanishedPools(state: ViewerState, snapshot: ChannelSnapshot): number[] {
   const live = new Set(snapshot.pools.map((pool) => pool.id));
   return state.pools
-    .filter((pool) => isLive(pool.status) && !live.has(pool.id))
+    .filter((pool) => !isPaid(pool.status) && !live.has(pool.id))
     .map((pool) => pool.id);
 }
 
