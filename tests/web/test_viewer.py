@@ -269,6 +269,7 @@ async def test_a_phone_bets_and_nothing_overflows(site: Site) -> None:
         "() => [document.documentElement.scrollWidth, window.innerWidth]"
     )
     assert overflow[0] <= overflow[1], overflow
+    await page.wait_for_function("() => document.getAnimations().length === 0")  # bars drawn
     await screenshot(page, "viewer-phone")
 
     # The next bet starts from the amount used last (remembered for the channel).
@@ -396,7 +397,9 @@ async def test_a_new_viewer_signs_up_joins_and_claims_the_daily_bonus(site: Site
     await expect(page.locator(BALANCE)).to_have_attribute("data-balance", "1000")
     await page.get_by_role("button", name="Claim daily bonus").click()
     await expect(page.locator(BALANCE)).to_have_attribute("data-balance", "1100")
-    await expect(page.get_by_role("button", name=re.compile("^Next daily bonus in"))).to_be_disabled()
+    await expect(
+        page.get_by_role("button", name=re.compile("^Next daily bonus in"))
+    ).to_be_disabled()
 
 
 async def test_an_unknown_channel_says_so(site: Site) -> None:

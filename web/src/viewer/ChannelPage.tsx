@@ -51,7 +51,11 @@ export function ChannelPage({ channel: found }: { channel: Channel }) {
         <div class="account">
           {session ? (
             <>
-              <WalletBadge channel={channel} balances={state.balances} />
+              <WalletBadge
+                channel={channel}
+                balances={state.balances}
+                currencies={state.pools.map((pool) => pool.currency)}
+              />
               <span class="who muted">{session.user.display_name}</span>
               <button type="button" onClick={() => void signOut()}>
                 Sign out

@@ -5,12 +5,17 @@ import type { Channel } from "../lib/types";
 export function WalletBadge({
   channel,
   balances,
+  currencies,
 }: {
   channel: Channel;
   balances: Record<string, number>;
+  /** The currencies of the channel's pools: a cash pool shows your cash even at zero. */
+  currencies: string[];
 }) {
   const points = `points:${channel.id}`;
-  const cash = channel.cash_enabled ? Object.keys(balances).filter(isCash) : [];
+  const cash = channel.cash_enabled
+    ? [...new Set([...Object.keys(balances), ...currencies])].filter(isCash).sort()
+    : [];
   return (
     <p class="wallet" aria-label="Your balance" data-testid="wallet">
       <span class="balance" data-currency={points} data-balance={balances[points] ?? 0}>
