@@ -145,6 +145,7 @@ async def test_two_viewers_see_each_others_stakes_live(site: Site) -> None:
     message = one.locator(".message", has_text="good luck!")
     await expect(message).to_be_visible()
     await expect(message.locator(".platform")).to_have_text("Site")
+    await one.wait_for_function("() => document.getAnimations().length === 0")  # bars drawn
     await screenshot(one, "viewer")
 
     # The streamer resolves it: the winner sees the result, their payout and a notice.
