@@ -5,6 +5,7 @@ the run; each person gets a browser context of their own (cookies, storage)."""
 import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -94,13 +95,31 @@ async def browser(web_build: None) -> AsyncIterator[Browser]:
         await launched.close()
 
 
+def served_at(settings: Settings, port: int) -> Settings:
+    """The settings of a web process serving browsers on ``port`` of loopback: its own origin
+    is the one its pages and sockets come from, so Socket.IO accepts them."""
+    url = f"http://127.0.0.1:{port}"
+    return settings.model_copy(update={"port": port, "public_url": url, "cors_origins": [url]})
+
+
 @pytest.fixture
-async def background_worker(live_server: LiveServer) -> AsyncIterator[None]:
+async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """The whole web process on a loopback port, accepting browsers of its own origin."""
+    port = free_port()
+    app = create_app(served_at(settings, port))
+    async with serve(app, port) as url:
+        http = app.other_asgi_app
+        assert isinstance(http, Litestar)
+        yield LiveServer(url, resources_of(http.state))
+
+
+@asynccontextmanager
+async def running_worker(resources: Resources) -> AsyncIterator[None]:
     """A real arq worker running the platform's jobs (settlement, notices) as they come."""
     worker = Worker(
         functions=FUNCTIONS,
-        redis_settings=redis_settings(live_server.resources.settings.redis_url),
-        ctx={"resources": live_server.resources},
+        redis_settings=redis_settings(resources.settings.redis_url),
+        ctx={"resources": resources},
         poll_delay=0.05,
         handle_signals=False,
         job_serializer=serialize,
@@ -108,10 +127,18 @@ async def background_worker(live_server: LiveServer) -> AsyncIterator[None]:
         keep_result=0,
     )
     task = asyncio.create_task(worker.main())
-    yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    await worker.close()
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await worker.close()
+
+
+@pytest.fixture
+async def background_worker(live_server: LiveServer) -> AsyncIterator[None]:
+    async with running_worker(live_server.resources):
+        yield
 
 
 @dataclass
@@ -170,6 +197,49 @@ async def site(
     yield opened
     for context in opened.contexts:
         await context.close()
+    assert not opened.page_errors, f"JavaScript errors in the pages: {opened.page_errors}"
+    assert not opened.outside, f"requests left the machine: {opened.outside}"
+
+
+class RestartableServer:
+    """The whole web process on a port of its own that a test stops and starts again (a deploy,
+    a crash): the same port, the same PostgreSQL and Redis, a new process state."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.settings = served_at(settings, self.port)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._serving: AbstractAsyncContextManager[str] | None = None
+
+    async def start(self) -> None:
+        assert self._serving is None, "already serving"
+        self._serving = serve(create_app(self.settings), self.port)
+        await self._serving.__aenter__()
+
+    async def stop(self) -> None:
+        if self._serving is not None:
+            serving, self._serving = self._serving, None
+            await serving.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def restartable_site(
+    settings: Settings, resources: Resources, browser: Browser
+) -> AsyncIterator[tuple[Site, RestartableServer]]:
+    """Like ``site``, served by a web process the test may restart on the same port; the
+    worker and the test's own connections (``site.resources``) outlive the restarts."""
+    server = RestartableServer(settings)
+    await server.start()
+    async with running_worker(resources):
+        async with unit_of_work(resources) as session:
+            accounts = await demo_service.seed(session, resources)
+        opened = Site(server.url, resources, browser, accounts)
+        try:
+            yield opened, server
+        finally:
+            for context in opened.contexts:
+                await context.close()
+            await server.stop()
     assert not opened.page_errors, f"JavaScript errors in the pages: {opened.page_errors}"
     assert not opened.outside, f"requests left the machine: {opened.outside}"
 

@@ -1,10 +1,8 @@
 import { render } from "preact";
 
 import "../lib/base.css";
-
-function App() {
-  return <main><h1>streampools</h1><p class="muted">The viewer page is on its way.</p></main>;
-}
+import "./viewer.css";
+import { App } from "./App";
 
 const root = document.getElementById("app");
 if (root) render(<App />, root);
