@@ -53,29 +53,6 @@ PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
 
-@pytest.fixture
-def site_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def settings(database_url: str, redis_url: str, site_port: int) -> Settings:
-    """The pages' own origin is the public URL: the Socket.IO server accepts their sockets."""
-    return Settings(
-        database_url=database_url, redis_url=redis_url, public_url=f"http://127.0.0.1:{site_port}"
-    )
-
-
-@pytest.fixture
-async def live_server(settings: Settings, site_port: int) -> AsyncIterator[LiveServer]:
-    """The whole web process, served at the public URL's port."""
-    app = create_app(settings)
-    async with serve(app, site_port) as url:
-        http = app.other_asgi_app
-        assert isinstance(http, Litestar)
-        yield LiveServer(url, resources_of(http.state))
-
-
 @pytest.fixture(scope="session")
 def web_build() -> None:
     if not load_build(str(PROJECT_ROOT / "web" / "dist")).built:

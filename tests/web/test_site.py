@@ -28,7 +28,7 @@ async def test_pages_are_served_fresh_with_a_strict_policy(
     # Everything the page loads comes from here, under names that change with the content.
     sources = re.findall(r'(?:src|href)="([^"]+)"', response.text)
     assert sources, response.text
-    assert all(re.fullmatch(r"/assets/[\w.-]+-[\w-]{8}\.(js|css)", s) for s in sources), sources
+    assert all(re.fullmatch(r"/assets/[\w.-]+-[\w-]{8}\.(js|css|svg)", s) for s in sources), sources
 
 
 async def test_the_overlay_page_never_sends_its_key_on(client: httpx.AsyncClient) -> None:
