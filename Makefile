@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-run node-deps nodejs web web-deps chromium run test lint format bench fuzz ledger-check role fake-stripe fake-twitch twitch-event migrate clean
+.PHONY: help install install-run node-deps nodejs web web-deps chromium screenshots run test lint format bench fuzz ledger-check role fake-stripe fake-twitch twitch-event migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
@@ -122,6 +122,15 @@ bench: install node-deps
 	@$(UV) run --frozen python -m tests.bench $(ONLY)
 
 # The test `make test` runs (tests/test_openapi_fuzz.py, schemathesis.toml), with more examples.
+# The README's pictures of the pages, taken by the browser tests (which save every screenshot
+# under .data/screenshots/).
+README_SCREENSHOTS := viewer dashboard overlay
+screenshots: install web chromium
+	@STREAMPOOLS_CHROMIUM=$(CHROMIUM) $(UV) run --frozen pytest -q tests/web/test_viewer.py tests/web/test_dashboard.py tests/web/test_overlay.py
+	@mkdir -p web/screenshots
+	@for name in $(README_SCREENSHOTS); do cp .data/screenshots/$$name.png web/screenshots/; done
+	@echo "web/screenshots/: $(README_SCREENSHOTS)"
+
 fuzz: install
 	@STREAMPOOLS_FUZZ_EXAMPLES=$(or $(EXAMPLES),200) $(UV) run --frozen pytest tests/test_openapi_fuzz.py --timeout=3600
 

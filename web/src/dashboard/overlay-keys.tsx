@@ -109,7 +109,7 @@ export function OverlayPanel({ channel }: { channel: StaffChannel }) {
       <section class="panel" aria-labelledby="new-overlay-title">
         <h2 id="new-overlay-title">New overlay URL</h2>
         <form class="stack" onSubmit={(event) => void create(event)} noValidate>
-          <Field label="Label" value={label} maxLength={80} onValue={setLabel} error={labelError} hint="Where it goes, e.g. “OBS main scene”." />
+          <Field label="Label" value={label} maxLength={60} onValue={setLabel} error={labelError} hint="Where it goes, e.g. “OBS main scene”." />
           <button class="primary" type="submit" disabled={busy}>Create overlay URL</button>
         </form>
       </section>
