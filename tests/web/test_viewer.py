@@ -219,6 +219,11 @@ async def test_the_page_comes_back_after_the_server_restarts(
     page = await site.page("/c/demo")
     await sign_in(page, site.account("viewer"))
     before = await pool_total(site, pool_id)
+    async with rest(site, site.account("streamer")) as http:
+        made = await http.post(f"/api/v1/channels/{channel_id}/overlay-keys", json={"label": "OBS"})
+        assert made.status_code == 201, made.text
+    overlay = await site.page(made.json()["url"].removeprefix(site.url))
+    await expect(overlay.locator(f"[data-pool='{pool_id}']")).to_be_visible()
 
     await server.stop()
     await expect(page.locator("[data-connection=reconnecting]")).to_be_visible()
@@ -230,6 +235,10 @@ async def test_the_page_comes_back_after_the_server_restarts(
     await expect(card(page, pool_id)).to_have_attribute("data-total", str(before + 40))
     await expect(outcome(page, pool_id, outcome_id)).to_have_attribute(
         "data-total", str(pool["outcomes"][0]["total"] + 40)
+    )
+    # The overlay on stream came back by itself too.
+    await expect(overlay.locator(f"[data-pool='{pool_id}'] .pot")).to_contain_text(
+        f"{before + 40} pts"
     )
     # And it still bets.
     await bet(page, pool_id, outcome_id, "10")
