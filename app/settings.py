@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from app.kit.cipher import derived_key, parse_keys
 
 #: Bind addresses that mean "every interface": not an address a browser can use.
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104
 
 #: Good enough on a laptop, refused in production.
@@ -233,6 +234,12 @@ class Settings(BaseSettings):
         if "cors_origins" not in self.model_fields_set:
             parts = urlsplit(self.public_url)
             self.cors_origins = [f"{parts.scheme}://{parts.netloc}"]
+            if parts.hostname in LOOPBACK_NAMES:
+                # Served on loopback: the browser may call the machine by any of its names.
+                port = f":{parts.port}" if parts.port else ""
+                self.cors_origins = [
+                    f"{parts.scheme}://{name}{port}" for name in ("127.0.0.1", "localhost", "[::1]")
+                ]
         if not self.checkout_success_url:
             self.checkout_success_url = f"{self.public_url}/deposit/success"
         if not self.checkout_cancel_url:

@@ -41,7 +41,12 @@ def test_every_public_url_follows_the_port() -> None:
     assert moved.public_url == "http://127.0.0.1:8130"
     assert moved.checkout_success_url == "http://127.0.0.1:8130/deposit/success"
     assert moved.checkout_cancel_url == "http://127.0.0.1:8130/deposit/cancel"
-    assert moved.cors_origins == ["http://127.0.0.1:8130"]
+    # On loopback a browser may open it by any of the machine's names.
+    assert moved.cors_origins == [
+        "http://127.0.0.1:8130",
+        "http://localhost:8130",
+        "http://[::1]:8130",
+    ]
     # Listening on every interface still hands out an address a browser can open.
     assert Settings(host="0.0.0.0", port=9000).public_url == "http://127.0.0.1:9000"  # noqa: S104
     assert Settings(host="::1", port=9000).public_url == "http://[::1]:9000"
