@@ -29,7 +29,7 @@ class WebAppNotBuilt(AppError):
 
 
 def _page(build: WebBuild, name: str, *, referrer: str = "same-origin") -> Response[bytes]:
-    html = build.pages.get(name)
+    html = build.page(name)
     if html is None:
         raise WebAppNotBuilt()
     return Response(

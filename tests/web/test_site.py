@@ -1,5 +1,6 @@
 """The pages and their assets as the web process serves them, and the API docs offline."""
 
+import os
 import re
 from pathlib import Path
 
@@ -76,3 +77,17 @@ async def test_the_api_docs_work_offline(site: Site) -> None:
     assert "streampools" in await page.locator(".swagger-ui .info .title").inner_text()
     await page.locator(".opblock").first.wait_for()
     await screenshot(page, "api-docs")
+
+
+async def test_a_rebuilt_page_is_served_without_a_restart(
+    tmp_path: Path, settings: Settings
+) -> None:
+    for name in ("viewer", "dashboard", "overlay"):
+        (tmp_path / f"{name}.html").write_text(f"<p>{name} one</p>")
+    app = create_app(settings.model_copy(update={"web_dist": str(tmp_path)}))
+    async with serve(app) as url, httpx.AsyncClient(base_url=url) as http:
+        assert (await http.get("/c/demo")).text == "<p>viewer one</p>"
+        page = tmp_path / "viewer.html"
+        page.write_text("<p>viewer two</p>")
+        os.utime(page, ns=(page.stat().st_mtime_ns + 10**9,) * 2)
+        assert (await http.get("/c/demo")).text == "<p>viewer two</p>"

@@ -11,9 +11,9 @@ import { Live } from "../lib/socket";
 import type { Channel, ChannelSnapshot, ErrorBody, Leaderboard, Pool, PoolTotals } from "../lib/types";
 import "../lib/base.css";
 import "./overlay.css";
-import { applyTotals, currentPool, upsert } from "./state";
+import { applyTotals, currentPool, showsResult, upsert, type ShownResult } from "./state";
 
-/** How long a result stays on screen (unless a new pool opens first). */
+/** How long a result stays on screen (see `showsResult` for a new pool opening meanwhile). */
 const RESULT_MS = 30_000;
 
 interface Winner {
@@ -23,8 +23,7 @@ interface Winner {
   payout: number;
 }
 
-interface Result {
-  pool: Pool;
+interface Result extends ShownResult {
   winners: Winner[];
 }
 
@@ -152,13 +151,14 @@ function Overlay() {
     const live = new Live({ kind: "overlay", key });
     let resultTimer: ReturnType<typeof setTimeout> | undefined;
     const showResult = (pool: Pool) => {
-      setResult({ pool, winners: [] });
+      const since = Date.now();
+      setResult((shown) => ({ pool, winners: [], since: shown?.pool.id === pool.id ? shown.since : since }));
       clearTimeout(resultTimer);
       resultTimer = setTimeout(() => { setResult(null); }, RESULT_MS);
       if (pool.status === "settled") {
         api<{ winners: Winner[] }>(`/api/v1/pools/${pool.id}/winners?limit=3`, { auth: false })
           .then(({ winners }) => {
-            setResult((shown) => (shown?.pool.id === pool.id ? { pool, winners } : shown));
+            setResult((shown) => (shown?.pool.id === pool.id ? { ...shown, pool, winners } : shown));
           })
           .catch(() => undefined);
       }
@@ -189,7 +189,6 @@ function Overlay() {
     for (const event of ["pool:opened", "pool:locked"]) {
       socket.on(event, (pool: Pool) => {
         setPools((list) => upsert(list, pool));
-        if (event === "pool:opened") setResult(null);
       });
     }
     for (const event of ["pool:resolved", "pool:settled", "pool:cancelled", "pool:refunded"]) {
@@ -211,7 +210,7 @@ function Overlay() {
     <main class={`overlay${connected ? "" : " offline"}`} aria-live="polite">
       {view === "leaderboard" ? (
         board && <LeaderboardCard board={board} />
-      ) : result && (pool === null || pool.id <= result.pool.id) ? (
+      ) : result && showsResult(result, pool, now) ? (
         <ResultCard result={result} />
       ) : (
         pool && <PoolCard pool={pool} now={now} />

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 
 import type { Pool } from "../lib/types";
-import { applyTotals, currentPool, upsert } from "./state";
+import { RESULT_MIN_MS, applyTotals, currentPool, showsResult, upsert } from "./state";
 
 function pool(id: number, status: Pool["status"]): Pool {
   return {
@@ -36,5 +36,14 @@ describe("the pool on screen", () => {
   it("drops pools that are no longer live", () => {
     const pools = upsert([pool(1, "open")], pool(2, "open"));
     expect(upsert(pools, pool(1, "resolved")).map((p) => p.id)).toEqual([2]);
+  });
+});
+
+describe("a result on screen", () => {
+  it("stays until a newer pool opens, and at least RESULT_MIN_MS even then", () => {
+    const result = { pool: pool(1, "settled"), since: 1_000 };
+    expect(showsResult(result, null, 1_000_000)).toBe(true);
+    expect(showsResult(result, pool(2, "open"), 1_000 + RESULT_MIN_MS - 1)).toBe(true);
+    expect(showsResult(result, pool(2, "open"), 1_000 + RESULT_MIN_MS)).toBe(false);
   });
 });

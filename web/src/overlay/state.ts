@@ -30,3 +30,17 @@ export function upsert(pools: Pool[], pool: Pool): Pool[] {
   const others = pools.filter((p) => p.id !== pool.id);
   return pool.status === "open" || pool.status === "locked" ? [...others, pool] : others;
 }
+
+/** A result on screen: the paid (or cancelled) pool, since when it shows (Date.now()). */
+export interface ShownResult {
+  pool: Pool;
+  since: number;
+}
+
+/** A result is seen for at least this long before a newer pool takes its place. */
+export const RESULT_MIN_MS = 10_000;
+
+/** Whether the result stays on screen rather than ``live``, the current pool. */
+export function showsResult(result: ShownResult, live: Pool | null, now: number): boolean {
+  return live === null || live.id <= result.pool.id || now - result.since < RESULT_MIN_MS;
+}
