@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import socketio
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.plugins.prometheus import PrometheusConfig
 
@@ -37,6 +38,7 @@ from app.payment.endpoints import (
 )
 from app.platform.endpoints import TwitchAuthController
 from app.pool.endpoints import ChannelPoolController, PoolController
+from app.pool.public import PublicPools, public_pool_reads
 from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
 from app.site.build import load_build
@@ -53,9 +55,12 @@ def create_http_app(
 ) -> Litestar:
     """The HTTP app; ``lifespans`` run inside the one that opens the resources."""
 
+    public_pools = PublicPools(lambda: resources_of(app.state))
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state["resources"] = await open_resources(settings)
+        app.state["resources"] = resources = await open_resources(settings)
+        resources.emitter.taps.append(public_pools.heard)
         metrics = start_metrics_listener(settings, settings.metrics_port)
         try:
             yield
@@ -106,12 +111,16 @@ def create_http_app(
             title="streampools", version="1.0.0", path="/schema", assets=build.docs
         ),
         lifespan=[lifespan, *lifespans],
+        state=State({"public_pools": public_pools}),
         request_max_body_size=256 * 1024,
         debug=False,
         logging_config=None,  # ours: structlog, JSON or readable lines with request ids (app.kit.logging)
     )
     # Outside the router, so unmatched routes (404, 405) get a request id and an access log too.
     app.asgi_handler = request_id_middleware(app.asgi_handler)
+    # In front of everything: anonymous pool reads served from the process's copies, which
+    # the pool events this process publishes or hears keep current.
+    app.asgi_handler = public_pool_reads(app.asgi_handler, public_pools)
     repair_options_handlers(app)
     complete_document(app)
     return app
@@ -128,4 +137,5 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
 
     sockets = SocketApp(settings, resources)
     http = create_http_app(settings, lifespans=[sockets.hearing_revocations()])
+    sockets.server.manager.listen(http.state["public_pools"].heard)
     return socketio.ASGIApp(sockets.server, other_asgi_app=http, socketio_path="socket.io")

@@ -16,6 +16,7 @@ delivery by about two thirds.
 """
 
 import asyncio
+from collections.abc import Callable
 from importlib.metadata import version
 from typing import Any
 
@@ -29,7 +30,11 @@ _library_poll = AsyncSocket.poll
 
 class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
     """Delivers an event to this process's clients in a room, packet encoded once, no task per
-    recipient. Callbacks (acks) keep the library's path."""
+    recipient. Callbacks (acks) keep the library's path. Listeners (:meth:`listen`) hear every
+    event this process delivers, whichever process emitted it."""
+
+    def listen(self, listener: Callable[[str, Any], None]) -> None:
+        self.__dict__.setdefault("_listeners", []).append(listener)
 
     async def emit(
         self,
@@ -43,6 +48,8 @@ class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         room = to or room
+        for listener in self.__dict__.get("_listeners", ()):
+            listener(event, data)
         if callback is not None or namespace not in self.rooms:
             await super().emit(
                 event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs

@@ -1,9 +1,10 @@
 """/api/v1/pools (create, read, transitions, bets) and a channel's pools and templates."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,7 @@ from app.models.pool import PoolStatus
 from app.pool import schemas
 from app.pool.betting import pool_betting
 from app.pool.lifecycle import pool_lifecycle
+from app.pool.public import PublicPools, not_modified
 from app.pool.templates import pool_templates
 from app.pool.views import pool_views
 
@@ -34,17 +36,37 @@ class PoolController(Controller):
         """Create a pool in a channel you own or moderate: open at once, or a draft."""
         return await pool_lifecycle.create(session, resources, principal, data)
 
-    @get("/{pool_id:int}")
+    @get(
+        "/{pool_id:int}",
+        responses={
+            200: ResponseSpec(schemas.Pool, description="The pool.", generate_examples=False),
+            304: ResponseSpec(
+                None, description="Unchanged since the `ETag` sent in `If-None-Match`."
+            ),
+        },
+    )
     async def get_pool(
         self,
+        request: Request[Any, Any, Any],
         pool_id: Id,
         session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
         optional_principal: NamedDependency[Principal | None],
-    ) -> schemas.Pool:
+    ) -> Response[Any]:
         """A pool with live totals, bettors and multipliers per outcome (and your position).
-        A draft is shown only to its channel's owner and moderators (404 to anyone else)."""
-        return await pool_views.read(session, resources.redis, pool_id, optional_principal)
+        A draft is shown only to its channel's owner and moderators (404 to anyone else).
+        Read anonymously, it carries an `ETag` (send it back in `If-None-Match`: 304 while
+        nothing changed) and may be up to one update interval old, like the live totals."""
+        if optional_principal is None:
+            pools: PublicPools = request.app.state["public_pools"]
+            view = await pools.view(pool_id)
+            headers = {"ETag": view.etag.decode(), "Cache-Control": "no-cache"}
+            if not_modified(view, request.headers.get("if-none-match", "").encode() or None):
+                return Response(b"", status_code=304, headers=headers)
+            return Response(view.body, media_type=MediaType.JSON, headers=headers)
+        return Response(
+            await pool_views.read(session, resources.redis, pool_id, optional_principal)
+        )
 
     @get("/{pool_id:int}/winners")
     async def get_winners(
