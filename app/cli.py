@@ -188,6 +188,8 @@ def uvicorn_config(
         # The app configures logging itself (app.kit.logging, uvicorn's loggers included).
         log_config=None,
         log_level=settings.log_level.lower(),
+        loop=settings.web_loop,
+        http=settings.web_http,
         # The sans-I/O WebSocket protocol is the cheapest per frame; compressing each
         # Socket.IO frame costs more CPU than the bytes it saves.
         ws="websockets-sansio",

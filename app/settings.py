@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     # Player protection (cash only)
     minimum_age: int = 18
 
+    #: The web process's event loop and HTTP parser (uvicorn's `auto`: uvloop and httptools,
+    #: measured faster by `make bench ONLY=reads`; `asyncio` / `h11` are the pure-Python ones).
+    web_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
+    web_http: Literal["auto", "h11", "httptools"] = "auto"
+
     #: The built web app (`make web`: the viewer page, dashboard, overlay and the API docs'
     #: assets); relative paths are from the project's root.
     web_dist: str = "web/dist"

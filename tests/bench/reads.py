@@ -30,6 +30,8 @@ from tests.bench.stack import (
 )
 from tests.bench.world import bench_settings, build_world
 
+#: uvicorn's pure-Python event loop and HTTP parser, against its default uvloop and httptools.
+PURE_PYTHON = {"STREAMPOOLS_WEB_LOOP": "asyncio", "STREAMPOOLS_WEB_HTTP": "h11"}
 CONNECTIONS = 50
 SECONDS = 8
 RATE_TARGET = 0.5
@@ -41,7 +43,9 @@ came, for {SECONDS} s after a warm-up. Beside it, in the same run: a bare ASGI a
 answering every request with the very bytes the pool read returns, served by uvicorn with the web
 process's own options; and `GET /healthz` of the web process (routing, the request-id, metrics and
 logging middleware, and nothing else). CPU is the serving process's own, per request. Also the
-same pool read revalidated with `If-None-Match` (304 while nothing changed).
+same pool read revalidated with `If-None-Match` (304 while nothing changed), and both reads again
+with the web process on asyncio's own event loop and the h11 parser instead of uvicorn's default
+uvloop and httptools.
 """
 
 
@@ -135,6 +139,12 @@ async def measure(stack: Stack) -> dict[str, Load]:
         etag = first.headers.get("etag")
         if etag:
             results["pool 304"] = await load(web, path, {"If-None-Match": etag})
+        await web.stop()
+        # The same web process on the pure-Python event loop and HTTP parser.
+        plain, plain_url = await start_web(stack, PURE_PYTHON)
+        started.append(plain)
+        results["pool, asyncio + h11"] = await load(plain, f"{plain_url}/api/v1/pools/{pool_id}")
+        results["healthz, asyncio + h11"] = await load(plain, f"{plain_url}/healthz")
         return results
 
 
@@ -156,6 +166,14 @@ def print_report(results: dict[str, Load]) -> None:
         )
     report.row("server CPU per request", *(f"{results[n].cpu_ms:.3f} ms" for n in names))
     report.row("statuses", *(json.dumps(results[n].statuses) for n in names))
+    print()
+    report.columns("uvloop + httptools", "asyncio + h11")
+    for name in ("pool", "healthz"):
+        fast, plain = results[name], results[f"{name}, asyncio + h11"]
+        report.row(f"{labels[name]}: requests/s", f"{fast.rate:,.0f}", f"{plain.rate:,.0f}")
+        report.row(
+            f"{labels[name]}: CPU per request", f"{fast.cpu_ms:.3f} ms", f"{plain.cpu_ms:.3f} ms"
+        )
     print()
     ratio = results["pool"].rate / results["bare"].rate
     report.verdict(
