@@ -23,6 +23,7 @@ from app.kit.payload import check_payload
 from app.kit.resources import Resources
 from app.kit.rooms import channel_room
 from app.kit.uow import read_session, unit_of_work
+from app.live.public import PublicSnapshots
 from app.live.service import live_service
 from app.pool import schemas as pool_schemas
 from app.pool.betting import pool_betting
@@ -58,6 +59,8 @@ class Context:
     rearm: Callable[[Connection], None]
     #: Drops the connection (``auth:expired`` with the error, then a disconnect), soon.
     drop: Callable[[Connection, AppError], None]
+    #: The snapshot anonymous clients share.
+    snapshots: PublicSnapshots
 
     @property
     def principal(self) -> Principal:
@@ -112,16 +115,19 @@ async def join(ctx: Context, data: ChannelRef) -> Ack:
             raise TooManyChannels()
         await ctx.server.enter_room(connection.sid, channel_room(data.channel))
     try:
-        async with read_session(ctx.resources) as session:
-            snapshot = await live_service.snapshot(
-                session, ctx.resources, data.channel, connection.principal
-            )
+        if connection.principal is None:  # the same for every anonymous client: shared
+            shared = await ctx.snapshots.snapshot(ctx.resources, data.channel)
+        else:
+            async with read_session(ctx.resources) as session:
+                snapshot = await live_service.snapshot(
+                    session, ctx.resources, data.channel, connection.principal
+                )
     except BaseException:
         if data.channel not in connection.channels:
             await ctx.server.leave_room(connection.sid, channel_room(data.channel))
         raise
     connection.channels.add(data.channel)
-    return ok(snapshot)
+    return {"ok": True, **shared} if connection.principal is None else ok(snapshot)
 
 
 async def leave(ctx: Context, data: ChannelRef) -> Ack:

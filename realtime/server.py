@@ -21,6 +21,7 @@ from app.kit.payload import MAX_DEPTH, too_deep
 from app.kit.resources import Resources
 from app.kit.rooms import user_room
 from app.kit.uow import read_session, unit_of_work
+from app.live.public import PublicSnapshots
 from app.overlay.errors import InvalidOverlayKey, OverlayKeyRevoked
 from app.overlay.service import overlay_service
 from app.settings import Settings
@@ -74,6 +75,8 @@ class SocketApp:
             engineio_logger=False,
             json=PacketJson,
         )
+        self.snapshots = PublicSnapshots()
+        self.server.manager.listen(self.snapshots.heard)
         self.server.on("connect", self.connect)
         self.server.on("disconnect", self.disconnect)
         for event, (handler, kind) in EVENTS.items():
@@ -163,7 +166,9 @@ class SocketApp:
             refused = await self._over_rate(connection)
             if refused is not None:
                 return refused
-            context = Context(self.server, self._resources(), connection, self.rearm, self.drop)
+            context = Context(
+                self.server, self._resources(), connection, self.rearm, self.drop, self.snapshots
+            )
             return await dispatch(context, event, handler, kind, payload)
 
         return on_event

@@ -154,8 +154,13 @@ def settings(database_url: str, redis_url: str) -> Settings:
 
 @pytest.fixture
 async def client(live_server: "LiveServer") -> AsyncIterator[httpx.AsyncClient]:
-    """Real HTTP to the app on loopback (one event loop with the test, fakes and workers)."""
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+    """Real HTTP to the app on loopback (one event loop with the test, fakes and workers).
+    Its reads ask for the state at the source (`Cache-Control: no-cache`): what a test checks
+    right after a job is the database's, not a process's copy kept in step by events a moment
+    later (tests/pool/test_public_reads.py reads the copies)."""
+    async with httpx.AsyncClient(
+        base_url=live_server.url, timeout=30, headers={"Cache-Control": "no-cache"}
+    ) as http:
         yield http
 
 

@@ -56,10 +56,12 @@ class PoolController(Controller):
         """A pool with live totals, bettors and multipliers per outcome (and your position).
         A draft is shown only to its channel's owner and moderators (404 to anyone else).
         Read anonymously, it carries an `ETag` (send it back in `If-None-Match`: 304 while
-        nothing changed) and may be up to one update interval old, like the live totals."""
+        nothing changed) and its totals may be up to one update interval old, like the live
+        totals pushed over Socket.IO; `Cache-Control: no-cache` reads them at the source."""
         if optional_principal is None:
             pools: PublicPools = request.app.state["public_pools"]
-            view = await pools.view(pool_id)
+            revalidate = "no-cache" in request.headers.get("cache-control", "")
+            view = await pools.view(pool_id, revalidate=revalidate)
             headers = {"ETag": view.etag.decode(), "Cache-Control": "no-cache"}
             if not_modified(view, request.headers.get("if-none-match", "").encode() or None):
                 return Response(b"", status_code=304, headers=headers)

@@ -5,7 +5,8 @@ A copy lives until a pool event says the pool changed (a transition: dropped; ne
 totals, at most a few a second: stale, still served while one background render replaces it),
 or at most ``FRESH_SECONDS``. Without a copy the request goes on to the API's own handler,
 which renders it (one render per pool at a time) and keeps it. Requests with credentials, a
-query string, an ``Origin`` (CORS) or another method always go on to the API."""
+query string, an ``Origin`` (CORS), ``Cache-Control`` or another method always go on to the API
+(which renders the view anew for ``Cache-Control: no-cache``)."""
 
 import asyncio
 import hashlib
@@ -52,7 +53,9 @@ STALE_SECONDS = 1.0
 #: Pools kept per process (the least recently read ones go first).
 MAX_POOLS = 10_000
 PATH = re.compile(r"/api/v1/pools/([1-9][0-9]{0,17})")
-CREDENTIALS = (b"authorization", b"cookie", b"origin")
+#: Requests the copies never answer: with credentials, cross-origin (CORS), or asking for a
+#: response checked at the source (`Cache-Control: no-cache`).
+PASS_THROUGH = (b"authorization", b"cookie", b"origin", b"cache-control")
 REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,64}")
 
 
@@ -102,10 +105,11 @@ class PublicPools:
         current = view.generation == self._generations.get(pool_id, 0)
         return view, current and age <= FRESH_SECONDS
 
-    async def view(self, pool_id: int) -> PublicView:
-        """A fresh copy, rendered now if needed (one render per pool at a time)."""
+    async def view(self, pool_id: int, *, revalidate: bool = False) -> PublicView:
+        """A fresh copy, rendered now if needed (one render per pool at a time), or with
+        ``revalidate`` rendered now whatever the copy."""
         view, fresh = self.peek(pool_id)
-        if view is not None and fresh:
+        if view is not None and fresh and not revalidate:
             return view
         return await self._render(pool_id)
 
@@ -174,7 +178,7 @@ def public_pool_reads(app: ASGIApp, pools: PublicPools) -> ASGIApp:
             await app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        if any(name in headers for name in CREDENTIALS):
+        if any(name in headers for name in PASS_THROUGH):
             await app(scope, receive, send)
             return
         pool_id = int(match.group(1))

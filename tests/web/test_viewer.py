@@ -44,8 +44,10 @@ async def demo_pool(site: Site) -> dict[str, Any]:
 
 
 async def pool_total(site: Site, pool_id: int) -> int:
+    """The pool's total as the server holds it now (not a copy up to an update old)."""
     async with rest(site) as http:
-        total: int = (await http.get(f"/api/v1/pools/{pool_id}")).json()["total"]
+        pool = await http.get(f"/api/v1/pools/{pool_id}", headers={"Cache-Control": "no-cache"})
+        total: int = pool.json()["total"]
         return total
 
 
