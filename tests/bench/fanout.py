@@ -26,6 +26,7 @@ CLIENTS = 2_000
 DRIVERS = 20  # signed-in users placing the bets and sending the chat messages
 POOLS = 2
 CPU_RATIO_TARGET = 3.0
+JOIN_RATIO_TARGET = 0.5
 P99_TARGET_MS = 250.0
 
 
@@ -83,6 +84,8 @@ class Run:
     samples: dict[str, Any] = field(default_factory=dict)
     swarm_cpu_share: float = math.nan
     machine_cores_busy: float = math.nan
+    #: How fast the swarm connected and joined the channel (clients a second, 50 at a time).
+    join_rate: float = math.nan
 
     @property
     def per_second(self) -> float:
@@ -121,6 +124,7 @@ async def load(url: str, server_pid: int, world: World, redis_pid: int | None) -
         ready = await swarm.expect("ready", within=150)
         if ready["failed"]:
             print(f"  {ready['failed']} swarm clients failed to join: {ready['failures']}")
+        join_rate = ready["connected"] / ready["joinSeconds"]
         drivers = await Child.node(
             "bettors.mjs",
             {
@@ -136,7 +140,10 @@ async def load(url: str, server_pid: int, world: World, redis_pid: int | None) -
         await drivers.send(f"run {phase(WARM_UP)}")
         await drivers.expect("result", within=WARM_UP.seconds + 30)
         await asyncio.sleep(1)  # the warm-up's last coalesced updates go out untimed
-        return [await run_level(level, swarm, drivers, server_pid, redis_pid) for level in LEVELS]
+        runs = [await run_level(level, swarm, drivers, server_pid, redis_pid) for level in LEVELS]
+        for run in runs:
+            run.join_rate = join_rate
+        return runs
 
 
 def phase(level: Level) -> str:
@@ -290,11 +297,24 @@ def print_report(ours: list[Run], node: list[Run]) -> None:
         print_level(mine, theirs)
     betting, reference = ours[-1], node[-1]
     print()
+    report.columns("ours (Python)", "reference (Node)")
+    report.row(
+        f"connect and join, {CLIENTS:,} anonymous clients",
+        f"{betting.join_rate:,.0f} clients/s",
+        f"{reference.join_rate:,.0f} clients/s",
+    )
+    print()
     ratio = betting.cpu_per_thousand / reference.cpu_per_thousand
     report.verdict(
         f"CPU per delivery within {CPU_RATIO_TARGET:g}x of Node's (betting)",
         ratio <= CPU_RATIO_TARGET,
         f"{ratio:.2f}x",
+    )
+    join_ratio = betting.join_rate / reference.join_rate
+    report.verdict(
+        f"connect-and-join rate at least {JOIN_RATIO_TARGET:g}x Node's",
+        join_ratio >= JOIN_RATIO_TARGET,
+        f"{join_ratio:.2f}x",
     )
     p99 = betting.percentile(0.99)
     complete = "" if betting.fully_delivered else " (not every message reached every client)"

@@ -125,6 +125,7 @@ onCommands((command, rest) => {
   }
 });
 
+const joinStarted = now();
 const failures = await eachLimited(
   Array.from({ length: config.clients }, (_, i) => i),
   config.connectConcurrency ?? 50,
@@ -135,4 +136,5 @@ report({
   connected: sockets.filter((s) => s.connected).length,
   failed: failures.length,
   failures: failures.slice(0, 5),
+  joinSeconds: (now() - joinStarted) / 1000,
 });
