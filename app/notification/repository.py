@@ -487,13 +487,17 @@ class NotificationRepository:
         self,
         session: AsyncSession,
         results: Sequence[tuple[int, int, str, str | None, str | None]],
+        max_attempts: int,
     ) -> None:
-        """What FCM answered: (notification, device, status, message id, error) each."""
+        """What FCM answered: (notification, device, status, message id, error) each; a push
+        refused for now on its last attempt is given up."""
         if not results:
             return
         await session.execute(
             text(
-                "UPDATE notification_deliveries x SET status = v.status,"
+                "UPDATE notification_deliveries x SET status = CASE"
+                "  WHEN v.status = 'retry' AND x.attempts >= :max_attempts THEN 'failed'"
+                "  ELSE v.status END,"
                 " message_id = v.message_id, error = v.error, updated_at = now()"
                 " FROM unnest(CAST(:n AS bigint[]), CAST(:d AS bigint[]),"
                 "  CAST(:s AS varchar[]), CAST(:m AS varchar[]), CAST(:e AS varchar[]))"
@@ -506,6 +510,7 @@ class NotificationRepository:
                 "s": [r[2] for r in results],
                 "m": [r[3] for r in results],
                 "e": [r[4] for r in results],
+                "max_attempts": max_attempts,
             },
         )
 

@@ -338,7 +338,7 @@ class NotificationService:
             results = await client.send([_push(target) for target in batch])
             report.batches += 1
             async with unit_of_work(resources) as session:
-                await self._record(session, batch, results, report)
+                await self._record(session, batch, results, report, max_attempts)
             if report.quota:
                 break
         async with unit_of_work(resources) as session:
@@ -353,6 +353,7 @@ class NotificationService:
         batch: list[PushTarget],
         results: list[PushResult],
         report: PushReport,
+        max_attempts: int,
     ) -> None:
         rows: list[tuple[int, int, str, str | None, str | None]] = []
         dead: list[int] = []
@@ -372,7 +373,7 @@ class NotificationService:
                     result.error,
                 )
             )
-        await notification_repository.record(session, rows)
+        await notification_repository.record(session, rows, max_attempts)
         if dead:
             log.info("deleting %d dead FCM tokens", len(dead))
             await notification_repository.delete_devices(session, dead)

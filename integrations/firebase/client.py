@@ -7,6 +7,7 @@ import itertools
 import json
 import logging
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,14 +113,18 @@ class FcmClient:
             raise ValueError(f"at most {MAX_BATCH} pushes per call")
         if not pushes:
             return []
-        messages = [
-            messaging.Message(
-                token=push.token,
-                notification=messaging.Notification(title=push.title, body=push.body),
-                data=dict(push.data),
-            )
-            for push in pushes
-        ]
+        with warnings.catch_warnings():
+            # 7.x marks Message.token deprecated in favour of Firebase installation ids; FCM
+            # registration tokens are what apps hand us (the library's own multicast does this).
+            warnings.simplefilter("ignore", DeprecationWarning)
+            messages = [
+                messaging.Message(
+                    token=push.token,
+                    notification=messaging.Notification(title=push.title, body=push.body),
+                    data=dict(push.data),
+                )
+                for push in pushes
+            ]
         try:
             batch = await messaging.send_each_async(messages, app=self._app)
         except exceptions.FirebaseError as error:  # the whole call failed (never expected)

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self
 
-import google.oauth2.credentials
+import google.auth.credentials
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -33,18 +33,32 @@ ERRORS: Final[dict[str, tuple[int, str, str]]] = {
     "QUOTA_EXCEEDED": (429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric."),
     "UNAVAILABLE": (503, "UNAVAILABLE", "The service is currently unavailable."),
     "INTERNAL": (500, "INTERNAL", "Internal error encountered."),
+    # Google's front end in front of FCM, not FCM itself: no FcmError detail.
+    "BAD_GATEWAY": (502, "UNAVAILABLE", "Bad Gateway"),
     "THIRD_PARTY_AUTH_ERROR": (401, "UNAUTHENTICATED", "Auth error from APNS or Web Push."),
 }
 
 
+class _FixedToken(google.auth.credentials.Credentials):
+    """A Google credential whose token never expires; a "refresh" (firebase-admin tries one
+    when FCM answers 401) keeps it."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.token = token
+
+    def refresh(self, request: object) -> None:
+        return None
+
+
 class StaticCredential(credentials.Base):  # type: ignore[misc]  # firebase-admin is untyped
-    """A firebase-admin credential with a fixed access token that never needs refreshing: the
-    library's real send path runs, and nothing ever calls Google."""
+    """A firebase-admin credential with a fixed access token: the library's real send path
+    runs, and nothing ever calls Google."""
 
     def __init__(self, token: str = "fake-fcm-access-token") -> None:
-        self._credential = google.oauth2.credentials.Credentials(token=token)  # type: ignore[no-untyped-call]
+        self._credential = _FixedToken(token)
 
-    def get_credential(self) -> google.oauth2.credentials.Credentials:
+    def get_credential(self) -> google.auth.credentials.Credentials:
         return self._credential
 
 
@@ -69,7 +83,7 @@ class FakeFcm:
     _holding: int = 0
     _released: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: web.AppRunner | None = None
-    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _ids: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1))
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -79,7 +93,9 @@ class FakeFcm:
         app.router.add_post("/token", self._token)
         app.router.add_get("/_fake/messages", self._list)
         self._released.set()
-        self._runner = web.AppRunner(app, access_log=None)
+        # A request whose client went away is still answered (and recorded): as FCM, which
+        # delivers a message it received whether or not the sender heard back.
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=False)
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         self.url = f"http://{host}:{self._runner.addresses[0][1]}"
@@ -130,9 +146,14 @@ class FakeFcm:
     def per_token(self) -> Counter[str]:
         return Counter(self.tokens())
 
+    @property
+    def holding(self) -> int:
+        """Sends that arrived while holding (answered or not yet)."""
+        return self._holding
+
     async def held(self, count: int) -> None:
-        """Wait (10 s at most) until ``count`` sends arrived past the hold."""
-        async with asyncio.timeout(10):
+        """Wait (30 s at most) until ``count`` sends arrived past the hold."""
+        async with asyncio.timeout(30):
             while self._holding < count:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
 
@@ -205,7 +226,7 @@ def _error(
     status: int, google_status: str, message: str, fcm_code: str | None = None
 ) -> web.Response:
     error: dict[str, Any] = {"code": status, "message": message, "status": google_status}
-    if fcm_code is not None:
+    if fcm_code is not None and fcm_code != "BAD_GATEWAY":
         error["details"] = [{"@type": FCM_ERROR_TYPE, "errorCode": fcm_code}]
     return web.json_response({"error": error}, status=status)
 
