@@ -4,13 +4,14 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from tests.bench import fanout, intake, settlement, twitch
+from tests.bench import fanout, intake, notify, settlement, twitch
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "settlement": settlement.main,
     "fanout": fanout.main,
     "intake": intake.main,
     "twitch": twitch.main,
+    "notify": notify.main,
 }
 
 
