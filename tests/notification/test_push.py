@@ -372,3 +372,37 @@ async def test_without_credentials_the_inbox_works_and_nothing_is_pushed(
     inbox = (await client.get("/api/v1/me/notifications", headers=viewer.auth)).json()
     assert [n["title"] for n in inbox["notifications"]] == ["Deposit credited"]
     assert fake_fcm.requests == []
+
+
+async def test_bettors_hear_once_that_a_pool_locks_soon(
+    client: httpx.AsyncClient,
+    world: World,
+    resources: Resources,
+    push: FcmClient,
+    fake_fcm: FakeFcm,
+    run_jobs: RunJobs,
+) -> None:
+    bettor, idle = world.viewers[:2]
+    await add_device(resources, bettor.id, "bettor-phone")
+    await add_device(resources, idle.id, "idle-phone")
+    soon = await open_pool(client, world, window_seconds=45)  # within the 60 s lead
+    later = await open_pool(client, world, window_seconds=600)
+    for pool in (soon, later):
+        placed = await bet(
+            client, bettor, pool["id"], pool["outcomes"][0]["id"], 50, f"b{pool['id']}"
+        )
+        assert placed.is_success
+    await run_jobs()
+    fake_fcm.messages.clear()
+
+    for _ in range(2):  # the cron runs every few seconds: once per pool all the same
+        await resources.jobs.enqueue_job("notification.locking_soon")
+        await run_jobs()
+    assert [(m["token"], m["data"]["kind"]) for m in fake_fcm.messages] == [
+        ("bettor-phone", "pool.locking")
+    ]
+    assert fake_fcm.messages[0]["data"]["pool_id"] == str(soon["id"])
+    inbox = (await client.get("/api/v1/me/notifications", headers=bettor.auth)).json()
+    locking = [n for n in inbox["notifications"] if n["kind"] == "pool.locking"]
+    assert [n["pool_id"] for n in locking] == [soon["id"]]
+    assert locking[0]["title"] == f"Locking soon: {soon['title']}"
