@@ -11,7 +11,7 @@ which FCM says it did not take the message (quota, 5xx, unreachable) make a push
 
 import logging
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
@@ -113,7 +113,6 @@ class PushReport:
     quota: bool = False
     #: Pushes refused for now, to send again after a backoff.
     retries_left: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
 
 
 class NotificationService:
