@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-run node-deps nodejs web web-deps chromium screenshots run test lint format bench fuzz ledger-check role fake-stripe fake-twitch twitch-event migrate clean
+.PHONY: help install install-run node-deps nodejs web web-deps chromium screenshots run test lint format bench fuzz ledger-check role fake-stripe fake-fcm fake-twitch twitch-event migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
@@ -16,6 +16,7 @@ help:
 	@echo "make ledger-check - verify every ledger invariant over the database (DATABASE_URL or embedded)"
 	@echo "make role EMAIL=... ROLE=admin - give an account a platform role (user or admin)"
 	@echo "make fake-twitch - a local fake of Twitch; make twitch-event EVENT=... sends it a signed event"
+	@echo "make fake-fcm - a local fake of Firebase Cloud Messaging, for trying pushes"
 	@echo "make format - apply ruff's fixes and formatting"
 	@echo "make clean  - stop nothing, delete local data (.data/) and tools (.tools/)"
 
@@ -146,6 +147,11 @@ role: install-run
 # webhooks go where the platform serves (STREAMPOOLS_PUBLIC_URL, or STREAMPOOLS_HOST/_PORT).
 fake-stripe: install-run
 	@$(RUN) python -m tests.fakes.stripe --port 12111 --webhook-secret whsec_demo
+
+# The local fake of FCM (HTTP v1) for trying pushes with `make run`, and a service account key
+# whose token endpoint is the fake (see the README's Notifications).
+fake-fcm: install-run
+	@$(RUN) python -m tests.fakes.fcm --port 12114 --credentials .data/fake-fcm.json
 
 # A local fake of Twitch (OAuth, Helix, EventSub WebSocket) for trying the Twitch integration.
 fake-twitch: install-run

@@ -30,6 +30,7 @@ from app.kit.metrics import metrics_controller, start_metrics_listener
 from app.kit.openapi import complete_document, openapi_config
 from app.kit.resources import Resources, open_resources
 from app.leaderboard.endpoints import LeaderboardController
+from app.notification.endpoints import NotificationController
 from app.overlay.endpoints import OverlayKeyController
 from app.payment.endpoints import (
     CheckoutReturnController,
@@ -81,6 +82,7 @@ def create_http_app(
             AuthController,
             TwitchAuthController,
             MeController,
+            NotificationController,
             ChannelController,
             StaffChannelController,
             AutomationController,

@@ -143,6 +143,17 @@ class Settings(BaseSettings):
     twitch_id_base: str = "https://id.twitch.tv"
     twitch_eventsub_ws_url: str = "wss://eventsub.wss.twitch.tv/ws"
 
+    # Notifications: the inbox always; pushes through FCM when Firebase credentials are set.
+    #: A Firebase service account's JSON key: the path of its file, or the JSON itself.
+    #: Empty: no pushes (the inbox still works).
+    firebase_credentials: SecretStr = SecretStr("")
+    #: FCM's API, or a local fake (`make fake-fcm`).
+    fcm_api_base: str = "https://fcm.googleapis.com"
+    #: Bettors of an open pool are told this many seconds before it locks.
+    notification_locking_lead_seconds: int = Field(default=60, ge=5, le=3600)
+    #: Attempts of one push to one device that FCM refused for now (quota, 5xx).
+    push_max_attempts: int = Field(default=5, ge=1, le=20)
+
     # Player protection (cash only)
     minimum_age: int = 18
 
@@ -300,6 +311,10 @@ class Settings(BaseSettings):
     @property
     def twitch_enabled(self) -> bool:
         return bool(self.twitch_client_id)
+
+    @property
+    def push_enabled(self) -> bool:
+        return bool(self.firebase_credentials.get_secret_value().strip())
 
     @property
     def payments_enabled(self) -> bool:

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import time
 from typing import Any, ClassVar, TypeVar
 
@@ -25,12 +26,15 @@ from app.kit.worker import JobContext, resources_of
 from app.kit.worker_metrics import instrumented, watch_queue_depth
 from app.leaderboard import tasks as leaderboard_tasks
 from app.ledger import tasks as ledger_tasks
+from app.notification import tasks as notification_tasks
 from app.platform import tasks as platform_tasks
 from app.pool import tasks as pool_tasks
 from app.settings import get_settings
 from app.stream import tasks as stream_tasks
 from app.stream.listener import EventSubListener, listener_wanted
 from app.webhooks import register_inbox_handlers
+
+log = logging.getLogger(__name__)
 
 # Each webhook vendor's events go to the domain that handles them (the inbox imports none).
 register_inbox_handlers()
@@ -59,6 +63,11 @@ FUNCTIONS: list[Function] = [
     func(command_tasks.send_replies, name="command.send_replies"),
     func(command_tasks.sweep_replies, name="command.sweep_replies"),
     func(command_tasks.announce_result, name="command.announce_result"),
+    # One pass over an event's devices (200 batches for 100,000), retried with backoff.
+    func(notification_tasks.push_event, name="notification.push", max_tries=8, timeout=900),
+    func(notification_tasks.pool_opened, name="notification.pool_opened"),
+    func(notification_tasks.locking_soon, name="notification.locking_soon"),
+    func(notification_tasks.sweep, name="notification.sweep"),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -82,6 +91,15 @@ CRON_JOBS: list[CronJob] = [
         unique=True,
     ),
     cron(leaderboard_tasks.sweep, name="cron:leaderboard.sweep", second={45}, unique=True),
+    # Bettors of pools closing within the lead (60 s by default), told once per pool.
+    cron(
+        notification_tasks.locking_soon,
+        name="cron:notification.locking_soon",
+        second=set(range(0, 60, 5)),
+        unique=True,
+    ),
+    # Pushes held for quiet hours that ended, and pushes or fan-outs whose job was lost.
+    cron(notification_tasks.sweep, name="cron:notification.sweep", second={25}, unique=True),
     # Delayed opens whose job was lost (a Redis wipe): queued again under the same job id.
     cron(
         automation_tasks.reschedule_delayed,
@@ -153,6 +171,17 @@ async def startup(ctx: JobContext) -> None:
     ctx["resources"] = resources = await open_resources(settings)
     ctx["metrics"] = start_metrics_listener(settings, settings.worker_metrics_port)
     ctx["queue_depth"] = asyncio.create_task(watch_queue_depth(resources.jobs.zcard))
+    if resources.push is None:
+        log.info(
+            "push notifications are off: STREAMPOOLS_FIREBASE_CREDENTIALS is not set"
+            " (the inbox and the socket events still work)"
+        )
+    else:
+        log.info(
+            "push notifications through FCM for project %s at %s",
+            resources.push.project_id,
+            settings.fcm_api_base,
+        )
     if listener_wanted(settings):
         # Twitch's EventSub over a WebSocket (no public callback): one worker holds it.
         ctx["eventsub_listener"] = asyncio.create_task(EventSubListener(resources).run())

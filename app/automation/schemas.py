@@ -51,13 +51,3 @@ class Automation(Output):
 
 class AutomationList(Output):
     automations: list[Automation]
-
-
-class MirrorHeld(Output):
-    """A ``notification`` to the channel's owner: a mirrored prediction ended, but someone of
-    the staff holds a position in its pool, so staff without one must resolve it by hand."""
-
-    kind: Literal["automation.mirror_held"]
-    channel_id: int
-    pool_id: int
-    platform_outcome_id: str | None

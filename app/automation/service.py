@@ -29,10 +29,9 @@ from app.automation.errors import AutomationNotFound, MirrorAutomationExists
 from app.automation.repository import automation_repository
 from app.channel.permissions import channel_or_404, require_staff
 from app.channel.service import channel_service
-from app.kit.effects import emit_after_commit, enqueue_after_commit
+from app.kit.effects import enqueue_after_commit
 from app.kit.errors import AppError, InvalidInput
 from app.kit.resources import Resources
-from app.kit.rooms import user_room
 from app.models.automation import (
     AutomationFiring,
     AutomationKind,
@@ -41,7 +40,9 @@ from app.models.automation import (
     FiringStatus,
 )
 from app.models.channel import Channel, Platform
+from app.models.notification import NotificationKind
 from app.models.pool import PoolStatus
+from app.notification.service import notification_service
 from app.pool import schemas as pool_schemas
 from app.pool.errors import InvalidTransition
 from app.pool.lifecycle import pool_lifecycle
@@ -464,16 +465,21 @@ class AutomationService:
         if await automation_repository.staff_holds_position(session, pool_id, channel.id):
             firing.status = FiringStatus.held
             firing.details = {**firing.details, "ended": prediction.status}
-            emit_after_commit(
+            await notification_service.notify(
                 session,
-                "notification",
-                schemas.MirrorHeld(
-                    kind="automation.mirror_held",
-                    channel_id=channel.id,
-                    pool_id=pool_id,
-                    platform_outcome_id=prediction.winning_outcome_id,
-                ),
-                user_room(channel.owner_id),
+                [channel.owner_id],
+                kind=NotificationKind.automation_mirror_held,
+                event_key=f"automation.mirror_held:{firing.id}",
+                title="Resolve a mirrored pool by hand",
+                body="The Twitch prediction it mirrors ended, but someone of the staff holds a"
+                " position in the pool: a member of staff without one must resolve it.",
+                link=f"/c/{channel.slug}?pool={pool_id}",
+                channel_id=channel.id,
+                pool_id=pool_id,
+                data={
+                    "ended": prediction.status,
+                    "platform_outcome_id": prediction.winning_outcome_id,
+                },
             )
             await session.flush()
             return

@@ -12,6 +12,7 @@ from app.kit.db import create_engine, create_sessionmaker
 from app.kit.emitter import SocketEmitter
 from app.kit.jobs import create_job_pool
 from app.settings import Settings
+from integrations.firebase.client import FcmClient
 from integrations.stripe.client import StripeClient
 
 
@@ -38,6 +39,8 @@ class Resources:
     coalescer: Coalescer
     #: None when payments are not configured (no Stripe secret key).
     stripe: StripeClient | None
+    #: None when pushes are off (no Firebase credentials): the inbox works without it.
+    push: FcmClient | None = None
     #: The bet intake (``app.pool.intake.intake_of``), created on first use.
     bet_intake: Intake | None = None
 
@@ -46,6 +49,8 @@ class Resources:
             await self.bet_intake.drain()
         if self.stripe is not None:
             await self.stripe.aclose()
+        if self.push is not None:
+            await self.push.aclose()
         await self.coalescer.close()
         await self.emitter.close()
         await self.jobs.aclose()
@@ -76,6 +81,13 @@ async def open_resources(settings: Settings) -> Resources:
         stripe=(
             StripeClient(settings.stripe_secret_key.get_secret_value(), settings.stripe_api_base)
             if settings.payments_enabled
+            else None
+        ),
+        push=(
+            FcmClient.from_service_account(
+                settings.firebase_credentials.get_secret_value(), endpoint=settings.fcm_api_base
+            )
+            if settings.push_enabled
             else None
         ),
     )

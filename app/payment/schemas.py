@@ -65,18 +65,6 @@ class DepositReject(Input):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-class DepositHeldNotice(Output):
-    """A ``notification`` to every admin: a paid deposit did not match and waits for them."""
-
-    kind: str
-    deposit_id: int
-    user_id: int
-    amount: int
-    currency: str
-    reported_amount: int | None
-    reported_currency: str | None
-
-
 class WithdrawalCreate(Input):
     amount: Amount
     currency: Currency = DEFAULT_CURRENCY

@@ -9,16 +9,16 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.currency import cash, cash_code
-from app.kit.effects import emit_after_commit
 from app.kit.errors import Forbidden
 from app.kit.resources import Resources
-from app.kit.rooms import user_room
 from app.ledger.errors import WalletFrozen
 from app.ledger.repository import ledger_repository
 from app.ledger.service import ledger_service
 from app.models.inbox import InboxEvent
 from app.models.ledger import AccountKind, TransactionKind
+from app.models.notification import NotificationKind
 from app.models.payment import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
+from app.notification.service import amount_words, notification_service
 from app.payment import schemas
 from app.payment.errors import (
     AmountOutOfRange,
@@ -229,17 +229,27 @@ class PaymentService:
             deposit.amount,
             deposit.currency,
         )
-        notice = schemas.DepositHeldNotice(
-            kind="deposit.held",
-            deposit_id=deposit.id,
-            user_id=deposit.user_id,
-            amount=deposit.amount,
-            currency=deposit.currency,
-            reported_amount=paid.amount_total,
-            reported_currency=paid.currency,
+        reported = (
+            f"{paid.amount_total} {paid.currency}" if paid.amount_total is not None else "nothing"
         )
-        for admin_id in await user_repository.admin_ids(session):
-            emit_after_commit(session, "notification", notice, user_room(admin_id))
+        await notification_service.notify(
+            session,
+            await user_repository.admin_ids(session),
+            kind=NotificationKind.deposit_held,
+            event_key=f"deposit.held:{deposit.id}",
+            title=f"Deposit {deposit.id} held for review",
+            body=f"Stripe reported {reported} paid for a deposit of"
+            f" {amount_words(deposit.amount, deposit.currency)}: nothing was credited.",
+            link="/api/v1/payments/deposits/held",
+            data={
+                "deposit_id": deposit.id,
+                "user_id": deposit.user_id,
+                "amount": deposit.amount,
+                "currency": deposit.currency,
+                "reported_amount": paid.amount_total,
+                "reported_currency": paid.currency,
+            },
+        )
 
     async def held_deposits(self, session: AsyncSession) -> schemas.DepositReviewList:
         """Deposits waiting for an admin, oldest first."""
@@ -328,6 +338,20 @@ class PaymentService:
                 memo={"deposit_id": deposit.id},
             )
             deposit.status = DepositStatus.succeeded
+            await notification_service.notify(
+                session,
+                [deposit.user_id],
+                kind=NotificationKind.deposit_credited,
+                event_key=f"deposit.credited:{deposit.id}",
+                title="Deposit credited",
+                body=f"{amount_words(deposit.amount, deposit.currency)} is in your wallet.",
+                link="/api/v1/payments/deposits",
+                data={
+                    "deposit_id": deposit.id,
+                    "amount": deposit.amount,
+                    "currency": deposit.currency,
+                },
+            )
         # Stripe's amount_refunded is cumulative and a dispute covers what refunds left (or the
         # whole charge): together they never take back more than was paid.
         taken_back = min(deposit.amount, deposit.refunded_amount + deposit.disputed_amount)
@@ -510,7 +534,36 @@ class PaymentService:
         )
         if status is WithdrawalStatus.rejected:
             await self.collect_debts(session, decided.user_id, decided.currency)
+        await self._tell_decision(session, decided)
         return withdrawal_view(decided)
+
+    async def _tell_decision(self, session: AsyncSession, withdrawal: Withdrawal) -> None:
+        amount = amount_words(withdrawal.amount, withdrawal.currency)
+        approved = withdrawal.status is WithdrawalStatus.approved
+        kind = (
+            NotificationKind.withdrawal_approved
+            if approved
+            else NotificationKind.withdrawal_rejected
+        )
+        body = (
+            f"{amount} is on its way to you."
+            if approved
+            else f"{amount} is back in your wallet: {withdrawal.reason}."
+        )
+        await notification_service.notify(
+            session,
+            [withdrawal.user_id],
+            kind=kind,
+            event_key=f"{kind.value}:{withdrawal.id}",
+            title="Withdrawal approved" if approved else "Withdrawal rejected",
+            body=body,
+            link="/api/v1/payments/withdrawals",
+            data={
+                "withdrawal_id": withdrawal.id,
+                "amount": withdrawal.amount,
+                "currency": withdrawal.currency,
+            },
+        )
 
     # -- shared ------------------------------------------------------------------------------
 

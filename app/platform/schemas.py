@@ -2,7 +2,7 @@
 
 import enum
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 
@@ -10,7 +10,6 @@ from app.auth.schemas import AuthSession
 from app.channel.schemas import Link
 from app.kit.schema import Input, Output
 from app.models.channel import Platform
-from app.models.platform import TokenPurpose
 
 
 class IdentityInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,15 +31,6 @@ class TokenSet(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token: str
     expires_at: datetime
     scopes: tuple[str, ...] = ()
-
-
-class RelinkNeeded(Output):
-    """A ``notification`` to a user whose platform tokens stopped working."""
-
-    kind: Literal["platform.needs_relink"]
-    platform: Platform
-    login: str
-    purpose: TokenPurpose
 
 
 class RefreshReport(Output):

@@ -9,13 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.channel.service import channel_service
 from app.kit.cipher import Cipher, cipher
-from app.kit.effects import emit_after_commit
-from app.kit.rooms import user_room
 from app.models.channel import LinkStatus, Platform
+from app.models.notification import NotificationKind
 from app.models.platform import PlatformAccount, PlatformToken, TokenPurpose, TokenStatus
+from app.notification.service import notification_service
 from app.platform.errors import TokenRevoked, UnknownPlatformAccount
 from app.platform.repository import DueToken, platform_repository
-from app.platform.schemas import RefreshReport, RelinkNeeded, TokenSet
+from app.platform.schemas import RefreshReport, TokenSet
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -214,16 +214,21 @@ class PlatformTokenService:
             await channel_service.set_account_links_status(
                 session, token.platform_account_id, LinkStatus.needs_relink
             )
-        emit_after_commit(
+        platform = item.platform.value.capitalize()
+        await notification_service.notify(
             session,
-            "notification",
-            RelinkNeeded(
-                kind="platform.needs_relink",
-                platform=item.platform,
-                login=item.login,
-                purpose=token.purpose,
-            ),
-            user_room(item.user_id),
+            [item.user_id],
+            kind=NotificationKind.platform_needs_relink,
+            event_key=f"platform.needs_relink:{token.id}:{token.version}",
+            title=f"Link {platform} again",
+            body=f"{platform} stopped accepting the link of {item.login}"
+            f" ({token.purpose.value}); link it again to keep it working.",
+            link="/dashboard",
+            data={
+                "platform": item.platform.value,
+                "login": item.login,
+                "purpose": token.purpose.value,
+            },
         )
 
 

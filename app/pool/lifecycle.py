@@ -16,6 +16,7 @@ from app.ledger.service import ledger_service
 from app.models.ledger import AccountKind
 from app.models.pool import Pool, PoolOutcome, PoolStatus
 from app.models.user import Role
+from app.notification.service import notification_service
 from app.pool import schemas
 from app.pool.errors import (
     CashNotEnabled,
@@ -148,6 +149,7 @@ class PoolLifecycleService:
         pool = await self._pool_for(session, actor, pool_id)
         await self._transition(session, pool, actor, "open", (PoolStatus.draft,), PoolStatus.open)
         await pool_totals.store(resources.redis, pool.id, [], final=False)
+        notification_service.pool_opened_later(session, pool.id)
         return await self._announce(session, resources, pool, "pool:opened")
 
     async def lock(

@@ -97,18 +97,6 @@ class PoolTotals(Output):
     outcomes: list[OutcomeTotals]
 
 
-class PoolNotice(Output):
-    """A ``notification`` to a bettor once their pool has paid out (or refunded)."""
-
-    kind: str
-    pool_id: int
-    channel_id: int
-    title: str
-    currency: str
-    stake: int
-    paid: int
-
-
 class PoolList(Output):
     pools: list[Pool]
 

@@ -12,7 +12,8 @@ from app.ledger.schemas import WalletUpdated
 from app.ledger.service import ledger_service
 from app.models.ledger import AccountKind, TransactionKind
 from app.models.pool import Pool, PoolStatus
-from app.pool import parimutuel, schemas
+from app.notification.service import notification_service
+from app.pool import parimutuel
 from app.pool.repository import pool_repository
 from app.pool.views import pool_views, published, room
 
@@ -65,7 +66,9 @@ class SettlementService:
                 kind=TransactionKind.rake,
                 memo={"pool_id": pool.id},
             )
-        await self._finish(session, resources, pool, PoolStatus.resolved, PoolStatus.settled)
+        await self._finish(
+            session, resources, pool, PoolStatus.resolved, PoolStatus.settled, everyone_back
+        )
         pool.rake_amount = rake
         enqueue_after_commit(
             session, "leaderboard.apply_pool", pool.id, job_id=f"leaderboard.apply_pool:{pool.id}"
@@ -87,7 +90,9 @@ class SettlementService:
             memo={"pool_id": pool.id},
             ref_name="bet_id",
         )
-        await self._finish(session, resources, pool, PoolStatus.cancelled, PoolStatus.refunded)
+        await self._finish(
+            session, resources, pool, PoolStatus.cancelled, PoolStatus.refunded, True
+        )
         return True
 
     async def _finish(
@@ -97,6 +102,7 @@ class SettlementService:
         pool: Pool,
         current: PoolStatus,
         to: PoolStatus,
+        refund: bool,
     ) -> None:
         await pool_repository.record_payouts(session, pool.id)
         escrow_left = await ledger_service.balance(session, pool.escrow_account_id)
@@ -105,6 +111,8 @@ class SettlementService:
         moved = await pool_repository.transition(session, pool.id, (current,), to)
         assert moved is not None
         await pool_repository.record_transition(session, pool.id, current, to, None)
+        # Each bettor's result in their inbox, committed with the money it reports.
+        await notification_service.pool_results(session, pool.id, refund=refund)
         await session.refresh(pool)
         event = "pool:settled" if to is PoolStatus.settled else "pool:refunded"
         if published(pool):
@@ -119,28 +127,21 @@ class SettlementService:
 
     async def announce(self, resources: Resources, pool_id: int) -> int:
         """Tell each bettor of a paid pool what they got: their new balance
-        (``wallet:updated``) and a ``notification``, in their own room."""
+        (``wallet:updated``) and their result (``notification``, the row in their inbox), in
+        their own room."""
         async with read_session(resources) as session:
             pool = await pool_repository.get(session, pool_id)
             if pool is None or pool.status not in (PoolStatus.settled, PoolStatus.refunded):
                 return 0
-            kind = f"pool.{pool.status.value}"
-            title, channel_id = pool.title, pool.channel_id
             outcomes = await pool_repository.bettor_outcomes(session, pool_id)
+            notices = await notification_service.pool_result_notices(session, pool_id)
         for outcome in outcomes:
             to = user_room(outcome.user_id)
             wallet = WalletUpdated(currency=outcome.currency, balance=outcome.balance)
             await resources.emitter.emit("wallet:updated", wallet, room=to)
-            notice = schemas.PoolNotice(
-                kind=kind,
-                pool_id=pool_id,
-                channel_id=channel_id,
-                title=title,
-                currency=outcome.currency,
-                stake=outcome.stake,
-                paid=outcome.paid,
-            )
-            await resources.emitter.emit("notification", notice, room=to)
+            notice = notices.get(outcome.user_id)
+            if notice is not None:
+                await resources.emitter.emit("notification", notice, room=to)
         return len(outcomes)
 
     async def unpaid(self, session: AsyncSession) -> list[tuple[int, PoolStatus]]:

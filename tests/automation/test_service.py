@@ -17,6 +17,7 @@ from app.kit.uow import unit_of_work
 from app.models.channel import Channel, ChannelLink, Platform
 from app.models.pool import PoolTemplate
 from app.models.user import Role
+from app.notification.schemas import Notification
 from app.pool import schemas as pool_schemas
 from app.pool.betting import pool_betting
 from app.settings import Settings
@@ -261,7 +262,8 @@ async def test_a_mirrored_result_is_left_to_staff_without_a_position(
     assert await _pools(resources) == [(pool_id, "locked", None)]
     (notice,) = [e for e in effects if isinstance(e, Emit) and e.event == "notification"]
     assert notice.room == f"user:{channel.owner_id}"
-    assert isinstance(notice.data, schemas.MirrorHeld) and notice.data.pool_id == pool_id
+    assert isinstance(notice.data, Notification) and notice.data.pool_id == pool_id
+    assert notice.data.kind == "automation.mirror_held" and notice.data.id > 0
 
 
 async def test_an_unverified_link_fires_nothing(resources: Resources, settings: Settings) -> None:

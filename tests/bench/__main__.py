@@ -4,7 +4,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from tests.bench import fanout, intake, reads, settlement, twitch
+from tests.bench import fanout, intake, notify, reads, settlement, twitch
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "settlement": settlement.main,
@@ -12,6 +12,7 @@ BENCHMARKS: dict[str, Callable[[], None]] = {
     "intake": intake.main,
     "twitch": twitch.main,
     "reads": reads.main,
+    "notify": notify.main,
 }
 
 

@@ -54,6 +54,9 @@ async def _pool(
             min_stake=10,
             max_stake=max_stake,
         )
+    # What opening queued (the members' notifications) runs before anyone chats: the chat
+    # jobs of a test then run side by side with nothing else, in the order they came.
+    await stream.run_jobs()
     return pool.id
 
 

@@ -16,6 +16,7 @@ from app.kit.logging import configure_logging
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.settings import Settings
+from tests.conftest import RunJobs
 from tests.worlds import World, open_pool, world
 from workers.settings import CRON_JOBS, FUNCTIONS
 
@@ -157,8 +158,10 @@ async def test_a_cron_run_that_locks_a_pool_logs_one_line(
     world: World,
     resources: Resources,
     worker_logging: pytest.LogCaptureFixture,
+    run_jobs: RunJobs,
 ) -> None:
     pool = await open_pool(client, world)
+    await run_jobs()  # what opening queued (telling the channel's members) runs first
     async with unit_of_work(resources) as session:
         await session.execute(
             text("UPDATE pools SET closes_at = now() - interval '1 second' WHERE id = :id"),

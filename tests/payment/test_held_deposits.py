@@ -118,14 +118,11 @@ async def test_a_payment_that_does_not_match_is_held_and_admins_are_told(
 
     notice = await admin_socket.wait_for("notification", lambda n: n["kind"] == "deposit.held")
     changed = MISMATCHES[mismatch]
-    assert notice["deposit_id"] == mine["id"]
-    assert (notice["user_id"], notice["amount"], notice["currency"]) == (
-        user_id,
-        2_500,
-        "cash:USD",
-    )
-    assert notice["reported_amount"] == changed.get("amount_total", 2_500)
-    assert notice["reported_currency"] == changed.get("currency", "usd")
+    facts = notice["data"]
+    assert facts["deposit_id"] == mine["id"] and notice["id"] > 0
+    assert (facts["user_id"], facts["amount"], facts["currency"]) == (user_id, 2_500, "cash:USD")
+    assert facts["reported_amount"] == changed.get("amount_total", 2_500)
+    assert facts["reported_currency"] == changed.get("currency", "usd")
     assert viewer_socket.received("notification") == []
 
     listed = await client.get("/api/v1/payments/deposits/held", headers=bearer(admin_token))
@@ -136,7 +133,7 @@ async def test_a_payment_that_does_not_match_is_held_and_admins_are_told(
         "held",
         session_id,
     )
-    assert review["reported_amount"] == notice["reported_amount"]
+    assert review["reported_amount"] == facts["reported_amount"]
     assert (await client.get("/api/v1/payments/deposits/held", headers=auth)).status_code == 403
 
 

@@ -163,11 +163,13 @@ async def test_a_revoked_grant_marks_the_link_needs_relink_and_tells_the_streame
     assert await _current_access(resources, settings, linked.owner_id) is None
     [(event, data, room)] = emitted
     assert (event, room) == ("notification", f"user:{linked.owner_id}")
-    assert (data.kind, data.login, data.purpose) == (
+    # The event is the notification now in the streamer's inbox.
+    assert (data.kind, data.data["login"], data.data["purpose"]) == (
         "platform.needs_relink",
         "erin",
-        TokenPurpose.broadcaster,
+        TokenPurpose.broadcaster.value,
     )
+    assert data.id > 0 and data.title == "Link Twitch again"
 
 
 async def test_twitch_unreachable_keeps_the_token_for_the_next_run(

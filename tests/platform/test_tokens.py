@@ -14,8 +14,9 @@ from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.models.channel import LinkStatus, Platform
 from app.models.platform import PlatformAccount, TokenPurpose
+from app.notification.schemas import Notification
 from app.platform.errors import TokenRevoked
-from app.platform.schemas import RelinkNeeded, TokenSet
+from app.platform.schemas import TokenSet
 from app.platform.tokens import platform_token_service
 from app.settings import Settings
 from tests.factories import create_channel, create_platform_account, create_user
@@ -121,7 +122,9 @@ async def test_a_revoked_token_needs_a_relink_its_links_too_and_its_owner_is_tol
         (notice,) = [e for e in effects_of(session).pending if isinstance(e, Emit)]
     assert report.needs_relink == 1
     assert notice.event == "notification" and notice.room == f"user:{account.user_id}"
-    assert isinstance(notice.data, RelinkNeeded) and notice.data.login == account.login
+    # The socket event is the row now in the owner's inbox.
+    assert isinstance(notice.data, Notification) and notice.data.kind == "platform.needs_relink"
+    assert notice.data.data["login"] == account.login and notice.data.id > 0
     assert (await _stored(resources))[2] == "needs_relink"
     async with unit_of_work(resources) as session:
         links = await session.execute(text("SELECT status::text FROM channel_links"))

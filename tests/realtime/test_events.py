@@ -118,9 +118,11 @@ async def test_lock_resolve_and_settlement_reach_every_client(
         assert board["rows"][0]["net"] == 500
     assert await winner.wait_for("wallet:updated", lambda w: w["balance"] == 10_500)
     notice = await winner.wait_for("notification")
-    assert notice["kind"] == "pool.settled"
-    assert (notice["pool_id"], notice["stake"], notice["paid"]) == (pool["id"], 300, 800)
-    assert (await loser.wait_for("notification"))["paid"] == 0
+    assert notice["kind"] == "pool.won" and notice["id"] > 0  # the row in the winner's inbox
+    assert notice["pool_id"] == pool["id"]
+    assert (notice["data"]["stake"], notice["data"]["paid"]) == (300, 800)
+    lost = await loser.wait_for("notification")
+    assert (lost["kind"], lost["data"]["paid"]) == ("pool.lost", 0)
     assert watcher.received("notification") == []
 
 

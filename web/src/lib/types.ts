@@ -134,6 +134,27 @@ export interface BetPlaced {
   balance: number;
 }
 
+/** A notification in your inbox; the `notification` socket event carries the same. */
+export interface Notification {
+  id: number;
+  kind: string;
+  title: string;
+  body: string;
+  link: string | null;
+  channel_id: number | null;
+  pool_id: number | null;
+  data: Record<string, unknown>;
+  created_at: string;
+  read_at: string | null;
+}
+
+export interface NotificationPage {
+  notifications: Notification[];
+  unread: number;
+  next_cursor: string | null;
+}
+
+/** What the page keeps of your result in a paid pool (from its `notification`). */
 export interface PoolNotice {
   kind: string;
   pool_id: number;

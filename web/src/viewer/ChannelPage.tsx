@@ -2,10 +2,11 @@
 import { useCallback, useState } from "preact/hooks";
 
 import { signOut } from "../lib/session";
-import type { Channel, PoolNotice } from "../lib/types";
+import type { Channel, Notification, PoolNotice } from "../lib/types";
 import { AuthDialog } from "./AuthDialog";
 import { Chat } from "./Chat";
 import { useNow, useSession } from "./hooks";
+import { Inbox } from "./Inbox";
 import { LeaderboardPanel } from "./LeaderboardPanel";
 import { MembershipBar } from "./MembershipBar";
 import { PoolCard } from "./PoolCard";
@@ -26,7 +27,13 @@ export function ChannelPage({ channel: found }: { channel: Channel }) {
     const toast = { id: `${notice.kind}:${notice.pool_id}`, text: noticeText(notice) };
     setToasts((shown) => [...shown.filter((t) => t.id !== toast.id), toast]);
   }, []);
-  const { state, dispatch, live, connection, problem } = useLive(found.id, userId, onNotice);
+  const [incoming, setIncoming] = useState<Notification | null>(null);
+  const { state, dispatch, live, connection, problem } = useLive(
+    found.id,
+    userId,
+    onNotice,
+    setIncoming,
+  );
   const channel = state.channel ?? found;
   const staff = useStaff(channel, userId);
   const now = useNow();
@@ -56,6 +63,7 @@ export function ChannelPage({ channel: found }: { channel: Channel }) {
                 balances={state.balances}
                 currencies={state.pools.map((pool) => pool.currency)}
               />
+              <Inbox key={session.user.id} incoming={incoming} />
               <span class="who muted">{session.user.display_name}</span>
               <button type="button" onClick={() => void signOut()}>
                 Sign out

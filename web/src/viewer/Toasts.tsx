@@ -1,5 +1,5 @@
-// Settlement notices received during this visit, as toasts read out by screen readers. (The
-// notification inbox is not on the server yet: nothing here pretends to be one.)
+// Settlement notices received during this visit, as toasts read out by screen readers (the
+// inbox, Inbox.tsx, keeps every notification).
 import { useEffect } from "preact/hooks";
 
 import { formatAmount } from "../lib/format";

@@ -187,7 +187,7 @@ describe("results", () => {
     expect(payoutOf(state, settled)).toEqual({ stake: 100, paid: 180 });
     state = reduce(state, {
       type: "notice",
-      notice: { kind: "pool.settled", pool_id: 1, channel_id: 1, title: "t", currency: "points:1", stake: 100, paid: 190 },
+      notice: { kind: "pool.won", pool_id: 1, channel_id: 1, title: "t", currency: "points:1", stake: 100, paid: 190 },
     });
     expect(payoutOf(state, settled)).toEqual({ stake: 100, paid: 190 });
     expect(payoutOf(EMPTY, pool(5))).toBeNull();

@@ -12,6 +12,7 @@ import type {
   ChatMessage,
   ErrorBody,
   Leaderboard,
+  Notification,
   Pool,
   PoolNotice,
   PoolTotals,
@@ -49,6 +50,7 @@ export function useLive(
   channelId: number,
   userId: number | null,
   onNotice: (notice: PoolNotice) => void,
+  onNotification: (notification: Notification) => void = () => undefined,
 ): LiveChannel {
   const [state, dispatch] = useReducer(reduce, EMPTY);
   const [connection, setConnection] = useState<Connection>("connecting");
@@ -58,6 +60,8 @@ export function useLive(
   stateRef.current = state;
   const noticeRef = useRef(onNotice);
   noticeRef.current = onNotice;
+  const notificationRef = useRef(onNotification);
+  notificationRef.current = onNotification;
 
   useEffect(() => {
     const socket = new Live(userId === null ? { kind: "anonymous" } : { kind: "session" });
@@ -93,8 +97,10 @@ export function useLive(
     on("chat:deleted", (deleted: { id: string; channel_id: number }) => {
       if (deleted.channel_id === channelId) apply({ type: "chat-deleted", id: deleted.id });
     });
-    on("notification", (notice: PoolNotice) => {
-      if (notice.channel_id !== channelId || !notice.kind.startsWith("pool.")) return;
+    on("notification", (notification: Notification) => {
+      notificationRef.current(notification);
+      const notice = poolNotice(notification, stateRef.current);
+      if (notice === null || notice.channel_id !== channelId) return;
       apply({ type: "notice", notice });
       noticeRef.current(notice);
     });
@@ -156,4 +162,25 @@ async function readHistory(channelId: number): Promise<Pool[]> {
   } catch {
     return [];
   }
+}
+
+const RESULT_KINDS = new Set(["pool.won", "pool.lost", "pool.refunded"]);
+
+/** Your result in a paid pool, from its notification (null for any other notification). */
+export function poolNotice(notification: Notification, state: ViewerState): PoolNotice | null {
+  if (!RESULT_KINDS.has(notification.kind) || notification.pool_id === null) return null;
+  const { currency, stake, paid } = notification.data;
+  if (typeof currency !== "string" || typeof stake !== "number" || typeof paid !== "number") {
+    return null;
+  }
+  const pool = state.pools.find((p) => p.id === notification.pool_id);
+  return {
+    kind: notification.kind,
+    pool_id: notification.pool_id,
+    channel_id: notification.channel_id ?? 0,
+    title: pool?.title ?? notification.title,
+    currency,
+    stake,
+    paid,
+  };
 }

@@ -1,0 +1,1 @@
+"""Notifications: the inbox, push preferences, devices and pushes through FCM."""

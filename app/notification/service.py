@@ -1,0 +1,427 @@
+"""Notifications: every notice a user gets is a row in their inbox (written in the transaction
+of the change it reports, or set-based by a job for a whole channel), a ``notification`` socket
+event after commit, and pushes to their devices through FCM by the ``notification.push`` job.
+
+Exactly once per device: before a batch goes to FCM its (notification, device) delivery records
+are claimed and committed; a job that runs again skips whatever is claimed. A worker killed
+between the claim and FCM's answer leaves its batch claimed: those pushes may or may not have
+gone out, and are never sent again. That is at-most-once per device by choice: a duplicate push
+is the visible fault (the inbox row is there either way), a missed one is not. Only answers in
+which FCM says it did not take the message (quota, 5xx, unreachable) make a push go again."""
+
+import logging
+import zoneinfo
+from dataclasses import dataclass
+from datetime import time
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.kit.currency import is_cash, parse
+from app.kit.effects import emit_after_commit, enqueue_after_commit
+from app.kit.errors import InvalidInput
+from app.kit.resources import Resources
+from app.kit.rooms import user_room
+from app.kit.uow import unit_of_work
+from app.models.notification import (
+    DeliveryStatus,
+    Device,
+    NotificationKind,
+    NotificationPreferences,
+)
+from app.notification import schemas
+from app.notification.errors import DeviceNotFound, NotificationNotFound
+from app.notification.repository import PushTarget, Row, notification_repository
+from integrations.firebase.client import MAX_BATCH, Outcome, Push, PushResult
+
+log = logging.getLogger(__name__)
+
+KINDS: tuple[str, ...] = tuple(kind.value for kind in NotificationKind)
+#: Devices a user keeps registered; registering more forgets the least recently seen.
+MAX_DEVICES_PER_USER = 20
+
+_STATUS = {
+    Outcome.sent: DeliveryStatus.sent,
+    Outcome.retry: DeliveryStatus.retry,
+    Outcome.failed: DeliveryStatus.failed,
+    Outcome.unknown: DeliveryStatus.unknown,
+    Outcome.dead: DeliveryStatus.failed,
+}
+
+
+def push_job_id(event_key: str) -> str:
+    return f"notification.push:{event_key}"
+
+
+def amount_words(amount: int, currency: str) -> str:
+    """``800 points``, ``8.00 USD``."""
+    if is_cash(currency):
+        return f"{amount // 100}.{amount % 100:02d} {parse(currency).code}"
+    return f"{amount} points"
+
+
+def view(row: Row) -> schemas.Notification:
+    return schemas.Notification(
+        id=row.id,
+        kind=row.kind,
+        title=row.title,
+        body=row.body,
+        link=row.link,
+        channel_id=row.channel_id,
+        pool_id=row.pool_id,
+        data=row.data,
+        created_at=row.created_at,
+        read_at=row.read_at,
+    )
+
+
+def device_view(device: Device) -> schemas.Device:
+    return schemas.Device(
+        id=device.id,
+        platform=device.platform,
+        token_suffix=device.token[-6:],
+        created_at=device.created_at,
+        last_seen_at=device.last_seen_at,
+    )
+
+
+def preferences_view(prefs: NotificationPreferences | None) -> schemas.Preferences:
+    off = set(prefs.push_off) if prefs else set()
+    quiet = None
+    if prefs and prefs.quiet_start is not None and prefs.quiet_end is not None:
+        quiet = schemas.QuietHoursView(
+            start=prefs.quiet_start.strftime("%H:%M"), end=prefs.quiet_end.strftime("%H:%M")
+        )
+    return schemas.Preferences(
+        push={kind: kind not in off for kind in KINDS},
+        quiet_hours=quiet,
+        time_zone=prefs.time_zone if prefs else "UTC",
+    )
+
+
+@dataclass(slots=True)
+class PushReport:
+    """What one run of the push job did."""
+
+    sent: int = 0
+    dead: int = 0
+    retry: int = 0
+    failed: int = 0
+    unknown: int = 0
+    batches: int = 0
+    #: FCM said the quota is spent: the pass stopped early.
+    quota: bool = False
+    #: Pushes refused for now, to send again after a backoff.
+    retries_left: int = 0
+
+
+class NotificationService:
+    # -- writing notifications -----------------------------------------------------------------
+
+    async def notify(
+        self,
+        session: AsyncSession,
+        user_ids: list[int],
+        *,
+        kind: NotificationKind,
+        event_key: str,
+        title: str,
+        body: str,
+        link: str | None = None,
+        channel_id: int | None = None,
+        pool_id: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> list[schemas.Notification]:
+        """Put a notification in each user's inbox, in this transaction (once per event and
+        user); after commit, the ``notification`` event to each and their pushes."""
+        rows = await notification_repository.insert_for_users(
+            session,
+            user_ids,
+            kind=kind.value,
+            event_key=event_key,
+            title=title,
+            body=body,
+            link=link,
+            channel_id=channel_id,
+            pool_id=pool_id,
+            data=data or {},
+        )
+        views = [view(row) for row in rows]
+        for row, notice in zip(rows, views, strict=True):
+            emit_after_commit(session, "notification", notice, user_room(row.user_id))
+        if rows:
+            self.push_later(session, event_key)
+        return views
+
+    def push_later(self, session: AsyncSession, event_key: str) -> None:
+        enqueue_after_commit(session, "notification.push", event_key, job_id=push_job_id(event_key))
+
+    def pool_opened_later(self, session: AsyncSession, pool_id: int) -> None:
+        """Tell the channel's members after commit, in a job (a channel may be huge)."""
+        enqueue_after_commit(
+            session,
+            "notification.pool_opened",
+            pool_id,
+            job_id=f"notification.pool_opened:{pool_id}",
+        )
+
+    async def pool_opened(self, session: AsyncSession, pool_id: int) -> int:
+        """ "A pool opened" in every member's inbox, in one statement, then their pushes. Once
+        per pool; nothing for a pool no longer open."""
+        pool = await notification_repository.pool_facts(session, pool_id)
+        if pool is None or pool.status != "open":
+            return 0
+        key = f"pool.opened:{pool_id}"
+        if not await notification_repository.add_event(session, key, "pool.opened"):
+            return 0
+        created = await notification_repository.insert_for_members(
+            session, pool, kind=NotificationKind.pool_opened.value, event_key=key
+        )
+        await notification_repository.count_event(session, key, created)
+        if created:
+            self.push_later(session, key)
+        return created
+
+    async def locking_soon(self, session: AsyncSession, lead_seconds: int) -> int:
+        """Tell the bettors of each open pool closing within the lead, once per pool."""
+        told = 0
+        for pool_id in await notification_repository.pools_locking_soon(session, lead_seconds):
+            pool = await notification_repository.pool_facts(session, pool_id)
+            key = f"pool.locking:{pool_id}"
+            if pool is None or not await notification_repository.add_event(
+                session, key, "pool.locking"
+            ):
+                continue
+            created = await notification_repository.insert_for_bettors(
+                session,
+                pool,
+                kind=NotificationKind.pool_locking.value,
+                event_key=key,
+                lead=lead_seconds,
+            )
+            await notification_repository.count_event(session, key, created)
+            if created:
+                self.push_later(session, key)
+            told += 1
+        return told
+
+    async def pool_results(self, session: AsyncSession, pool_id: int, *, refund: bool) -> int:
+        """Each bettor's result of a pool being paid, in the settlement's transaction: won,
+        lost, or refunded (``refund``: every stake comes back)."""
+        key = f"pool.result:{pool_id}"
+        created = await notification_repository.insert_pool_results(
+            session, pool_id, key, refund=refund
+        )
+        if created:
+            self.push_later(session, key)
+        return created
+
+    async def pool_result_notices(
+        self, session: AsyncSession, pool_id: int
+    ) -> dict[int, schemas.Notification]:
+        """Each bettor's result notification of a paid pool, by user."""
+        rows = await notification_repository.of_event(session, f"pool.result:{pool_id}")
+        return {row.user_id: view(row) for row in rows}
+
+    # -- the inbox -----------------------------------------------------------------------------
+
+    async def page(
+        self, session: AsyncSession, user_id: int, cursor: str | None, limit: int
+    ) -> schemas.NotificationPage:
+        """Newest first; ``next_cursor`` is opaque (a notification id)."""
+        before = _parse_cursor(cursor)
+        rows = await notification_repository.page(session, user_id, before, limit + 1)
+        page, more = rows[:limit], len(rows) > limit
+        return schemas.NotificationPage(
+            notifications=[view(row) for row in page],
+            unread=await notification_repository.unread(session, user_id),
+            next_cursor=str(page[-1].id) if more and page else None,
+        )
+
+    async def mark_read(
+        self, session: AsyncSession, user_id: int, notification_id: int
+    ) -> schemas.Notification:
+        row = await notification_repository.mark_read(session, user_id, notification_id)
+        if row is None:
+            raise NotificationNotFound()
+        return view(row)
+
+    async def mark_all_read(self, session: AsyncSession, user_id: int) -> schemas.ReadAll:
+        marked = await notification_repository.mark_all_read(session, user_id)
+        return schemas.ReadAll(marked=marked, unread=0)
+
+    # -- preferences ---------------------------------------------------------------------------
+
+    async def preferences(self, session: AsyncSession, user_id: int) -> schemas.Preferences:
+        return preferences_view(await notification_repository.preferences(session, user_id))
+
+    async def update_preferences(
+        self, session: AsyncSession, user_id: int, data: schemas.PreferencesUpdate
+    ) -> schemas.Preferences:
+        """Change what was given: pushes per kind, quiet hours, the time zone."""
+        if isinstance(data.time_zone, str):
+            await self._check_time_zone(session, data.time_zone)
+        prefs = await notification_repository.preferences_for_update(session, user_id)
+        if isinstance(data.push, dict):
+            off = set(prefs.push_off)
+            for kind, on in data.push.items():
+                (off.discard if on else off.add)(kind)
+            prefs.push_off = sorted(off)
+        if data.quiet_hours is None:
+            prefs.quiet_start = prefs.quiet_end = None
+        elif isinstance(data.quiet_hours, schemas.QuietHours):
+            prefs.quiet_start = _clock(data.quiet_hours.start)
+            prefs.quiet_end = _clock(data.quiet_hours.end)
+        if isinstance(data.time_zone, str):
+            prefs.time_zone = data.time_zone
+        await session.flush()
+        return preferences_view(prefs)
+
+    async def _check_time_zone(self, session: AsyncSession, name: str) -> None:
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput("time_zone", "is not an IANA time zone") from None
+        if not await notification_repository.time_zone_known(session, name):
+            raise InvalidInput("time_zone", "is not a time zone this server knows")
+
+    # -- devices -------------------------------------------------------------------------------
+
+    async def register_device(
+        self, session: AsyncSession, user_id: int, data: schemas.DeviceRegister
+    ) -> schemas.Device:
+        """Register a token (again: its last-seen time moves on). A token registered by
+        another user moves to this one: the device changed hands."""
+        device = await notification_repository.upsert_device(
+            session, user_id, data.token, data.platform
+        )
+        await notification_repository.trim_devices(session, user_id, MAX_DEVICES_PER_USER)
+        return device_view(device)
+
+    async def devices(self, session: AsyncSession, user_id: int) -> schemas.DeviceList:
+        rows = await notification_repository.devices(session, user_id)
+        return schemas.DeviceList(devices=[device_view(d) for d in rows])
+
+    async def remove_device(self, session: AsyncSession, user_id: int, device_id: int) -> None:
+        if not await notification_repository.delete_device(session, user_id, device_id):
+            raise DeviceNotFound()
+
+    # -- pushes --------------------------------------------------------------------------------
+
+    async def push(self, resources: Resources, event_key: str) -> PushReport:
+        """Push the event's pending notifications to their users' devices, 500 a call, in one
+        pass by (user, device). Each batch is claimed and committed before it is sent (see the
+        module's docstring); FCM's answers are recorded after. Dead tokens are deleted; pushes
+        refused for now stay to retry, the rest of the pass goes on unless the quota is spent.
+        Safe to run twice, even at once: each push is claimed by one run only."""
+        report = PushReport()
+        client = resources.push
+        if client is None:
+            return report
+        max_attempts = resources.settings.push_max_attempts
+        after = (0, 0)
+        while True:
+            async with unit_of_work(resources) as session:
+                page = await notification_repository.push_page(
+                    session, event_key, after, MAX_BATCH, max_attempts
+                )
+                if not page:
+                    break
+                after = (page[-1].user_id, page[-1].device_id)
+                claimed = await notification_repository.claim(
+                    session, [(t.notification_id, t.device_id) for t in page], max_attempts
+                )
+            batch = [t for t in page if (t.notification_id, t.device_id) in claimed]
+            if not batch:
+                continue
+            results = await client.send([_push(target) for target in batch])
+            report.batches += 1
+            async with unit_of_work(resources) as session:
+                await self._record(session, batch, results, report, max_attempts)
+            if report.quota:
+                break
+        async with unit_of_work(resources) as session:
+            if not report.quota:
+                await notification_repository.finish_event(session, event_key)
+            report.retries_left = await notification_repository.retries_left(session, event_key)
+        return report
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        batch: list[PushTarget],
+        results: list[PushResult],
+        report: PushReport,
+        max_attempts: int,
+    ) -> None:
+        rows: list[tuple[int, int, str, str | None, str | None]] = []
+        dead: list[int] = []
+        for target, result in zip(batch, results, strict=True):
+            setattr(report, result.outcome.value, getattr(report, result.outcome.value) + 1)
+            report.quota = report.quota or result.quota
+            if result.outcome is Outcome.dead:
+                dead.append(target.device_id)
+                continue
+            status = _STATUS[result.outcome]
+            rows.append(
+                (
+                    target.notification_id,
+                    target.device_id,
+                    status.value,
+                    result.message_id,
+                    result.error,
+                )
+            )
+        await notification_repository.record(session, rows, max_attempts)
+        if dead:
+            log.info("deleting %d dead FCM tokens", len(dead))
+            await notification_repository.delete_devices(session, dead)
+
+    async def sweep(self, resources: Resources) -> int:
+        """Pushes held for quiet hours that are over, and pending ones whose job was lost or
+        has retries left: their jobs enqueued again. Fan-outs of pools whose job was lost:
+        run now. Returns how many jobs were enqueued."""
+        async with unit_of_work(resources) as session:
+            released = await notification_repository.release_held(session)
+            stalled = await notification_repository.stalled_events(session)
+            untold = await notification_repository.pools_opened_untold(session)
+        enqueued = 0
+        if resources.push is not None:
+            for key in dict.fromkeys([*released, *stalled]):
+                job = await resources.jobs.enqueue_job(
+                    "notification.push", key, _job_id=f"{push_job_id(key)}:sweep"
+                )
+                enqueued += job is not None
+        for pool_id in untold:
+            job = await resources.jobs.enqueue_job(
+                "notification.pool_opened", pool_id, _job_id=f"notification.pool_opened:{pool_id}"
+            )
+            enqueued += job is not None
+        return enqueued
+
+
+def _push(target: PushTarget) -> Push:
+    data = {"notification_id": str(target.notification_id), "kind": target.kind}
+    if target.link:
+        data["link"] = target.link
+    if target.pool_id is not None:
+        data["pool_id"] = str(target.pool_id)
+    if target.channel_id is not None:
+        data["channel_id"] = str(target.channel_id)
+    return Push(token=target.token, title=target.title, body=target.body, data=data)
+
+
+def _clock(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _parse_cursor(cursor: str | None) -> int | None:
+    if cursor is None or cursor == "":
+        return None
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) >= 2**63:
+        raise InvalidInput("cursor", "is not a cursor this API returned")
+    return int(cursor)
+
+
+notification_service = NotificationService()

@@ -1,0 +1,1 @@
+"""Firebase Cloud Messaging: pushes through the official firebase-admin library."""

@@ -1,0 +1,64 @@
+"""Notification tests: the shared world, the fake FCM, and pushes on (the real firebase-admin
+send path pointed at the fake)."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+
+from app.kit.resources import Resources
+from app.kit.uow import unit_of_work
+from integrations.firebase.client import FcmClient
+from tests.fakes.fcm import FakeFcm, StaticCredential
+from tests.worlds import world
+
+__all__ = ["world"]
+
+
+@pytest.fixture
+async def fake_fcm() -> AsyncIterator[FakeFcm]:
+    async with FakeFcm() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def push(resources: Resources, fake_fcm: FakeFcm) -> AsyncIterator[FcmClient]:
+    """Pushes on in the test's resources (those its jobs run with), to the fake FCM."""
+    client = FcmClient(StaticCredential(), project_id=fake_fcm.project, endpoint=fake_fcm.url)
+    resources.push = client
+    yield client
+    resources.push = None
+    await client.aclose()
+
+
+async def add_device(resources: Resources, user_id: int, token: str, platform: str = "web") -> int:
+    async with unit_of_work(resources) as session:
+        result = await session.execute(
+            text("INSERT INTO devices (user_id, token, platform) VALUES (:u, :t, :p) RETURNING id"),
+            {"u": user_id, "t": token, "p": platform},
+        )
+        return int(result.scalar_one())
+
+
+async def crowd(resources: Resources, channel_id: int, size: int, prefix: str) -> list[str]:
+    """``size`` members of the channel, each with one device; their tokens, by user id."""
+    async with unit_of_work(resources) as session:
+        await session.execute(
+            text(
+                "WITH made AS ("
+                " INSERT INTO users (email, display_name)"
+                " SELECT :prefix || n || '@example.com', 'Member ' || n"
+                " FROM generate_series(1, :size) AS n RETURNING id"
+                "), joined AS ("
+                " INSERT INTO channel_members (channel_id, user_id)"
+                " SELECT :channel, id FROM made RETURNING user_id"
+                ") INSERT INTO devices (user_id, token, platform)"
+                " SELECT user_id, :prefix || '-token-' || user_id, 'android' FROM joined"
+            ),
+            {"prefix": prefix, "size": size, "channel": channel_id},
+        )
+        result = await session.execute(
+            text("SELECT token FROM devices WHERE token LIKE :p ORDER BY user_id"),
+            {"p": f"{prefix}-token-%"},
+        )
+        return list(result.scalars())
