@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     Enum,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     LargeBinary,
     String,
@@ -96,10 +97,7 @@ class LedgerEntry(IdMixin, Base):
 
     __tablename__ = "ledger_entries"
 
-    # References its transaction, and its account in the entry's currency, as foreign keys
-    # would: checked once per INSERT statement by a trigger (app/ledger/sql/
-    # ledger_check_references.sql, under the foreign keys' names), not per entry.
-    transaction_id: Mapped[int] = mapped_column(BigInteger)
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("ledger_transactions.id"))
     account_id: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(64))
     amount: Mapped[int] = mapped_column(BigInteger)
@@ -107,6 +105,12 @@ class LedgerEntry(IdMixin, Base):
 
     __table_args__ = (
         CheckConstraint("amount <> 0", name="amount_not_zero"),
+        # An entry's currency is its account's currency.
+        ForeignKeyConstraint(
+            ["account_id", "currency"],
+            ["accounts.id", "accounts.currency"],
+            name="fk_ledger_entries_account_currency",
+        ),
         Index("ix_ledger_entries_transaction_id", "transaction_id"),
         Index("ix_ledger_entries_account_id_id", "account_id", "id"),
     )

@@ -1,4 +1,4 @@
-"""The ledger's per-entry checks and foreign keys become set-based; a paid pool's escrow is empty
+"""The ledger's per-entry checks become set-based; a paid pool's escrow is empty, by the database
 
 Settlement writes two ledger entries per winner in one statement; a deferred constraint trigger
 per entry summed each entry's transaction again at commit (most of the time of a large
@@ -7,11 +7,6 @@ entries (a transition table): entries are append-only, so a transaction balanced
 statement stays balanced when the statement's own entries for it sum to zero. A transaction
 written across several statements is queued in ``ledger_balance_rechecks`` and checked whole
 at commit, as every transaction was before.
-
-The two foreign keys of ``ledger_entries`` (its transaction; its account in the entry's currency)
-looked up and locked the referenced row once per entry. Now they are checked once per statement,
-set-based, under the same constraint names; the referenced rows stay because transactions are
-append-only and accounts can no longer be deleted, truncated or given another id or currency.
 
 A settled or refunded pool's escrow must be exactly zero: checked by a trigger on the pool's
 status change (it was a check in Python) and kept so by refusing entries on a paid pool's escrow.
@@ -40,9 +35,6 @@ SOURCES = {
     "app/ledger/sql/ledger_check_balanced.sql": "e9e6abb81e9e52ee",
     "app/ledger/sql/ledger_recheck_balanced.sql": "a302aeda3da7f22d",
     "app/ledger/sql/triggers.sql": "865f4eca2a8d80f1",
-    "app/ledger/sql/ledger_check_references.sql": "e79ab7878ffb9cae",
-    "app/ledger/sql/ledger_refuse_account_rekey.sql": "f4f40876fca59fea",
-    "app/ledger/sql/reference_triggers.sql": "caadf38eb7ecbc77",
     "app/ledger/sql/balance_recheck_trigger.sql": "5ca37657fab39923",
     "app/pool/sql/pool_check_escrow_empty.sql": "cc8b9df6170b7781",
     "app/pool/sql/pool_refuse_paid_escrow.sql": "51df9a4d885924f2",
@@ -81,11 +73,6 @@ def upgrade() -> None:
     )
     op.execute("ALTER TABLE accounts SET (fillfactor = 85)")
     op.execute("ALTER TABLE bets SET (fillfactor = 85)")
-    op.execute(
-        "ALTER TABLE ledger_entries"
-        " DROP CONSTRAINT fk_ledger_entries_transaction_id_ledger_transactions,"
-        " DROP CONSTRAINT fk_ledger_entries_account_currency"
-    )
     install(op.execute, SOURCES)
 
 
@@ -94,18 +81,6 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION pool_check_escrow_empty()")
     op.execute("DROP TRIGGER ledger_entries_paid_escrow ON ledger_entries")
     op.execute("DROP FUNCTION pool_refuse_paid_escrow()")
-    op.execute("DROP TRIGGER accounts_keep_identity ON accounts")
-    op.execute("DROP TRIGGER accounts_no_truncate ON accounts")
-    op.execute("DROP TRIGGER accounts_never_deleted ON accounts")
-    op.execute("DROP TRIGGER ledger_entries_references ON ledger_entries")
-    op.execute("DROP FUNCTION ledger_refuse_account_rekey()")
-    op.execute("DROP FUNCTION ledger_check_references()")
-    op.execute(
-        "ALTER TABLE ledger_entries ADD CONSTRAINT fk_ledger_entries_transaction_id_ledger_transactions"
-        " FOREIGN KEY (transaction_id) REFERENCES ledger_transactions (id),"
-        " ADD CONSTRAINT fk_ledger_entries_account_currency"
-        " FOREIGN KEY (account_id, currency) REFERENCES accounts (id, currency)"
-    )
     op.execute("DROP TRIGGER ledger_entries_balanced ON ledger_entries")
     op.execute("DROP TABLE ledger_balance_rechecks")
     op.execute("DROP FUNCTION ledger_recheck_balanced()")

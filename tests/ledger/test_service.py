@@ -279,33 +279,3 @@ async def test_an_entry_in_another_currency_than_its_account_is_refused(
                 kind=TransactionKind.transfer,
                 postings=[Posting(wallet, "cash:EUR", -10), Posting(house, "cash:EUR", 10)],
             )
-
-
-async def test_an_entry_of_no_transaction_is_refused(
-    resources: Resources, settings: Settings
-) -> None:
-    _, wallet = await _user_with_wallet(resources, settings, 100)
-    with pytest.raises(DBAPIError, match="fk_ledger_entries_transaction_id_ledger_transactions"):
-        async with unit_of_work(resources) as session:
-            await _entry(session, 10**12, wallet, -1)
-            await _entry(session, 10**12, wallet, 1)
-
-
-@pytest.mark.parametrize(
-    "statement",
-    [
-        "DELETE FROM accounts WHERE id = :id",
-        "UPDATE accounts SET currency = 'cash:EUR' WHERE id = :id",
-        "UPDATE accounts SET id = id + 1000000 WHERE id = :id",
-    ],
-)
-async def test_an_account_keeps_its_id_and_currency_and_is_never_deleted(
-    resources: Resources, settings: Settings, statement: str
-) -> None:
-    _, wallet = await _user_with_wallet(resources, settings, 100)
-    with pytest.raises(DBAPIError, match=r"append-only|keeps its id and currency"):
-        async with unit_of_work(resources) as session:
-            await session.execute(text(statement), {"id": wallet})
-    async with unit_of_work(resources) as session:
-        assert await ledger_service.balance(session, wallet) == 100
-        assert await ledger_service.check(session) == []
