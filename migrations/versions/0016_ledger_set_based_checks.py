@@ -14,8 +14,8 @@ status change (it was a check in Python) and kept so by refusing entries on a pa
 ``accounts`` and ``bets`` leave room in each page (fillfactor 85): a wallet's balance and a bet's
 stake or payout change in place (HOT updates), without a new entry in every index.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-12
 """
 
@@ -25,8 +25,8 @@ from alembic import op
 
 from app.kit.sql_source import install
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
