@@ -61,6 +61,12 @@ class Pool(IdMixin, CreatedAtMixin, Base):
         CheckConstraint("min_stake > 0 AND max_stake >= min_stake", name="stakes"),
         CheckConstraint("rake_bps BETWEEN 0 AND 10000", name="rake_bps"),
         Index("ix_pools_channel_id_status", "channel_id", "status"),
+        # The pool owning an escrow, among paid pools: ledger entries may not touch it.
+        Index(
+            "ix_pools_paid_escrow",
+            "escrow_account_id",
+            postgresql_where=text("status IN ('settled', 'refunded')"),
+        ),
         Index("ix_pools_due", "closes_at", postgresql_where=text("status = 'open'")),
         Index(
             "ix_pools_unpaid", "id", postgresql_where=text("status IN ('resolved', 'cancelled')")
@@ -97,6 +103,8 @@ class Bet(IdMixin, CreatedAtMixin, Base):
     __table_args__ = (
         UniqueConstraint("pool_id", "user_id"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        # Room in each page: more stake or a payout rewrites the row in place (a HOT update).
+        {"postgresql_with": {"fillfactor": 85}},
     )
 
 

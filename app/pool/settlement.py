@@ -105,9 +105,8 @@ class SettlementService:
         refund: bool,
     ) -> None:
         await pool_repository.record_payouts(session, pool.id)
-        escrow_left = await ledger_service.balance(session, pool.escrow_account_id)
-        if escrow_left != 0:  # never expected: refuse to commit a half-paid pool
-            raise RuntimeError(f"pool {pool.id} escrow would keep {escrow_left}")
+        # PostgreSQL refuses the transition unless the escrow is now exactly zero
+        # (pool_check_escrow_empty): a half-paid pool cannot commit.
         moved = await pool_repository.transition(session, pool.id, (current,), to)
         assert moved is not None
         await pool_repository.record_transition(session, pool.id, current, to, None)

@@ -138,6 +138,7 @@ async def test_a_paid_pool_still_holding_escrow_is_named(
     assert await _violations(resources) == []  # an open pool may hold stakes
     async with unit_of_work(resources) as session:
         assert await ledger_service.balance(session, escrow) == 100
+        await _rules_off(session)  # PostgreSQL refuses to pay a pool with escrow left
         await session.execute(
             text("UPDATE pools SET status = CAST(:s AS pool_status) WHERE id = :p"),
             {"s": status, "p": pool_id},

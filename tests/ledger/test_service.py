@@ -5,6 +5,7 @@ import asyncio
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
@@ -206,6 +207,52 @@ async def test_an_unbalanced_transaction_written_by_hand_cannot_commit(
             )
     async with unit_of_work(resources) as session:
         assert await ledger_service.balance(session, wallet) == 100
+
+
+async def _by_hand(session: AsyncSession, key: str) -> int:
+    tx = await session.scalar(
+        text(
+            "INSERT INTO ledger_transactions (idempotency_key, kind, fingerprint)"
+            " VALUES (:key, 'transfer', '\\x00') RETURNING id"
+        ),
+        {"key": key},
+    )
+    assert tx is not None
+    return int(tx)
+
+
+async def _entry(session: AsyncSession, tx: int, account: int, amount: int) -> None:
+    await session.execute(
+        text(
+            "INSERT INTO ledger_entries (transaction_id, account_id, currency, amount)"
+            " VALUES (:tx, :account, 'cash:USD', :amount)"
+        ),
+        {"tx": tx, "account": account, "amount": amount},
+    )
+
+
+async def test_a_transaction_written_in_several_statements_is_checked_whole_at_commit(
+    resources: Resources, settings: Settings
+) -> None:
+    _, wallet = await _user_with_wallet(resources, settings, 100)
+    house = await _house(resources)
+    async with unit_of_work(resources) as session:
+        balanced = await _by_hand(session, "in-two-statements")
+        await _entry(session, balanced, wallet, -30)  # unbalanced until the next statement
+        await _entry(session, balanced, house, 30)
+    with pytest.raises(DBAPIError, match="does not balance"):
+        async with unit_of_work(resources) as session:
+            tx = await _by_hand(session, "in-three-statements")
+            await _entry(session, tx, wallet, -30)
+            await _entry(session, tx, house, 20)
+            await _entry(session, tx, house, 5)
+    with pytest.raises(DBAPIError, match="does not balance"):
+        async with unit_of_work(resources) as session:
+            # A committed, balanced transaction given one more entry.
+            await _entry(session, balanced, house, 1)
+    async with unit_of_work(resources) as session:
+        assert await ledger_service.balance(session, wallet) == 70
+        assert await ledger_service.check(session) == []
 
 
 async def test_a_wallet_cannot_go_negative_even_by_hand(

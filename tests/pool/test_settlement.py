@@ -10,10 +10,12 @@ import sys
 from collections import Counter
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.tokens import Principal
@@ -21,7 +23,7 @@ from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.ledger.service import ledger_service
 from app.models.channel import Channel
-from app.models.ledger import AccountKind
+from app.models.ledger import AccountKind, TransactionKind
 from app.models.pool import PoolStatus
 from app.models.user import Role
 from app.pool import parimutuel, schemas
@@ -172,6 +174,47 @@ async def test_settling_twice_at_once_pays_once(
         assert await points_balance(client, viewer, world.currency) == 11_000
     for viewer in world.viewers[2:]:
         assert await points_balance(client, viewer, world.currency) == 9_000
+
+
+async def test_postgresql_keeps_a_paid_pools_escrow_at_zero(
+    client: Client, world: World, resources: Resources
+) -> None:
+    pool = await open_pool(client, world)
+    yes, no = (o["id"] for o in pool["outcomes"])
+    await bet(client, world.viewers[0], pool["id"], yes, 1_000, "e0")
+    await bet(client, world.viewers[1], pool["id"], no, 1_000, "e1")
+    await client.post(f"/api/v1/pools/{pool['id']}/lock", headers=world.owner.auth)
+    await client.post(
+        f"/api/v1/pools/{pool['id']}/resolve", json={"outcome_id": yes}, headers=world.owner.auth
+    )
+    # Marked settled with the stakes still in escrow, by hand: refused.
+    with pytest.raises(DBAPIError, match="its escrow still holds 2000"):
+        async with unit_of_work(resources) as session:
+            await session.execute(
+                text("UPDATE pools SET status = 'settled' WHERE id = :p"), {"p": pool["id"]}
+            )
+    async with unit_of_work(resources) as session:
+        assert await pool_settlement.settle(session, resources, pool["id"])
+    # Once paid, its escrow takes no more money, whoever writes it.
+    async with unit_of_work(resources) as session:
+        escrow = await session.scalar(
+            text("SELECT escrow_account_id FROM pools WHERE id = :p"), {"p": pool["id"]}
+        )
+        house = await ledger_service.system_account(session, AccountKind.house, world.currency)
+    with pytest.raises(DBAPIError, match="its escrow takes no more entries"):
+        async with unit_of_work(resources) as session:
+            await ledger_service.transfer(
+                session,
+                house,
+                int(escrow),
+                1,
+                world.currency,
+                key="late",
+                kind=TransactionKind.transfer,
+            )
+    async with unit_of_work(resources) as session:
+        assert await ledger_service.balance(session, int(escrow)) == 0
+        assert await ledger_service.check(session) == []
 
 
 async def test_no_bet_is_accepted_after_the_lock_commits(

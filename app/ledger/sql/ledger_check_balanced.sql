@@ -1,15 +1,14 @@
--- Each transaction's entries sum to zero per currency, checked when the transaction commits.
+-- Each transaction's entries sum to zero per currency. Checked once per INSERT statement on
+-- ledger_entries, set-based over the statement's new entries (no work per row): entries are
+-- append-only, so a transaction balanced before the statement is balanced after it exactly
+-- when the statement's own entries for it sum to zero. A transaction whose entries come in
+-- several statements (not ledger_post's way, but allowed) is queued in
+-- ledger_balance_rechecks and checked whole when the database transaction commits
+-- (ledger_recheck_balanced), as every transaction was before.
 CREATE OR REPLACE FUNCTION ledger_check_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    unbalanced record;
 BEGIN
-    SELECT currency, sum(amount) AS total INTO unbalanced
-    FROM ledger_entries WHERE transaction_id = NEW.transaction_id
-    GROUP BY currency HAVING sum(amount) <> 0 LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'ledger transaction % does not balance: % is off by %',
-            NEW.transaction_id, unbalanced.currency, unbalanced.total
-            USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_transaction_balanced';
-    END IF;
+    INSERT INTO ledger_balance_rechecks (transaction_id)
+    SELECT DISTINCT transaction_id FROM new_entries
+    GROUP BY transaction_id, currency HAVING sum(amount) <> 0;
     RETURN NULL;
 END $$;

@@ -15,10 +15,13 @@ DROP TRIGGER IF EXISTS ledger_transactions_no_truncate ON ledger_transactions;
 CREATE TRIGGER ledger_transactions_no_truncate BEFORE TRUNCATE ON ledger_transactions
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
 
+-- Statement-level with the statement's new entries (a transition table): the work is a few
+-- set-based queries per INSERT, not a trigger call per entry. Transactions written across
+-- several statements are checked again at commit (balance_recheck_trigger.sql).
 DROP TRIGGER IF EXISTS ledger_entries_balanced ON ledger_entries;
-CREATE CONSTRAINT TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION ledger_check_balanced();
+CREATE TRIGGER ledger_entries_balanced AFTER INSERT ON ledger_entries
+    REFERENCING NEW TABLE AS new_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_check_balanced();
 
 DROP TRIGGER IF EXISTS ledger_entries_apply_to_wallets ON ledger_entries;
 CREATE TRIGGER ledger_entries_apply_to_wallets AFTER INSERT ON ledger_entries
