@@ -223,6 +223,18 @@ async def fake_twitch() -> AsyncIterator[FakeTwitch]:
         yield fake
 
 
+async def stop_worker(worker: Worker, running: "asyncio.Task[None]") -> None:
+    """Stop a worker running in the background: its loop, each job it is in the middle of (cut
+    off as a crash would: the platform's jobs are idempotent), then its connections."""
+    running.cancel()
+    jobs = list(worker.tasks.values())
+    for job in jobs:
+        job.cancel()
+    await asyncio.gather(running, *jobs, return_exceptions=True)
+    worker.tasks.clear()
+    await worker.close()
+
+
 RunJobs = Callable[[], Awaitable[int]]
 
 

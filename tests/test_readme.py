@@ -19,7 +19,7 @@ from app.kit.migrate import PROJECT_ROOT
 from app.kit.resources import Resources, open_resources
 from app.kit.uow import unit_of_work
 from app.settings import Settings
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, stop_worker
 from workers.settings import FUNCTIONS
 
 README = (PROJECT_ROOT / "README.md").read_text()
@@ -61,9 +61,7 @@ async def platform(settings: Settings, live_server: LiveServer) -> AsyncIterator
     try:
         yield Platform(live_server.url, settings)
     finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-        await worker.close()
+        await stop_worker(worker, running)
         await resources.close()
 
 

@@ -14,7 +14,7 @@ from app.kit.resources import open_resources
 from app.kit.uow import unit_of_work
 from app.settings import Settings
 from integrations.firebase.client import FcmClient
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, stop_worker
 from tests.fakes.fcm import FakeFcm, StaticCredential
 from tests.test_readme import Platform, readme_block, run_block
 from workers.settings import FUNCTIONS
@@ -45,9 +45,7 @@ async def pushing_platform(
     try:
         yield Platform(live_server.url, settings)
     finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-        await worker.close()
+        await stop_worker(worker, running)
         await resources.close()
 
 

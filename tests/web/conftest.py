@@ -32,7 +32,7 @@ from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.settings import Settings
 from app.site.build import load_build
-from tests.conftest import LiveServer, serve
+from tests.conftest import LiveServer, serve, stop_worker
 from workers.settings import FUNCTIONS
 
 CHROMIUM = os.environ.get("STREAMPOOLS_CHROMIUM", "/usr/bin/chromium")
@@ -107,9 +107,7 @@ async def running_worker(resources: Resources) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await worker.close()
+        await stop_worker(worker, task)
 
 
 @pytest.fixture
