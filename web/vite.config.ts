@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { resolve } from "node:path";
-import { defineConfig, type Plugin } from "vite";
+import { defineConfig, type HttpProxy, type Plugin } from "vite";
 
 const require = createRequire(import.meta.url);
 
@@ -38,9 +38,42 @@ function apiDocsAssets(): Plugin {
   };
 }
 
+/** `npm run dev`: the pages at the paths the web process serves them on (/c/<slug>,
+ * /dashboard/..., /overlay/<slug>), as Vite only knows them by their file names. */
+function pagePaths(): Plugin {
+  const pages: [RegExp, string][] = [
+    [/^\/c\/[^/]+\/?$/, "/viewer.html"],
+    [/^\/dashboard(\/.*)?$/, "/dashboard.html"],
+    [/^\/overlay\/[^/]+\/?$/, "/overlay.html"],
+  ];
+  return {
+    name: "streampools-page-paths",
+    apply: "serve",
+    configureServer(server) {
+      server.middlewares.use((request, _response, next) => {
+        const [path = "", query] = (request.url ?? "").split("?", 2);
+        const page = pages.find(([pattern]) => pattern.test(path))?.[1];
+        if (page) request.url = query === undefined ? page : `${page}?${query}`;
+        next();
+      });
+    },
+  };
+}
+
+const API = "http://127.0.0.1:8000";
+
+function asFromApi(proxy: HttpProxy.Server): void {
+  proxy.on("proxyReq", (request) => {
+    if (request.getHeader("origin")) request.setHeader("origin", API);
+  });
+  proxy.on("proxyReqWs", (request) => {
+    if (request.getHeader("origin")) request.setHeader("origin", API);
+  });
+}
+
 export default defineConfig({
   esbuild: { jsx: "automatic", jsxImportSource: "preact" },
-  plugins: [apiDocsAssets()],
+  plugins: [apiDocsAssets(), pagePaths()],
   build: {
     outDir: "dist",
     emptyOutDir: true,
@@ -56,10 +89,12 @@ export default defineConfig({
     },
   },
   server: {
+    host: "127.0.0.1",
     // `npm run dev` beside `make run`: the API and Socket.IO stay on the web process.
+    // Requests go on as if from the web process's own origin, which is the one it allows.
     proxy: {
-      "/api": "http://127.0.0.1:8000",
-      "/socket.io": { target: "http://127.0.0.1:8000", ws: true },
+      "/api": { target: API, configure: asFromApi },
+      "/socket.io": { target: API, ws: true, configure: asFromApi },
     },
   },
   test: { include: ["src/**/*.test.ts"] },
