@@ -24,7 +24,7 @@ import asyncio
 import itertools
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +35,7 @@ import httpx
 import pytest
 import uvicorn
 from arq.constants import default_queue_name, in_progress_key_prefix, job_key_prefix
+from arq.cron import CronJob
 from arq.utils import timestamp_ms
 from arq.worker import Worker
 from litestar import Litestar
@@ -223,16 +224,35 @@ async def fake_twitch() -> AsyncIterator[FakeTwitch]:
         yield fake
 
 
-async def stop_worker(worker: Worker, running: "asyncio.Task[None]") -> None:
-    """Stop a worker running in the background: its loop, each job it is in the middle of (cut
-    off as a crash would: the platform's jobs are idempotent), then its connections."""
-    running.cancel()
-    jobs = list(worker.tasks.values())
-    for job in jobs:
-        job.cancel()
-    await asyncio.gather(running, *jobs, return_exceptions=True)
-    worker.tasks.clear()
-    await worker.close()
+@asynccontextmanager
+async def running_worker(
+    resources: Resources, cron_jobs: Sequence[CronJob] = ()
+) -> AsyncIterator[None]:
+    """A real arq worker running the platform's jobs as they come (and ``cron_jobs``). On the
+    way out: its loop stops, each job it is in the middle of is cut off (as a crash would: the
+    platform's jobs are idempotent), then its connections close."""
+    worker = Worker(
+        functions=FUNCTIONS,
+        cron_jobs=list(cron_jobs),
+        redis_settings=redis_settings(resources.settings.redis_url),
+        ctx={"resources": resources},
+        poll_delay=0.05,
+        handle_signals=False,
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+        keep_result=0,
+    )
+    running = asyncio.create_task(worker.main())
+    try:
+        yield
+    finally:
+        running.cancel()
+        jobs = list(worker.tasks.values())
+        for job in jobs:
+            job.cancel()
+        await asyncio.gather(running, *jobs, return_exceptions=True)
+        worker.tasks.clear()
+        await worker.close()
 
 
 RunJobs = Callable[[], Awaitable[int]]

@@ -10,17 +10,14 @@ from dataclasses import dataclass
 
 import pytest
 from arq import cron
-from arq.worker import Worker
 
 from app.demo.service import demo_service
 from app.demo.tasks import reopen_demo_pool
-from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.migrate import PROJECT_ROOT
 from app.kit.resources import Resources, open_resources
 from app.kit.uow import unit_of_work
 from app.settings import Settings
-from tests.conftest import LiveServer, stop_worker
-from workers.settings import FUNCTIONS
+from tests.conftest import LiveServer, running_worker
 
 README = (PROJECT_ROOT / "README.md").read_text()
 
@@ -46,22 +43,11 @@ async def platform(settings: Settings, live_server: LiveServer) -> AsyncIterator
     resources: Resources = await open_resources(development)
     async with unit_of_work(resources) as session:
         await demo_service.seed(session, resources)
-    worker = Worker(
-        functions=FUNCTIONS,
-        cron_jobs=[cron(reopen_demo_pool, name="cron:demo.reopen_pool", second=set(range(60)))],
-        redis_settings=redis_settings(settings.redis_url),
-        ctx={"resources": resources},
-        poll_delay=0.05,
-        handle_signals=False,
-        job_serializer=serialize,
-        job_deserializer=deserialize,
-        keep_result=0,
-    )
-    running = asyncio.create_task(worker.async_run())
+    demo_cron = cron(reopen_demo_pool, name="cron:demo.reopen_pool", second=set(range(60)))
     try:
-        yield Platform(live_server.url, settings)
+        async with running_worker(resources, [demo_cron]):
+            yield Platform(live_server.url, settings)
     finally:
-        await stop_worker(worker, running)
         await resources.close()
 
 

@@ -1,23 +1,19 @@
 """The README's push walk-through, run as a newcomer runs it: a web process, a worker with
 pushes on (the real firebase-admin path to the fake FCM), the demo seeded; twice in a row."""
 
-import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
-from arq.worker import Worker
 
 from app.demo.service import demo_service
-from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.resources import open_resources
 from app.kit.uow import unit_of_work
 from app.settings import Settings
 from integrations.firebase.client import FcmClient
-from tests.conftest import LiveServer, stop_worker
+from tests.conftest import LiveServer, running_worker
 from tests.fakes.fcm import FakeFcm, StaticCredential
 from tests.test_readme import Platform, readme_block, run_block
-from workers.settings import FUNCTIONS
 
 
 @pytest.fixture
@@ -31,21 +27,10 @@ async def pushing_platform(
     )
     async with unit_of_work(resources) as session:
         await demo_service.seed(session, resources)
-    worker = Worker(
-        functions=FUNCTIONS,
-        redis_settings=redis_settings(settings.redis_url),
-        ctx={"resources": resources},
-        poll_delay=0.05,
-        handle_signals=False,
-        job_serializer=serialize,
-        job_deserializer=deserialize,
-        keep_result=0,
-    )
-    running = asyncio.create_task(worker.async_run())
     try:
-        yield Platform(live_server.url, settings)
+        async with running_worker(resources):
+            yield Platform(live_server.url, settings)
     finally:
-        await stop_worker(worker, running)
         await resources.close()
 
 

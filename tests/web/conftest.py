@@ -5,13 +5,12 @@ the run; each person gets a browser context of their own (cookies, storage)."""
 import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from arq.worker import Worker
 from litestar import Litestar
 from playwright.async_api import (
     Browser,
@@ -26,14 +25,12 @@ from app.asgi import create_app
 from app.demo.service import DemoAccount, demo_service
 from app.kit.embedded import free_port
 from app.kit.http import resources_of
-from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.migrate import PROJECT_ROOT
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.settings import Settings
 from app.site.build import load_build
-from tests.conftest import LiveServer, serve, stop_worker
-from workers.settings import FUNCTIONS
+from tests.conftest import LiveServer, running_worker, serve
 
 CHROMIUM = os.environ.get("STREAMPOOLS_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = PROJECT_ROOT / ".data" / "screenshots"
@@ -88,26 +85,6 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         http = app.other_asgi_app
         assert isinstance(http, Litestar)
         yield LiveServer(url, resources_of(http.state))
-
-
-@asynccontextmanager
-async def running_worker(resources: Resources) -> AsyncIterator[None]:
-    """A real arq worker running the platform's jobs (settlement, notices) as they come."""
-    worker = Worker(
-        functions=FUNCTIONS,
-        redis_settings=redis_settings(resources.settings.redis_url),
-        ctx={"resources": resources},
-        poll_delay=0.05,
-        handle_signals=False,
-        job_serializer=serialize,
-        job_deserializer=deserialize,
-        keep_result=0,
-    )
-    task = asyncio.create_task(worker.main())
-    try:
-        yield
-    finally:
-        await stop_worker(worker, task)
 
 
 @pytest.fixture
