@@ -12,10 +12,8 @@ import asyncio
 import hashlib
 import logging
 import re
-import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +29,7 @@ from litestar.types import (
 )
 from prometheus_client import Counter
 
+from app.kit.copies import Copies, Copy
 from app.kit.resources import Resources
 from app.kit.uow import read_session
 from app.pool.views import pool_views
@@ -63,9 +62,6 @@ REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,64}")
 class PublicView:
     body: bytes
     etag: bytes
-    rendered_at: float
-    #: The pool's change count when the render began (see ``PublicPools.heard``).
-    generation: int
 
 
 class PublicPools:
@@ -75,35 +71,23 @@ class PublicPools:
 
     def __init__(self, resources: Callable[[], Resources]) -> None:
         self._resources = resources
-        self._views: OrderedDict[int, PublicView] = OrderedDict()
-        self._generations: dict[int, int] = {}
-        self._rendering: dict[int, asyncio.Future[PublicView]] = {}
-        self._refreshes: set[asyncio.Task[PublicView]] = set()
+        self._copies: Copies[PublicView] = Copies(MAX_POOLS)
+        self._refreshes: set[asyncio.Task[Copy[PublicView]]] = set()
 
     def heard(self, event: str, data: Any) -> None:
         """A pool event, from this process or another: what it changed is no longer served
         as fresh."""
-        if not event.startswith("pool:") or not isinstance(data, dict):
-            return
-        pool_id = data.get("id")
-        if not isinstance(pool_id, int):
-            return
-        if pool_id in self._views or pool_id in self._rendering:
-            self._generations[pool_id] = self._generations.get(pool_id, 0) + 1
-        if event != "pool:updated":
-            self._views.pop(pool_id, None)
+        if event.startswith("pool:") and isinstance(data, dict):
+            pool_id = data.get("id")
+            if isinstance(pool_id, int):
+                self._copies.changed(pool_id, drop=event != "pool:updated")
 
     def peek(self, pool_id: int) -> tuple[PublicView | None, bool]:
         """The copy to serve now, if any, and whether it is fresh."""
-        view = self._views.get(pool_id)
-        if view is None:
+        copy = self._copies.get(pool_id)
+        if copy is None or copy.age > FRESH_SECONDS + STALE_SECONDS:
             return None, False
-        age = time.monotonic() - view.rendered_at
-        if age > FRESH_SECONDS + STALE_SECONDS:
-            return None, False
-        self._views.move_to_end(pool_id)
-        current = view.generation == self._generations.get(pool_id, 0)
-        return view, current and age <= FRESH_SECONDS
+        return copy.value, self._copies.current(pool_id, copy) and copy.age <= FRESH_SECONDS
 
     async def view(self, pool_id: int, *, revalidate: bool = False) -> PublicView:
         """A fresh copy, rendered now if needed (one render per pool at a time), or with
@@ -111,47 +95,30 @@ class PublicPools:
         view, fresh = self.peek(pool_id)
         if view is not None and fresh and not revalidate:
             return view
-        return await self._render(pool_id)
+        return (await self._render(pool_id)).value
 
     def refresh_soon(self, pool_id: int) -> None:
-        if pool_id not in self._rendering:
-            task = asyncio.ensure_future(self._render(pool_id))
-            self._refreshes.add(task)
-            task.add_done_callback(self._refreshed)
+        if self._copies.rendering(pool_id):
+            return
+        task = asyncio.ensure_future(self._render(pool_id))
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshed)
 
-    def _refreshed(self, task: "asyncio.Task[PublicView]") -> None:
+    def _refreshed(self, task: "asyncio.Task[Copy[PublicView]]") -> None:
         self._refreshes.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             log.warning("could not refresh a pool's public view: %s", error)
 
-    async def _render(self, pool_id: int) -> PublicView:
-        if (running := self._rendering.get(pool_id)) is not None:
-            return await asyncio.shield(running)
-        future: asyncio.Future[PublicView] = asyncio.get_running_loop().create_future()
-        self._rendering[pool_id] = future
-        generation = self._generations.get(pool_id, 0)
-        try:
+    def _render(self, pool_id: int) -> Awaitable[Copy[PublicView]]:
+        async def make() -> PublicView:
             resources = self._resources()
             async with read_session(resources) as session:
                 pool = await pool_views.read(session, resources.redis, pool_id, None)
             body = msgspec.json.encode(pool)
             etag = b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
-            view = PublicView(body, etag, time.monotonic(), generation)
-            if self._generations.get(pool_id, 0) == generation or pool_id in self._views:
-                # (A transition heard meanwhile dropped the copy: don't bring back its past.)
-                self._views[pool_id] = view
-                self._views.move_to_end(pool_id)
-            while len(self._views) > MAX_POOLS:
-                dropped, _ = self._views.popitem(last=False)
-                self._generations.pop(dropped, None)
-            future.set_result(view)
-            return view
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved: waiters get it, nobody else must
-            raise
-        finally:
-            del self._rendering[pool_id]
+            return PublicView(body, etag)
+
+        return self._copies.render(pool_id, make)
 
 
 def not_modified(view: PublicView, if_none_match: bytes | None) -> bool:
