@@ -46,10 +46,11 @@ FUNCTIONS: list[Function] = [
     func(inbox_tasks.sweep_inbox, name="inbox.sweep"),
     func(pool_tasks.settle_pool, name="pool.settle"),
     func(pool_tasks.refund_pool, name="pool.refund"),
+    func(pool_tasks.notify_results, name="pool.notify_results"),
     func(pool_tasks.announce_pool, name="pool.announce"),
     func(pool_tasks.lock_due_pools, name="pool.lock_due"),
     func(pool_tasks.cancel_stale_pools, name="pool.cancel_stale"),
-    func(pool_tasks.sweep_unpaid_pools, name="pool.sweep"),
+    func(pool_tasks.sweep_pools, name="pool.sweep"),
     func(leaderboard_tasks.apply_pool, name="leaderboard.apply_pool"),
     func(leaderboard_tasks.rebuild, name="leaderboard.rebuild"),
     func(leaderboard_tasks.sweep, name="leaderboard.sweep"),
@@ -83,9 +84,10 @@ CRON_JOBS: list[CronJob] = [
     cron(pool_tasks.lock_due_pools, name="cron:pool.lock_due", second=set(range(60)), unique=True),
     cron(pool_tasks.cancel_stale_pools, name="cron:pool.cancel_stale", second={5}, unique=True),
     # Every 5 s: a pool whose settlement job was lost (a Redis wipe, a worker killed mid-job)
-    # is paid within seconds. Cheap when there is nothing to pay: one indexed query.
+    # is paid within seconds, and a paid pool whose results job was lost has its bettors told.
+    # Cheap when there is nothing to do: two indexed queries.
     cron(
-        pool_tasks.sweep_unpaid_pools,
+        pool_tasks.sweep_pools,
         name="cron:pool.sweep",
         second=set(range(0, 60, 5)),
         unique=True,

@@ -56,6 +56,8 @@ class Pool(IdMixin, CreatedAtMixin, Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
     refunded_at: Mapped[datetime | None] = mapped_column(default=None)
     rake_amount: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    #: When each bettor's result reached their inbox (a job after the payout commits).
+    results_notified_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (
         CheckConstraint("min_stake > 0 AND max_stake >= min_stake", name="stakes"),
@@ -70,6 +72,14 @@ class Pool(IdMixin, CreatedAtMixin, Base):
         Index("ix_pools_due", "closes_at", postgresql_where=text("status = 'open'")),
         Index(
             "ix_pools_unpaid", "id", postgresql_where=text("status IN ('resolved', 'cancelled')")
+        ),
+        # Paid pools whose bettors were not told yet (a lost job): what the sweep looks for.
+        Index(
+            "ix_pools_results_untold",
+            "id",
+            postgresql_where=text(
+                "status IN ('settled', 'refunded') AND results_notified_at IS NULL"
+            ),
         ),
     )
 

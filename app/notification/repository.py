@@ -197,7 +197,7 @@ class NotificationRepository:
         self, session: AsyncSession, pool_id: int, event_key: str, *, refund: bool
     ) -> int:
         """Each bettor's result of a paid pool (won, lost or refunded, with stake and payout),
-        set-based, in the settlement's own transaction."""
+        set-based: one row per bettor, none again for a bettor who has it."""
         paid = amount_text("coalesce(b.payout, 0)", "pl.currency")
         stake = amount_text("b.amount", "pl.currency")
         result = await session.execute(

@@ -1,6 +1,7 @@
 """Notifications: every notice a user gets is a row in their inbox (written in the transaction
-of the change it reports, or set-based by a job for a whole channel), a ``notification`` socket
-event after commit, and pushes to their devices through FCM by the ``notification.push`` job.
+of the change it reports, or set-based by a job: a whole channel's, a paid pool's bettors'), a
+``notification`` socket event after commit, and pushes to their devices through FCM by the
+``notification.push`` job.
 
 Exactly once per device: before a batch goes to FCM its (notification, device) delivery records
 are claimed and committed; a job that runs again skips whatever is claimed. A worker killed
@@ -51,6 +52,11 @@ _STATUS = {
 
 def push_job_id(event_key: str) -> str:
     return f"notification.push:{event_key}"
+
+
+def pool_result_key(pool_id: int) -> str:
+    """The event of a pool's results: one inbox row per bettor under it."""
+    return f"pool.result:{pool_id}"
 
 
 def amount_words(amount: int, currency: str) -> str:
@@ -206,21 +212,26 @@ class NotificationService:
         return told
 
     async def pool_results(self, session: AsyncSession, pool_id: int, *, refund: bool) -> int:
-        """Each bettor's result of a pool being paid, in the settlement's transaction: won,
-        lost, or refunded (``refund``: every stake comes back)."""
-        key = f"pool.result:{pool_id}"
-        created = await notification_repository.insert_pool_results(
-            session, pool_id, key, refund=refund
-        )
-        if created:
-            self.push_later(session, key)
+        """Each bettor's result of a paid pool (won, lost, or refunded: ``refund``, every stake
+        came back) in their inbox, in one statement, once per pool: run again, even at once,
+        it writes nothing (the second run waits for the first's ``pool.result`` event row and
+        finds it). Run by a job after the payout commits; their pushes after this commits."""
+        key = pool_result_key(pool_id)
+        created = 0
+        if await notification_repository.add_event(session, key, "pool.result"):
+            created = await notification_repository.insert_pool_results(
+                session, pool_id, key, refund=refund
+            )
+            await notification_repository.count_event(session, key, created)
+        # Whatever is still pending of them (a run after a crash too): once per device.
+        self.push_later(session, key)
         return created
 
     async def pool_result_notices(
         self, session: AsyncSession, pool_id: int
     ) -> dict[int, schemas.Notification]:
         """Each bettor's result notification of a paid pool, by user."""
-        rows = await notification_repository.of_event(session, f"pool.result:{pool_id}")
+        rows = await notification_repository.of_event(session, pool_result_key(pool_id))
         return {row.user_id: view(row) for row in rows}
 
     # -- the inbox -----------------------------------------------------------------------------

@@ -36,6 +36,16 @@ class BettorOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class PaidPool:
+    """A paid pool, as its results job sees it."""
+
+    id: int
+    status: PoolStatus
+    winning_outcome_id: int | None
+    results_notified_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class OutcomeTotal:
     outcome_id: int
     total: int
@@ -420,6 +430,45 @@ class PoolRepository:
             )
         )
         return [(int(r.id), PoolStatus(r.status)) for r in result]
+
+    async def paid_for_results(self, session: AsyncSession, pool_id: int) -> PaidPool | None:
+        """The pool if it is paid (settled or refunded), its row held until commit in the
+        weakest mode there is (``FOR KEY SHARE``): bets and updates of the pool pass, the
+        results sweep's ``FOR UPDATE SKIP LOCKED`` skips it while its job runs."""
+        result = await session.execute(
+            text(
+                "SELECT id, status, winning_outcome_id, results_notified_at FROM pools"
+                " WHERE id = :id AND status IN ('settled', 'refunded') FOR KEY SHARE"
+            ),
+            {"id": pool_id},
+        )
+        row = result.first()
+        if row is None:
+            return None
+        return PaidPool(
+            int(row.id), PoolStatus(row.status), row.winning_outcome_id, row.results_notified_at
+        )
+
+    async def mark_results_notified(self, session: AsyncSession, pool_id: int) -> None:
+        await session.execute(
+            text(
+                "UPDATE pools SET results_notified_at = now()"
+                " WHERE id = :id AND results_notified_at IS NULL"
+            ),
+            {"id": pool_id},
+        )
+
+    async def results_untold(self, session: AsyncSession) -> list[int]:
+        """Paid pools whose bettors were never told their result (a job lost or killed), but
+        those whose results job is running right now (it holds the row: skipped)."""
+        result = await session.execute(
+            text(
+                "SELECT id FROM pools WHERE status IN ('settled', 'refunded')"
+                " AND results_notified_at IS NULL"
+                " ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED"
+            )
+        )
+        return [int(i) for i in result.scalars()]
 
     async def templates(self, session: AsyncSession, channel_id: int) -> list[PoolTemplate]:
         result = await session.execute(

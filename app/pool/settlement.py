@@ -1,6 +1,8 @@
 """Settlement of pools, in jobs: a resolved pool paid by the parimutuel rule, a cancelled one
-refunded exactly, each in one transaction, set-based, safe to run twice; then each bettor is
-told what they got. Money moves only through the ledger."""
+refunded exactly, each in one transaction, set-based, safe to run twice. Then, in a job of its
+own right after that commits, each bettor is told what they got (their inbox row, pushes,
+socket events): once, and again by the sweep if that job is lost. Money moves only through the
+ledger."""
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +14,7 @@ from app.ledger.schemas import WalletUpdated
 from app.ledger.service import ledger_service
 from app.models.ledger import AccountKind, TransactionKind
 from app.models.pool import Pool, PoolStatus
-from app.notification.service import notification_service
+from app.notification.service import notification_service, pool_result_key
 from app.pool import parimutuel
 from app.pool.repository import pool_repository
 from app.pool.views import pool_views, published, room
@@ -24,6 +26,10 @@ def settle_job_id(pool_id: int) -> str:
 
 def refund_job_id(pool_id: int) -> str:
     return f"pool.refund:{pool_id}"
+
+
+def results_job_id(pool_id: int) -> str:
+    return f"pool.notify_results:{pool_id}"
 
 
 class SettlementService:
@@ -66,9 +72,7 @@ class SettlementService:
                 kind=TransactionKind.rake,
                 memo={"pool_id": pool.id},
             )
-        await self._finish(
-            session, resources, pool, PoolStatus.resolved, PoolStatus.settled, everyone_back
-        )
+        await self._finish(session, resources, pool, PoolStatus.resolved, PoolStatus.settled)
         pool.rake_amount = rake
         enqueue_after_commit(
             session, "leaderboard.apply_pool", pool.id, job_id=f"leaderboard.apply_pool:{pool.id}"
@@ -90,9 +94,7 @@ class SettlementService:
             memo={"pool_id": pool.id},
             ref_name="bet_id",
         )
-        await self._finish(
-            session, resources, pool, PoolStatus.cancelled, PoolStatus.refunded, True
-        )
+        await self._finish(session, resources, pool, PoolStatus.cancelled, PoolStatus.refunded)
         return True
 
     async def _finish(
@@ -102,7 +104,6 @@ class SettlementService:
         pool: Pool,
         current: PoolStatus,
         to: PoolStatus,
-        refund: bool,
     ) -> None:
         await pool_repository.record_payouts(session, pool.id)
         # PostgreSQL refuses the transition unless the escrow is now exactly zero
@@ -110,19 +111,53 @@ class SettlementService:
         moved = await pool_repository.transition(session, pool.id, (current,), to)
         assert moved is not None
         await pool_repository.record_transition(session, pool.id, current, to, None)
-        # Each bettor's result in their inbox, committed with the money it reports.
-        await notification_service.pool_results(session, pool.id, refund=refund)
         await session.refresh(pool)
         event = "pool:settled" if to is PoolStatus.settled else "pool:refunded"
         if published(pool):
             view = await pool_views.view(session, resources.redis, pool.id, None)
             emit_after_commit(session, event, view, room(pool))
-        enqueue_after_commit(session, "pool.announce", pool.id, job_id=f"pool.announce:{pool.id}")
+        # Each bettor's result in their inbox, after the money (writing 100,000 rows would
+        # take twice as long as paying them); the pool stays unmarked until that job commits,
+        # so the sweep finds it if the job is lost.
+        enqueue_after_commit(
+            session, "pool.notify_results", pool.id, job_id=results_job_id(pool.id)
+        )
         # The chats of the channel's linked platforms hear the result (app.command, which this
         # package must not import: it builds on the pool services).
         enqueue_after_commit(
             session, "command.announce_result", pool.id, job_id=f"command.announce_result:{pool.id}"
         )
+
+    async def notify_results(self, session: AsyncSession, pool_id: int) -> int:
+        """Each bettor's result of a paid pool in their inbox (won, lost or refunded), in one
+        set-based statement, and the pool marked told; after commit, their pushes and the
+        socket events (``pool.announce``). Safe to run twice, even at once: one row per bettor
+        (``NotificationService.pool_results``), one push per device. Returns the rows
+        written."""
+        pool = await pool_repository.paid_for_results(session, pool_id)
+        if pool is None:
+            return 0
+        if pool.results_notified_at is not None:
+            # Told already; a run after a crash still pushes what is left, once per device.
+            notification_service.push_later(session, pool_result_key(pool.id))
+            return 0
+        refund = pool.status is PoolStatus.refunded
+        if not refund:
+            assert pool.winning_outcome_id is not None
+            staked, winning = await pool_repository.stake_totals(
+                session, pool.id, pool.winning_outcome_id
+            )
+            refund = parimutuel.refunds_everyone(staked, winning)
+        created = await notification_service.pool_results(session, pool.id, refund=refund)
+        await pool_repository.mark_results_notified(session, pool.id)
+        if created:
+            enqueue_after_commit(
+                session, "pool.announce", pool.id, job_id=f"pool.announce:{pool.id}"
+            )
+        return created
+
+    async def results_untold(self, session: AsyncSession) -> list[int]:
+        return await pool_repository.results_untold(session)
 
     async def announce(self, resources: Resources, pool_id: int) -> int:
         """Tell each bettor of a paid pool what they got: their new balance

@@ -1,4 +1,5 @@
-"""Jobs of pools: settle, refund, lock at close time, cancel stale, re-enqueue unpaid."""
+"""Jobs of pools: settle, refund, tell bettors their results, lock at close time, cancel stale,
+and the sweep that re-enqueues what a lost job left undone."""
 
 import logging
 import time
@@ -10,7 +11,7 @@ from app.kit.uow import unit_of_work
 from app.kit.worker import JobContext, resources_of
 from app.models.pool import PoolStatus
 from app.pool.lifecycle import pool_lifecycle
-from app.pool.settlement import pool_settlement, refund_job_id, settle_job_id
+from app.pool.settlement import pool_settlement, refund_job_id, results_job_id, settle_job_id
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,14 @@ async def refund_pool(ctx: JobContext, pool_id: int) -> bool:
     resources = resources_of(ctx)
     async with unit_of_work(resources) as session:
         return await pool_settlement.refund(session, resources, pool_id)
+
+
+async def notify_results(ctx: JobContext, pool_id: int) -> int:
+    """Each bettor's result of a paid pool in their inbox, then pushes and socket events (a
+    no-op once done)."""
+    resources = resources_of(ctx)
+    async with unit_of_work(resources) as session:
+        return await pool_settlement.notify_results(session, pool_id)
 
 
 async def announce_pool(ctx: JobContext, pool_id: int) -> int:
@@ -48,19 +57,23 @@ async def cancel_stale_pools(ctx: JobContext) -> int:
         )
 
 
-async def sweep_unpaid_pools(ctx: JobContext) -> int:
-    """Re-enqueue settlement or refund of pools resolved or cancelled but not yet paid (a lost
-    enqueue, a Redis wipe, a worker that died mid-job). Runs every few seconds: quiet and one
-    indexed query when there is nothing to do."""
+async def sweep_pools(ctx: JobContext) -> int:
+    """Re-enqueue what a lost enqueue, a Redis wipe or a worker that died mid-job left undone:
+    the settlement or refund of pools resolved or cancelled but not yet paid, and the results
+    of pools paid but whose bettors were never told. Runs every few seconds: quiet, and two
+    indexed queries, when there is nothing to do."""
     resources = resources_of(ctx)
     async with unit_of_work(resources) as session:
         unpaid = await pool_settlement.unpaid(session)
+        untold = await pool_settlement.results_untold(session)
     for pool_id, status in unpaid:
         if status is PoolStatus.resolved:
             await _repair(resources.jobs, "pool.settle", pool_id, settle_job_id(pool_id))
         else:
             await _repair(resources.jobs, "pool.refund", pool_id, refund_job_id(pool_id))
-    return len(unpaid)
+    for pool_id in untold:
+        await _repair(resources.jobs, "pool.notify_results", pool_id, results_job_id(pool_id))
+    return len(unpaid) + len(untold)
 
 
 async def _repair(jobs: ArqRedis, name: str, pool_id: int, job_id: str) -> None:

@@ -454,8 +454,9 @@ async def _bulk_bets(
 
 
 async def _settlement_in_progress(resources: Resources, pool_id: int) -> bool:
-    """Wait until a worker holds the pool's row (its settlement transaction is running)."""
-    for _ in range(400):
+    """Wait until a worker holds the pool's row (its settlement transaction is running). A
+    worker process takes seconds to start on a busy machine (its imports alone)."""
+    for _ in range(3_000):
         async with unit_of_work(resources) as session:
             running = await session.scalar(
                 text(
