@@ -26,6 +26,9 @@ Command = Callable[[int, int, Path], list[str]]
 #: so that one failing at start-up (a bad setting, a database down) does not spin.
 QUICK_DEATH_SECONDS = 10.0
 RESTART_DELAY_SECONDS = 1.0
+#: A slot whose process died this many times in a row that quickly stops the whole group
+#: (exit 1): it is not going to start (`make run` then says so and stops).
+QUICK_DEATHS_TO_GIVE_UP = 5
 
 
 @dataclass
@@ -34,6 +37,7 @@ class _Slot:
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restart_at: float = 0.0
+    quick_deaths: int = 0
 
 
 class WebSupervisor:
@@ -46,10 +50,14 @@ class WebSupervisor:
         self.slots = [_Slot(i) for i in range(processes)]
         self.socket_dir = Path(tempfile.mkdtemp(prefix="streampools-web-"))
         self.stopping = False
+        self.failed = False
 
     def run(self) -> int:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._on_signal)
+        """Until SIGTERM or SIGINT (or a slot that cannot start): 0 after a clean stop."""
+        previous = {
+            signum: signal.signal(signum, self._on_signal)
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
         log.info(
             "starting %d web processes (private sockets in %s)", len(self.slots), self.socket_dir
         )
@@ -61,12 +69,16 @@ class WebSupervisor:
                 time.sleep(0.2)
         finally:
             self._stop()
-        return 0
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        return 1 if self.failed else 0
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
 
     def _start(self, slot: _Slot) -> None:
+        if slot.process is None and slot.started_at:
+            log.info("starting web process %d again", slot.index)
         fd = self.sock.fileno()
         slot.process = subprocess.Popen(
             self.command(slot.index, fd, self.socket_dir), pass_fds=[fd]
@@ -85,14 +97,23 @@ class WebSupervisor:
             if code is None:
                 continue
             log.warning(
-                "web process %d (pid %d) exited with %s; starting it again",
+                "web process %d (pid %d) exited with %s",
                 slot.index,
                 slot.process.pid,
                 _exit_status(code),
             )
             quick = now - slot.started_at < QUICK_DEATH_SECONDS
+            slot.quick_deaths = slot.quick_deaths + 1 if quick else 0
             slot.process = None
             slot.restart_at = now + (RESTART_DELAY_SECONDS if quick else 0.0)
+            if slot.quick_deaths >= QUICK_DEATHS_TO_GIVE_UP:
+                log.error(
+                    "web process %d died %d times in a row at start-up; stopping",
+                    slot.index,
+                    slot.quick_deaths,
+                )
+                self.failed = self.stopping = True
+                return
 
     def _stop(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
