@@ -374,13 +374,13 @@ class LocalPlatform:
         host = self.settings.host
         local = f"http://{'127.0.0.1' if host in WILDCARD_HOSTS else host}:{self.settings.port}"
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _ready(local):
+        processes = self.settings.web_processes
+        while time.monotonic() < deadline and not _ready(local, processes):
             if any(child.poll() is not None for child in self.children):
                 raise RuntimeError("a process exited during start-up; see the log above")
             time.sleep(0.25)
         base = self.settings.public_url
         first = f"{base}/c/demo" if accounts else f"{base}/dashboard"
-        processes = self.settings.web_processes
         metrics = f"{base}/metrics" + (f"?process=0..{processes - 1}" if processes > 1 else "")
         print(
             f"\nstreampools is running: open {first}\n\n"
@@ -425,11 +425,16 @@ class LocalPlatform:
         print("Stopped.", flush=True)
 
 
-def _ready(base_url: str) -> bool:
+def _ready(base_url: str, processes: int) -> bool:
+    """Whether every web process answers ``/readyz`` (``?process=<i>``: process i's)."""
     import httpx
 
+    queries = [""] if processes == 1 else [f"?process={i}" for i in range(processes)]
     try:
-        return httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200
+        return all(
+            httpx.get(f"{base_url}/readyz{query}", timeout=1).status_code == 200
+            for query in queries
+        )
     except httpx.HTTPError:
         return False
 

@@ -11,7 +11,8 @@ ids it issues begin with its index (``"1.<random>"``). In front of Socket.IO:
   official clients then stay on long-polling for that session (a WebSocket-first client never
   has a session before its WebSocket, so it always lands right);
 - ``/metrics?process=<i>`` is answered by process ``i`` (``/metrics`` alone by process 0), so a
-  scrape always reads the same process's counters.
+  scrape always reads the same process's counters; ``/healthz`` and ``/readyz`` too with
+  ``?process=<i>`` (without it, by whichever process takes the request).
 
 Rooms need nothing of this: emits reach every process through the Redis manager."""
 
@@ -34,6 +35,8 @@ log = logging.getLogger("streampools.web")
 ASGIApp = Any
 Scope = dict[str, Any]
 
+#: Paths that ``?process=<i>`` sends to process ``i``.
+PER_PROCESS = frozenset({"/metrics", "/healthz", "/readyz"})
 #: The host name forwarded requests are addressed to (over a Unix socket: a name only).
 FORWARD_BASE = "http://streampools-web-process"
 #: What a forwarded request carries: the client's address as the receiving process saw it.
@@ -175,8 +178,9 @@ class SessionRouter:
         if path.startswith("/socket.io/"):
             sids = _query(scope).get("sid")
             owner = self.slot.owner(sids[0]) if sids else None
-        elif path == "/metrics" and scope["type"] == "http":
-            asked = _query(scope).get("process", ["0"])[0]
+        elif path in PER_PROCESS and scope["type"] == "http":
+            default = ["0"] if path == "/metrics" else [""]
+            asked = _query(scope).get("process", default)[0]
             owner = int(asked) if asked.isdigit() and int(asked) < self.slot.count else None
         else:
             return None
@@ -209,10 +213,13 @@ class SessionRouter:
         try:
             response = await self._client(target).send(request, stream=True)
         except httpx.TransportError as error:
-            # The owner is gone (restarting): so is the session. The client reconnects.
             FORWARDED.labels("unreachable").inc()
             log.info("web process %d unreachable: %s", target, type(error).__name__)
-            await _plain(send, 400, b"Invalid session")
+            if scope["path"].startswith("/socket.io/"):
+                # The owner is gone (restarting): so is the session. The client reconnects.
+                await _plain(send, 400, b"Invalid session")
+            else:
+                await _plain(send, 503, f"web process {target} is not running".encode())
             return
         FORWARDED.labels("forwarded").inc()
         try:

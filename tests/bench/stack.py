@@ -214,10 +214,9 @@ async def start_web(
 
 
 async def wait_healthy(child: Child, url: str, processes: int = 1, within: float = 90) -> None:
-    """Once ``/healthz`` answers, and with several processes once each has started (its
-    ``/metrics?process=<i>`` answers: served by that process)."""
+    """Once ``/healthz`` answers, with several processes each one's (``?process=<i>``)."""
     deadline = time.monotonic() + within
-    paths = ["/healthz"] if processes == 1 else [f"/metrics?process={i}" for i in range(processes)]
+    paths = ["/healthz"] if processes == 1 else [f"/healthz?process={i}" for i in range(processes)]
     async with httpx.AsyncClient(base_url=url, timeout=2) as http:
         while time.monotonic() < deadline:
             if child.process.returncode is not None:

@@ -57,6 +57,11 @@ async def test_its_own_sessions_and_other_paths_stay_here(tmp_path: Path) -> Non
         ("/socket.io/", b"EIO=4&transport=polling&sid=7.abc"),  # no such process
         ("/api/v1/pools/1", b"sid=1.abc"),
         ("/metrics", b"process=0"),
+        ("/metrics", b""),  # process 0's
+        ("/readyz", b""),  # whichever process takes it
+        ("/readyz", b"process=0"),
+        ("/readyz", b"process=9"),
+        ("/api/v1/pools/1", b"process=1"),
     ]:
         scope = {"type": "http", "method": "GET", "path": path, "query_string": query}
         recorder = await call(tmp_path, scope, [])
@@ -86,3 +91,10 @@ async def test_a_poll_for_a_process_that_is_down_is_an_invalid_session(tmp_path:
     assert recorder.app_calls == []
     assert recorder.sent[0]["status"] == 400
     assert recorder.sent[1]["body"] == b"Invalid session"
+
+
+async def test_a_question_for_a_process_that_is_down_is_unavailable(tmp_path: Path) -> None:
+    scope = {"type": "http", "method": "GET", "path": "/readyz", "query_string": b"process=1"}
+    recorder = await call(tmp_path, scope, [{"type": "http.request", "body": b""}])
+    assert recorder.app_calls == []
+    assert recorder.sent[0]["status"] == 503
