@@ -29,6 +29,7 @@ from app.kit.logging import configure_logging
 from app.kit.metrics import metrics_controller, start_metrics_listener
 from app.kit.openapi import complete_document, openapi_config
 from app.kit.resources import Resources, open_resources
+from app.kit.supervisor import ProcessSlot
 from app.leaderboard.endpoints import LeaderboardController
 from app.notification.endpoints import NotificationController
 from app.overlay.endpoints import OverlayKeyController
@@ -48,13 +49,18 @@ from app.stream.endpoints import TwitchWebhookController
 from app.user.endpoints import MeController
 from app.wallet.endpoints import WalletController
 from app.webhooks import register_inbox_handlers
+from realtime.affinity import SessionRouter
 from realtime.server import SocketApp
 
 
 def create_http_app(
-    settings: Settings, lifespans: Sequence[AbstractAsyncContextManager[None]] = ()
+    settings: Settings,
+    lifespans: Sequence[AbstractAsyncContextManager[None]] = (),
+    *,
+    process_index: int = 0,
 ) -> Litestar:
-    """The HTTP app; ``lifespans`` run inside the one that opens the resources."""
+    """The HTTP app; ``lifespans`` run inside the one that opens the resources. Process
+    ``process_index`` of a group serves its metrics port, if any, at that port plus its index."""
 
     public_pools = PublicPools(lambda: resources_of(app.state))
 
@@ -62,7 +68,9 @@ def create_http_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state["resources"] = resources = await open_resources(settings)
         resources.emitter.taps.append(public_pools.heard)
-        metrics = start_metrics_listener(settings, settings.metrics_port)
+        metrics = start_metrics_listener(
+            settings, settings.metrics_port and settings.metrics_port + process_index
+        )
         try:
             yield
         finally:
@@ -130,14 +138,38 @@ def create_http_app(
 
 def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     """The whole web process: HTTP routes, and Socket.IO at ``/socket.io/`` on the same port."""
-    settings = settings or get_settings()
+    app, _ = _web_app(settings or get_settings(), None)
+    return app
+
+
+def create_process_app(settings: Settings, slot: ProcessSlot) -> SessionRouter:
+    """One process of a group of web processes sharing the public port (``slot`` says which):
+    the whole web process behind the layer that passes its requests of another process's
+    engine.io session on to that process (realtime.affinity)."""
+    app, router = _web_app(settings, slot)
+    assert router is not None
+    router.app = app
+    return router
+
+
+def _web_app(
+    settings: Settings, slot: ProcessSlot | None
+) -> tuple[socketio.ASGIApp, SessionRouter | None]:
     configure_logging(settings.log_level, settings.json_logs)
     register_inbox_handlers()
 
     def resources() -> Resources:
         return resources_of(http.state)
 
-    sockets = SocketApp(settings, resources)
-    http = create_http_app(settings, lifespans=[sockets.hearing_revocations()])
+    sockets = SocketApp(settings, resources, slot)
+    lifespans: list[AbstractAsyncContextManager[None]] = [sockets.hearing_revocations()]
+    router = None
+    if slot is not None:
+        eio = sockets.server.eio
+        # A forwarded long poll is held for up to a ping interval and timeout.
+        router = SessionRouter(slot, read_timeout=eio.ping_interval + eio.ping_timeout + 15)
+        lifespans.append(router.running())
+    http = create_http_app(settings, lifespans=lifespans, process_index=slot.index if slot else 0)
     sockets.server.manager.listen(http.state["public_pools"].heard)
-    return socketio.ASGIApp(sockets.server, other_asgi_app=http, socketio_path="socket.io")
+    app = socketio.ASGIApp(sockets.server, other_asgi_app=http, socketio_path="socket.io")
+    return app, router

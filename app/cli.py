@@ -34,6 +34,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     web.add_argument("--host", help="default: STREAMPOOLS_HOST")
     web.add_argument("--port", type=int, help="default: STREAMPOOLS_PORT")
+    web.add_argument(
+        "--processes",
+        type=int,
+        help="web processes sharing the port (default: STREAMPOOLS_WEB_PROCESSES, one per core)",
+    )
+    # One process of `web`'s group, started by its supervisor (not for use by hand).
+    process = commands.add_parser("web-process")
+    process.add_argument("--host", required=True)
+    process.add_argument("--port", type=int, required=True)
+    process.add_argument("--index", type=int, required=True)
+    process.add_argument("--processes", type=int, required=True)
+    process.add_argument("--fd", type=int, required=True)
+    process.add_argument("--socket-dir", type=Path, required=True)
+    process.add_argument("--parent", type=int, required=True)
     commands.add_parser("migrate", help="apply the database migrations to DATABASE_URL")
     commands.add_parser("seed", help="create the demo accounts in DATABASE_URL")
     role = commands.add_parser(
@@ -53,8 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         return LocalPlatform(settings).run()
     if args.command == "web":
-        uvicorn.Server(uvicorn_config(settings, host=args.host, port=args.port)).run()
-        return 0
+        return _web(settings, args.host, args.port, args.processes)
+    if args.command == "web-process":
+        return _web_process(settings, args)
     settings = _settings_with_local_defaults(settings)
     if args.command == "migrate":
         upgrade(settings.database_url)
@@ -160,10 +175,99 @@ def _print_demo(accounts: list[tuple[str, str]], settings: Settings, *, pages: b
     )
 
 
-def web_command(host: str, port: int) -> list[str]:
+def web_command(host: str, port: int, processes: int | None = None) -> list[str]:
     """How the web process is started (by `make run`, the tests' multi-process runs and the
-    benchmarks; the Dockerfile and compose.yaml spell the same)."""
-    return [sys.executable, "-m", "app.cli", "web", "--host", host, "--port", str(port)]
+    benchmarks; the Dockerfile and compose.yaml spell the same); ``processes``: how many
+    share the port (default: the setting, one per core)."""
+    command = [sys.executable, "-m", "app.cli", "web", "--host", host, "--port", str(port)]
+    if processes is not None:
+        command += ["--processes", str(processes)]
+    return command
+
+
+def _web(settings: Settings, host: str | None, port: int | None, processes: int | None) -> int:
+    """One process serving the port (as uvicorn alone), or a supervisor of several: it binds
+    the port once and runs one web process per slot on it (app.kit.supervisor)."""
+    processes = processes or settings.web_processes
+    if processes < 1:
+        print("--processes: at least 1", file=sys.stderr)
+        return 2
+    config = uvicorn_config(settings, host=host, port=port)
+    if processes == 1:
+        uvicorn.Server(config).run()
+        return 0
+    from app.kit.logging import configure_logging
+    from app.kit.supervisor import WebSupervisor
+
+    configure_logging(settings.log_level, settings.json_logs)
+    sock = config.bind_socket()  # logs "Uvicorn running on ..."
+    parent = os.getpid()
+
+    def command(index: int, fd: int, socket_dir: Path) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "web-process",
+            "--host",
+            config.host,
+            "--port",
+            str(config.port),
+            "--index",
+            str(index),
+            "--processes",
+            str(processes),
+            "--fd",
+            str(fd),
+            "--socket-dir",
+            str(socket_dir),
+            "--parent",
+            str(parent),
+        ]
+
+    # Each process ends its connections within 5 s (below); `make run` waits 15 s for all.
+    return WebSupervisor(sock, processes, command, stop_timeout=10).run()
+
+
+def _web_process(settings: Settings, args: argparse.Namespace) -> int:
+    """Process ``--index`` of a group: serves the public socket it inherited and its private
+    one, with the app that passes other processes' engine.io sessions on to them."""
+    import functools
+    import socket
+
+    from app.asgi import create_process_app
+    from app.kit.supervisor import ProcessSlot, private_socket
+
+    slot = ProcessSlot(args.index, args.processes, args.socket_dir)
+    public = socket.socket(fileno=args.fd)
+    private = private_socket(slot)
+    config = uvicorn_config(
+        settings,
+        functools.partial(create_process_app, settings, slot),
+        host=args.host,
+        port=args.port,
+        factory=True,
+    )
+    # A long poll in flight would hold the shutdown until the server's next ping: cut after
+    # a few seconds (its client reconnects), well within the supervisor's wait.
+    config.timeout_graceful_shutdown = 5
+    server = _GroupServer(config)
+    server.parent = args.parent
+    server.run(sockets=[public, private])
+    return 0
+
+
+class _GroupServer(uvicorn.Server):
+    """uvicorn's server, which stops once its supervisor (pid ``parent``) is gone."""
+
+    parent = 0
+
+    async def on_tick(self, counter: int) -> bool:
+        from app.kit.supervisor import parent_gone
+
+        if counter % 10 == 0 and parent_gone(self.parent):
+            self.should_exit = True
+        return await super().on_tick(counter)
 
 
 def uvicorn_config(
@@ -172,12 +276,14 @@ def uvicorn_config(
     *,
     host: str | None = None,
     port: int | None = None,
+    factory: bool | None = None,
 ) -> uvicorn.Config:
     """How uvicorn serves the web process: ``app`` is the ASGI app or the import path of its
-    factory (which reads the settings from the environment)."""
+    factory (which reads the settings from the environment), or with ``factory`` a callable
+    that makes it."""
     return uvicorn.Config(
         app,
-        factory=isinstance(app, str),
+        factory=isinstance(app, str) if factory is None else factory,
         host=host or settings.host,
         port=port or settings.port,
         # The client's address (what rate limits count) is X-Forwarded-For's only when the
@@ -268,18 +374,22 @@ class LocalPlatform:
         host = self.settings.host
         local = f"http://{'127.0.0.1' if host in WILDCARD_HOSTS else host}:{self.settings.port}"
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _ready(local):
+        processes = self.settings.web_processes
+        while time.monotonic() < deadline and not _ready(local, processes):
             if any(child.poll() is not None for child in self.children):
                 raise RuntimeError("a process exited during start-up; see the log above")
             time.sleep(0.25)
         base = self.settings.public_url
         first = f"{base}/c/demo" if accounts else f"{base}/dashboard"
+        metrics = f"{base}/metrics" + (f"?process=0..{processes - 1}" if processes > 1 else "")
         print(
             f"\nstreampools is running: open {first}\n\n"
             + (_demo_pages(self.settings) if accounts else f"  Dashboard  {base}/dashboard\n")
             + f"  API        {base}/api/v1   (docs: {base}/schema)\n"
             f"  Socket.IO  {base}/socket.io/\n"
-            f"  Health     {base}/healthz   {base}/readyz   {base}/metrics\n",
+            f"  Health     {base}/healthz   {base}/readyz   {metrics}\n"
+            f"  Web        {processes} process{'es' if processes > 1 else ''} on one port"
+            " (STREAMPOOLS_WEB_PROCESSES), and a worker\n",
             flush=True,
         )
         if accounts:
@@ -315,11 +425,16 @@ class LocalPlatform:
         print("Stopped.", flush=True)
 
 
-def _ready(base_url: str) -> bool:
+def _ready(base_url: str, processes: int) -> bool:
+    """Whether every web process answers ``/readyz`` (``?process=<i>``: process i's)."""
     import httpx
 
+    queries = [""] if processes == 1 else [f"?process={i}" for i in range(processes)]
     try:
-        return httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200
+        return all(
+            httpx.get(f"{base_url}/readyz{query}", timeout=1).status_code == 200
+            for query in queries
+        )
     except httpx.HTTPError:
         return False
 

@@ -103,7 +103,8 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=2)
     argon2_memory_kib: int = Field(default=65536, ge=19456)
     argon2_parallelism: int = Field(default=4, ge=1)
-    #: Hashes computed at once per process, each in a thread beside the event loop.
+    #: Hashes computed at once per process, each in a thread beside the event loop; unset:
+    #: the CPU count shared among the web processes (at least one each).
     password_hash_concurrency: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     #: Sign-ups and sign-ins that may wait for a hash beyond those; more are answered 503.
     password_hash_queue_max: int = Field(default=32, ge=0)
@@ -161,6 +162,9 @@ class Settings(BaseSettings):
     #: measured faster by `make bench ONLY=reads`; `asyncio` / `h11` are the pure-Python ones).
     web_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     web_http: Literal["auto", "h11", "httptools"] = "auto"
+    #: Web processes `streampools web` runs on the one public port (one per core by default);
+    #: 1: a single process, no supervisor.
+    web_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
 
     #: The built web app (`make web`: the viewer page, dashboard, overlay and the API docs'
     #: assets); relative paths are from the project's root.
@@ -260,6 +264,13 @@ class Settings(BaseSettings):
             self.checkout_success_url = f"{self.public_url}/deposit/success"
         if not self.checkout_cancel_url:
             self.checkout_cancel_url = f"{self.public_url}/deposit/cancel"
+        return self
+
+    @model_validator(mode="after")
+    def _share_the_cores(self) -> "Settings":
+        if "password_hash_concurrency" not in self.model_fields_set:
+            cores = os.cpu_count() or 1
+            self.password_hash_concurrency = max(1, cores // self.web_processes)
         return self
 
     @model_validator(mode="after")

@@ -20,12 +20,14 @@ from app.kit.failures import failure_summary, translate
 from app.kit.payload import MAX_DEPTH, too_deep
 from app.kit.resources import Resources
 from app.kit.rooms import user_room
+from app.kit.supervisor import ProcessSlot
 from app.kit.uow import read_session, unit_of_work
 from app.live.public import PublicSnapshots
 from app.overlay.errors import InvalidOverlayKey, OverlayKeyRevoked
 from app.overlay.service import overlay_service
 from app.settings import Settings
 from realtime import delivery
+from realtime.affinity import SlotServer
 from realtime.connections import Connection, Connections, TokenBucket
 from realtime.delivery import FanoutRedisManager
 from realtime.errors import TokenExpired, TooManyEvents, UnknownEvent
@@ -58,7 +60,12 @@ class SocketApp:
     """One process's Socket.IO server. Emits from any process (web or worker) reach its clients
     through the Redis manager."""
 
-    def __init__(self, settings: Settings, resources: Callable[[], Resources]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        resources: Callable[[], Resources],
+        slot: ProcessSlot | None = None,
+    ) -> None:
         delivery.install()
         self.settings = settings
         self._resources = resources
@@ -66,7 +73,8 @@ class SocketApp:
         #: Set while this process is subscribed to revocation notices.
         self._hearing = asyncio.Event()
         self._dropping: set[asyncio.Task[None]] = set()
-        self.server = socketio.AsyncServer(
+        self.server = SlotServer(
+            slot,
             async_mode="asgi",
             client_manager=FanoutRedisManager(settings.redis_url, channel="socketio"),
             cors_allowed_origins=settings.cors_origins,

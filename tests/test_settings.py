@@ -77,3 +77,15 @@ def test_the_local_fake_of_stripe_calls_the_platform_where_it_runs(
     """`make fake-stripe` beside `STREAMPOOLS_PORT=8130 make run` sends its webhooks there."""
     monkeypatch.setenv("STREAMPOOLS_PORT", "8130")
     assert platform_webhook_url() == "http://127.0.0.1:8130/webhooks/stripe"
+
+
+def test_web_processes_share_the_cores_for_password_hashes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert Settings().web_processes == 8
+    assert Settings().password_hash_concurrency == 1
+    assert Settings(web_processes=1).password_hash_concurrency == 8
+    assert Settings(web_processes=3).password_hash_concurrency == 2
+    assert Settings(web_processes=16).password_hash_concurrency == 1
+    assert Settings(web_processes=2, password_hash_concurrency=6).password_hash_concurrency == 6

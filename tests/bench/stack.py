@@ -59,10 +59,34 @@ def embedded_stack(database: str) -> Iterator[Stack]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # After the command name: state is field 3, utime field 14, stime field 15 (1-based).
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    """User plus system CPU time the process and its live descendants have used so far
+    (Linux /proc): a web server of several processes counts as one."""
+    total = 0.0
+    for member in [pid, *descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # ended meanwhile
+            continue
+        # After the command name: state is field 3, utime field 14, stime field 15 (1-based).
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return found
+    for child in map(int, children):
+        found += [child, *descendants(child)]
+    return found
+
+
+def web_processes() -> int:
+    """How many web processes the benchmarks run: STREAMPOOLS_WEB_PROCESSES, else one per
+    core, as `make run` does."""
+    return int(os.environ.get("STREAMPOOLS_WEB_PROCESSES") or os.cpu_count() or 1)
 
 
 def machine_busy_seconds() -> float:
@@ -156,13 +180,19 @@ async def children() -> AsyncIterator[list[Child]]:
             await child.stop()
 
 
-async def start_web(stack: Stack, env: dict[str, str]) -> tuple[Child, str]:
-    """The web process exactly as production starts it (app.cli.web_command); returns it
-    and its base URL once ``/healthz`` answers."""
+async def start_web(
+    stack: Stack, env: dict[str, str], processes: int | None = None
+) -> tuple[Child, str]:
+    """The web server exactly as production starts it (app.cli.web_command), ``processes``
+    of them on one port (default: :func:`web_processes`); returns it (its CPU time,
+    :func:`cpu_seconds`, counts every process) and its base URL once each process answers
+    ``/readyz``."""
     port = free_port()
+    processes = processes or web_processes()
+    print(f"web: {processes} process{'es' if processes > 1 else ''} on one port", flush=True)
     child = await Child.start(
         "web",
-        web_command("127.0.0.1", port),
+        web_command("127.0.0.1", port, processes),
         {
             "DATABASE_URL": stack.database_url,
             "REDIS_URL": stack.redis.url,
@@ -175,7 +205,7 @@ async def start_web(stack: Stack, env: dict[str, str]) -> tuple[Child, str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        await wait_healthy(child, url)
+        await wait_healthy(child, url, processes)
     except RuntimeError:
         await child.stop()
         print((stack.root / "web.log").read_text()[-3000:], file=sys.stderr)
@@ -183,14 +213,16 @@ async def start_web(stack: Stack, env: dict[str, str]) -> tuple[Child, str]:
     return child, url
 
 
-async def wait_healthy(child: Child, url: str, within: float = 60) -> None:
+async def wait_healthy(child: Child, url: str, processes: int = 1, within: float = 90) -> None:
+    """Once ``/healthz`` answers, with several processes each one's (``?process=<i>``)."""
     deadline = time.monotonic() + within
+    paths = ["/healthz"] if processes == 1 else [f"/healthz?process={i}" for i in range(processes)]
     async with httpx.AsyncClient(base_url=url, timeout=2) as http:
         while time.monotonic() < deadline:
             if child.process.returncode is not None:
                 raise RuntimeError(f"the web process exited ({child.process.returncode})")
             with contextlib.suppress(httpx.HTTPError):
-                if (await http.get("/healthz")).status_code == 200:
+                if all([(await http.get(path)).status_code == 200 for path in paths]):
                     return
             await asyncio.sleep(0.1)
     raise RuntimeError("the web process did not answer /healthz in time")

@@ -5,6 +5,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 import socketio
 
@@ -19,8 +20,8 @@ Predicate = Callable[[Any], bool]
 class SocketClient:
     """A python-socketio client that keeps every server event it gets, in order."""
 
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
+    def __init__(self, http_session: aiohttp.ClientSession | None = None) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=http_session)
         self.events: list[tuple[str, Any]] = []
         self._arrived = asyncio.Condition()
         #: Set once the server has closed the connection (or the client left).

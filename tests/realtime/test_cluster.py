@@ -29,7 +29,9 @@ def web_process(settings: Settings) -> Iterator[str]:
         "REDIS_URL": settings.redis_url,
         "STREAMPOOLS_LOG_LEVEL": "WARNING",
     }
-    process = subprocess.Popen(web_command("127.0.0.1", port), env=env, cwd=PROJECT_ROOT)
+    process = subprocess.Popen(
+        web_command("127.0.0.1", port, processes=1), env=env, cwd=PROJECT_ROOT
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
