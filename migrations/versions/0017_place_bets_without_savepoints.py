@@ -26,7 +26,7 @@ depends_on: str | Sequence[str] | None = None
 # Installed in this order, each with the digest of the text this migration was written for.
 SOURCES = {
     "app/pool/sql/place_bet.sql": "2bb3ba3df8108a57",
-    "app/pool/sql/place_bets.sql": "49e9c2e39ce6850d",
+    "app/pool/sql/place_bets.sql": "f131a83277543409",
 }
 
 # As 0007 and 0011 installed it: each bet in a subtransaction, a refusal raised to roll it back.
