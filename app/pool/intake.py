@@ -19,9 +19,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from app.kit.effects import call_after_commit
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from app.kit.resources import Resources
-from app.kit.uow import unit_of_work
 from app.pool.repository import BetRequest, Placement, pool_repository
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,10 @@ LANES = 2
 #: Tells the world of bets once their batch committed (their requests and placements, in
 #: the batch's order). Its failures are its own to log: the bets stand and are answered.
 Announce = Callable[[Resources, Sequence[tuple[BetRequest, Placement]]], Awaitable[None]]
+
+
+class _BatchFailed(Exception):
+    """A batch's transaction failed (its bets were answered None)."""
 
 
 @dataclass(slots=True)
@@ -90,40 +94,46 @@ class _Lane:
 
     async def _write(self) -> None:
         while self._waiting:
-            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-            # By user: concurrent batches (other processes) take wallet locks in one order.
-            # The sort is stable, so one user's bets keep the order they came in.
-            batch.sort(key=lambda w: w.request.user_id)
-            before = self._sending
             try:
-                async with unit_of_work(self._resources) as session:
-                    placements = await pool_repository.place_bets(
-                        session, [w.request for w in batch]
-                    )
-                    call_after_commit(session, self._then_send(batch, placements))
+                # One connection while bets keep coming: no pool check-out (and its ping) per
+                # batch. A batch that fails gives the connection back, in case it broke.
+                async with self._resources.engine.connect() as connection:
+                    while self._waiting:
+                        await self._write_batch(connection)
+            except _BatchFailed as failed:
+                log.warning(
+                    "bet batch failed; placing its bets one by one", exc_info=failed.__cause__
+                )
             except Exception:
-                log.warning("bet batch failed; placing its bets one by one", exc_info=True)
+                log.warning("no connection for bet batches; placing bets one by one", exc_info=True)
+                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
                 for waiting in batch:
                     if not waiting.answer.done():
                         waiting.answer.set_result(None)
-                continue
-            # At most one batch's announcement in flight behind the batch being written.
-            if before is not None:
-                await asyncio.wait([before])
 
-    def _then_send(
-        self, batch: list[_Waiting], placements: list[Placement]
-    ) -> Callable[[], Awaitable[None]]:
-        """After commit: announce the batch once the previous batch's announcement is out,
-        then answer its bets. Runs beside the writing of the next batch."""
-
-        async def start() -> None:
-            previous = self._sending
-            self._sending = asyncio.create_task(
-                _send(self._resources, self._announce, previous, batch, placements)
-            )
-
-        return start
+    async def _write_batch(self, connection: AsyncConnection) -> None:
+        """Write the next batch in a transaction of its own; once it commits, its
+        announcement starts. Raises with the batch's bets answered None (place them alone)."""
+        batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+        before = self._sending
+        try:
+            async with connection.begin():
+                placements = await pool_repository.place_bets(
+                    connection, [w.request for w in batch]
+                )
+        except BaseException as error:
+            for waiting in batch:
+                if not waiting.answer.done():
+                    waiting.answer.set_result(None)
+            if isinstance(error, Exception):
+                raise _BatchFailed() from error
+            raise
+        self._sending = asyncio.create_task(
+            _send(self._resources, self._announce, before, batch, placements)
+        )
+        # At most one batch's announcement in flight behind the batch being written.
+        if before is not None:
+            await asyncio.wait([before])
 
     async def drain(self) -> None:
         while self._writer is not None and not self._writer.done():

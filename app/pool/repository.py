@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.models.pool import (
     Pool,
@@ -276,10 +276,10 @@ class PoolRepository:
         return Placement(*result.one())
 
     async def place_bets(
-        self, session: AsyncSession, bets: Sequence[BetRequest]
+        self, session: AsyncSession | AsyncConnection, bets: Sequence[BetRequest]
     ) -> list[Placement]:
         """Many bets in one call (``place_bets``, ``app/pool/sql/place_bets.sql``), each
-        answered as ``place_bet`` would; a refused one is rolled back alone."""
+        answered as ``place_bet`` would, one after another; a refused one writes nothing."""
         result = await session.execute(
             text(
                 "SELECT status, bet_id, outcome_id, new_position, balance, currency, pool_status,"
