@@ -98,6 +98,9 @@ class _Lane:
                 # One connection while bets keep coming: no pool check-out (and its ping) per
                 # batch. A batch that fails gives the connection back, in case it broke.
                 async with self._resources.engine.connect() as connection:
+                    # A batch is one statement, its own transaction: no BEGIN and COMMIT round
+                    # trips around it (the rows come back once it committed).
+                    await connection.execution_options(isolation_level="AUTOCOMMIT")
                     while self._waiting:
                         await self._write_batch(connection)
             except _BatchFailed as failed:
@@ -112,15 +115,13 @@ class _Lane:
                         waiting.answer.set_result(None)
 
     async def _write_batch(self, connection: AsyncConnection) -> None:
-        """Write the next batch in a transaction of its own; once it commits, its
-        announcement starts. Raises with the batch's bets answered None (place them alone)."""
+        """Write the next batch (one statement, in a transaction of its own); once it
+        commits, its announcement starts. Raises with the batch's bets answered None (place
+        them alone)."""
         batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
         before = self._sending
         try:
-            async with connection.begin():
-                placements = await pool_repository.place_bets(
-                    connection, [w.request for w in batch]
-                )
+            placements = await pool_repository.place_bets(connection, [w.request for w in batch])
         except BaseException as error:
             for waiting in batch:
                 if not waiting.answer.done():

@@ -56,7 +56,12 @@ class LiveTotalsService:
         self, session: AsyncSession, redis: Redis, pool: Pool
     ) -> dict[int, OutcomeTotal]:
         """Totals per outcome from Redis, rebuilt from the bets (the truth) when missing."""
-        cached = await redis.hgetall(_totals_key(pool.id))  # type: ignore[misc]
+        return await self._read(session, redis, pool.id, pool.status)
+
+    async def _read(
+        self, session: AsyncSession, redis: Redis, pool_id: int, status: PoolStatus
+    ) -> dict[int, OutcomeTotal]:
+        cached = await redis.hgetall(_totals_key(pool_id))  # type: ignore[misc]
         if cached:
             return {
                 int(field[2:]): OutcomeTotal(
@@ -65,9 +70,9 @@ class LiveTotalsService:
                 for field, value in cached.items()
                 if field.startswith("t:")
             }
-        rows = await pool_repository.totals(session, pool.id)
-        if pool.status is not PoolStatus.draft:
-            await self.store(redis, pool.id, rows, final=pool.status is not PoolStatus.open)
+        rows = await pool_repository.totals(session, pool_id)
+        if status is not PoolStatus.draft:
+            await self.store(redis, pool_id, rows, final=status is not PoolStatus.open)
         return {row.outcome_id: row for row in rows}
 
     async def store(
@@ -121,32 +126,31 @@ class LiveTotalsService:
     async def publish(self, resources: Resources, pool_id: int) -> None:
         """Push a pool's live totals to its channel (``pool:updated``)."""
         async with read_session(resources) as session:
-            pool = await pool_repository.get(session, pool_id)
-            if pool is None:
+            terms = await pool_repository.live_terms(session, pool_id)
+            if terms is None:
                 return
-            outcomes = await pool_repository.outcomes(session, pool.id)
-            totals = await self.read(session, resources.redis, pool)
-            staked = sum(t.total for t in totals.values())
-            figures = [
-                (o.id, totals[o.id].total, totals[o.id].bettors) if o.id in totals else (o.id, 0, 0)
-                for o in outcomes
-            ]
-            update = schemas.PoolTotals(
-                id=pool.id,
-                channel_id=pool.channel_id,
-                status=pool.status,
-                total=staked,
-                bettors=sum(t.bettors for t in totals.values()),
-                outcomes=[
-                    schemas.OutcomeTotals(
-                        id=outcome_id,
-                        total=total,
-                        bettors=bettors,
-                        multiplier_bps=parimutuel.multiplier_bps(staked, total, pool.rake_bps),
-                    )
-                    for outcome_id, total, bettors in figures
-                ],
-            )
+            totals = await self._read(session, resources.redis, pool_id, terms.status)
+        staked = sum(t.total for t in totals.values())
+        figures = [
+            (o, totals[o].total, totals[o].bettors) if o in totals else (o, 0, 0)
+            for o in terms.outcome_ids
+        ]
+        update = schemas.PoolTotals(
+            id=pool_id,
+            channel_id=terms.channel_id,
+            status=terms.status,
+            total=staked,
+            bettors=sum(t.bettors for t in totals.values()),
+            outcomes=[
+                schemas.OutcomeTotals(
+                    id=outcome_id,
+                    total=total,
+                    bettors=bettors,
+                    multiplier_bps=parimutuel.multiplier_bps(staked, total, terms.rake_bps),
+                )
+                for outcome_id, total, bettors in figures
+            ],
+        )
         await resources.emitter.emit("pool:updated", update, room=channel_room(update.channel_id))
 
 

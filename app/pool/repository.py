@@ -68,6 +68,17 @@ class Placement:
     max_stake: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class LiveTerms:
+    """What a pool's live totals are shown with."""
+
+    channel_id: int
+    status: PoolStatus
+    rake_bps: int
+    #: In the pool's order.
+    outcome_ids: list[int]
+
+
 class PoolRepository:
     async def add(self, session: AsyncSession, row: Pool | PoolOutcome | PoolTemplate) -> None:
         session.add(row)
@@ -242,6 +253,25 @@ class PoolRepository:
             {"pool": pool_id, "user": user_id},
         )
         return bool(result.scalar_one())
+
+    async def live_terms(self, session: AsyncSession, pool_id: int) -> LiveTerms | None:
+        """A pool's channel, status, rake and outcomes, in one round trip and no ORM (read a
+        few times a second per pool while it takes bets)."""
+        row = (
+            await session.execute(
+                text(
+                    "SELECT p.channel_id, p.status::text AS status, p.rake_bps,"
+                    " array(SELECT o.id FROM pool_outcomes o WHERE o.pool_id = p.id"
+                    " ORDER BY o.position) AS outcome_ids FROM pools p WHERE p.id = :pool"
+                ),
+                {"pool": pool_id},
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return LiveTerms(
+            int(row.channel_id), PoolStatus(row.status), int(row.rake_bps), list(row.outcome_ids)
+        )
 
     # -- bets ---------------------------------------------------------------------------------
 
