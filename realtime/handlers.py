@@ -61,6 +61,8 @@ class Context:
     drop: Callable[[Connection, AppError], None]
     #: The snapshot anonymous clients share.
     snapshots: PublicSnapshots
+    #: The process's sign-in checks, one Redis round trip for the events of one turn.
+    revocations: revocation.SharedChecks
 
     @property
     def principal(self) -> Principal:
@@ -85,7 +87,7 @@ class Context:
         # round trip per bet would cost a busy stream a good part of its intake.
         if now - self.connection.sign_in_checked_at < SIGN_IN_RECHECK_SECONDS:
             return principal
-        refused = await revocation.why_refused(self.resources.redis, principal)
+        refused = await self.revocations.why_refused(principal)
         if refused is not None:
             self.drop(self.connection, refused)
             raise refused

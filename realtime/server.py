@@ -84,6 +84,7 @@ class SocketApp:
             json=PacketJson,
         )
         self.snapshots = PublicSnapshots()
+        self.revocations = revocation.SharedChecks(lambda: self._resources().redis)
         self.server.manager.listen(self.snapshots.heard)
         self.server.on("connect", self.connect)
         self.server.on("disconnect", self.disconnect)
@@ -175,7 +176,13 @@ class SocketApp:
             if refused is not None:
                 return refused
             context = Context(
-                self.server, self._resources(), connection, self.rearm, self.drop, self.snapshots
+                self.server,
+                self._resources(),
+                connection,
+                self.rearm,
+                self.drop,
+                self.snapshots,
+                self.revocations,
             )
             return await dispatch(context, event, handler, kind, payload)
 

@@ -3,7 +3,10 @@
 so open sockets of an ended sign-in are dropped at once rather than when their token expires.
 Revoked overlay keys travel the same way: their sockets are dropped by the same notices."""
 
+import asyncio
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
@@ -84,13 +87,15 @@ async def announce(redis: Redis, notice: Notice) -> None:
     await redis.publish(CHANNEL, _encode(notice))
 
 
-async def why_refused(redis: Redis, principal: Principal) -> AuthError | None:
-    """Why a principal's (otherwise valid) token no longer holds, or None while it does: one
-    Redis round trip, cheap enough for every event that acts."""
+def _keys(principal: Principal) -> list[str]:
     keys = [_role_key(principal.user_id)]
     if principal.family_id is not None:
         keys.append(_family_key(principal.family_id))
-    role, *ended = await redis.mget(keys)
+    return keys
+
+
+def _refusal(principal: Principal, values: list[Any]) -> AuthError | None:
+    role, *ended = values
     if ended and ended[0] is not None:
         reason = ended[0]
         return SessionRevoked(reason.decode() if isinstance(reason, bytes) else str(reason))
@@ -99,3 +104,51 @@ async def why_refused(redis: Redis, principal: Principal) -> AuthError | None:
     if role is not None and role != principal.role.value:
         return RoleChanged()
     return None
+
+
+async def why_refused(redis: Redis, principal: Principal) -> AuthError | None:
+    """Why a principal's (otherwise valid) token no longer holds, or None while it does: one
+    Redis round trip, cheap enough for every event that acts."""
+    return _refusal(principal, await redis.mget(_keys(principal)))
+
+
+class SharedChecks:
+    """:func:`why_refused` for callers that come together (a web process's socket events): the
+    checks asked for in one turn of the event loop share one round trip (a pipeline), instead
+    of a round trip each."""
+
+    __slots__ = ("_pending", "_redis", "_tasks")
+
+    def __init__(self, redis: Callable[[], Redis]) -> None:
+        self._redis = redis
+        self._pending: list[tuple[Principal, asyncio.Future[AuthError | None]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def why_refused(self, principal: Principal) -> AuthError | None:
+        answer: asyncio.Future[AuthError | None] = asyncio.get_running_loop().create_future()
+        self._pending.append((principal, answer))
+        if len(self._pending) == 1:  # the first of this turn: the others join it
+            task = asyncio.create_task(self._check())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await answer
+
+    async def _check(self) -> None:
+        pending, self._pending = self._pending, []
+        try:
+            async with self._redis().pipeline(transaction=False) as pipe:
+                for principal, _ in pending:
+                    pipe.mget(_keys(principal))
+                results = await pipe.execute()
+        except Exception as error:
+            for _, answer in pending:
+                if not answer.done():
+                    answer.set_exception(error)
+            return
+        except BaseException:
+            for _, answer in pending:
+                answer.cancel()
+            raise
+        for (principal, answer), values in zip(pending, results, strict=True):
+            if not answer.done():
+                answer.set_result(_refusal(principal, values))

@@ -2,11 +2,14 @@
 checked in the transaction that debits the stake; a placed bet's effects go out after its
 transaction commits."""
 
+import asyncio
 import hashlib
+import logging
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.effects import call_after_commit, emit_after_commit
+from app.kit.effects import call_after_commit
 from app.kit.errors import AppError
 from app.kit.resources import Resources
 from app.kit.rooms import user_room
@@ -23,9 +26,11 @@ from app.pool.errors import (
     UnknownOutcome,
 )
 from app.pool.intake import intake_of
-from app.pool.live import pool_totals
+from app.pool.live import StakeAdded, pool_totals
 from app.pool.repository import BetRequest, Placement, pool_repository
 from app.protection.service import protection_service
+
+log = logging.getLogger(__name__)
 
 
 def _refusal(placement: Placement) -> AppError:
@@ -60,6 +65,31 @@ def _refusal(placement: Placement) -> AppError:
 
 def _digest(pool_id: int, data: schemas.BetCreate) -> bytes:
     return hashlib.sha256(f"{pool_id}:{data.outcome_id}:{data.amount}".encode()).digest()
+
+
+async def announce_bets(
+    resources: Resources, placed: Sequence[tuple[BetRequest, Placement]]
+) -> None:
+    """What placed bets tell the world once their transaction committed: each bettor's new
+    balance (``wallet:updated``, in the order of the bets), and their pools' live totals
+    (``pool:updated``, coalesced); one Redis round trip for each, however many bets. A failure
+    is logged, never raised: the bets stand (the totals are rebuilt from them when missing)."""
+    wallets = []
+    stakes = []
+    for request, placement in placed:
+        assert placement.balance is not None and placement.currency is not None
+        wallet = WalletUpdated(currency=placement.currency, balance=placement.balance)
+        wallets.append(("wallet:updated", wallet, user_room(request.user_id)))
+        new_position = placement.position == request.amount
+        stakes.append(StakeAdded(request.pool_id, request.outcome_id, request.amount, new_position))
+    results = await asyncio.gather(
+        resources.emitter.emit_many(wallets),
+        pool_totals.add_bets(resources, stakes),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, BaseException):
+            log.error("announcing placed bets failed", exc_info=result)
 
 
 def _placed(pool_id: int, data: schemas.BetCreate, placement: Placement) -> schemas.BetPlaced:
@@ -97,12 +127,7 @@ class BettingService:
         request = BetRequest(
             user_id, idempotency_key, _digest(pool_id, data), pool_id, data.outcome_id, data.amount
         )
-        placement = await intake_of(resources).submit(
-            request,
-            lambda session, placement: self._after_commit(
-                session, resources, user_id, pool_id, data, _placed(pool_id, data, placement)
-            ),
-        )
+        placement = await intake_of(resources, announce_bets).submit(request)
         if placement is None:  # the batch could not settle it: on its own, then
             async with unit_of_work(resources) as session:
                 return await self.place_bet(
@@ -130,29 +155,11 @@ class BettingService:
             )
         placed = _placed(pool_id, data, placement)
         if placement.status == "placed":
-            self._after_commit(session, resources, user_id, pool_id, data, placed)
+            request = BetRequest(
+                user_id, idempotency_key, digest, pool_id, data.outcome_id, data.amount
+            )
+            call_after_commit(session, lambda: announce_bets(resources, [(request, placement)]))
         return placed
-
-    def _after_commit(
-        self,
-        session: AsyncSession,
-        resources: Resources,
-        user_id: int,
-        pool_id: int,
-        data: schemas.BetCreate,
-        placed: schemas.BetPlaced,
-    ) -> None:
-        """What a placed bet tells the world once its transaction commits: the bettor's new
-        balance, and the pool's live totals (coalesced)."""
-        wallet = WalletUpdated(currency=placed.currency, balance=placed.balance)
-        emit_after_commit(session, "wallet:updated", wallet, user_room(user_id))
-        new_position = placed.position == data.amount
-        call_after_commit(
-            session,
-            lambda: pool_totals.add_bet(
-                resources, pool_id, data.outcome_id, data.amount, new_position=new_position
-            ),
-        )
 
     async def _place(
         self,

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.models.pool import (
     Pool,
@@ -76,6 +76,17 @@ class Placement:
     pool_status: str | None
     min_stake: int | None
     max_stake: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTerms:
+    """What a pool's live totals are shown with."""
+
+    channel_id: int
+    status: PoolStatus
+    rake_bps: int
+    #: In the pool's order.
+    outcome_ids: list[int]
 
 
 class PoolRepository:
@@ -253,6 +264,25 @@ class PoolRepository:
         )
         return bool(result.scalar_one())
 
+    async def live_terms(self, session: AsyncSession, pool_id: int) -> LiveTerms | None:
+        """A pool's channel, status, rake and outcomes, in one round trip and no ORM (read a
+        few times a second per pool while it takes bets)."""
+        row = (
+            await session.execute(
+                text(
+                    "SELECT p.channel_id, p.status::text AS status, p.rake_bps,"
+                    " array(SELECT o.id FROM pool_outcomes o WHERE o.pool_id = p.id"
+                    " ORDER BY o.position) AS outcome_ids FROM pools p WHERE p.id = :pool"
+                ),
+                {"pool": pool_id},
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return LiveTerms(
+            int(row.channel_id), PoolStatus(row.status), int(row.rake_bps), list(row.outcome_ids)
+        )
+
     # -- bets ---------------------------------------------------------------------------------
 
     async def place_bet(
@@ -286,10 +316,10 @@ class PoolRepository:
         return Placement(*result.one())
 
     async def place_bets(
-        self, session: AsyncSession, bets: Sequence[BetRequest]
+        self, session: AsyncSession | AsyncConnection, bets: Sequence[BetRequest]
     ) -> list[Placement]:
         """Many bets in one call (``place_bets``, ``app/pool/sql/place_bets.sql``), each
-        answered as ``place_bet`` would; a refused one is rolled back alone."""
+        answered as ``place_bet`` would, one after another; a refused one writes nothing."""
         result = await session.execute(
             text(
                 "SELECT status, bet_id, outcome_id, new_position, balance, currency, pool_status,"

@@ -9,7 +9,7 @@ Pools paid before this migration got their results with the payout: they are mar
 
 Revision ID: 0017
 Revises: 0016
-Create Date: 2026-12-13
+Create Date: 2026-11-27
 """
 
 from collections.abc import Sequence

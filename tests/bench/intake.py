@@ -1,6 +1,7 @@
 """Bet intake benchmark: 200 signed-in Socket.IO clients placing bets (`bet:place`, acked)
 flat out, then at 70 % of that rate, beside pgbench running the same SQL transaction on the
-same PostgreSQL. Targets: at least 0.5x pgbench's rate; ack p99 under 50 ms at 70 % load."""
+same PostgreSQL (one bet a transaction, with 20 clients and with 200; the better is the
+reference). Targets: at least 1.5x pgbench's rate; ack p99 under 50 ms at 70 % load."""
 
 import asyncio
 import json
@@ -35,7 +36,7 @@ PGBENCH_SECONDS = 10
 #: The web process holds at most this many database connections (its pool, as app.kit.db
 #: configures it); pgbench runs with that many clients and with one per bettor.
 PGBENCH_CLIENTS = (20, BETTORS)
-RATE_TARGET = 0.5
+RATE_TARGET = 1.5
 P99_TARGET_MS = 50.0
 SCRIPT = Path(__file__).with_name("bet.pgbench.sql")
 #: Per-connection event limits out of the way: one client here stands for many real ones.
@@ -270,8 +271,8 @@ def print_report(ours: Ours, references: list[Pgbench]) -> None:
     p99 = steady.percentile(0.99) if steady else math.nan
     clean = steady is not None and not steady.errors
     report.verdict(
-        f"ack p99 under {P99_TARGET_MS:g} ms at {STEADY_SHARE:.0%} load",
-        p99 < P99_TARGET_MS and clean,
+        f"ack p99 at most {P99_TARGET_MS:g} ms at {STEADY_SHARE:.0%} load",
+        p99 <= P99_TARGET_MS and clean,
         f"{p99:.1f} ms" + ("" if clean else " (some bets failed)"),
     )
 
