@@ -2,7 +2,7 @@
 the platform made of it."""
 
 from collections.abc import Awaitable, Callable
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 
 import msgspec
 
@@ -26,6 +26,7 @@ class ChatMessageSent(msgspec.Struct, frozen=True, kw_only=True):
     drop_reason_message: str | None = None
 
 
+@runtime_checkable
 class ChatSender(Protocol):
     """A platform's chat, as the bot writes to it (``HelixClient``, ``KickApi``)."""
 

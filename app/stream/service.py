@@ -16,6 +16,7 @@ from app.models.channel import Platform
 from app.models.inbox import InboxEvent
 from app.stream.subscriptions import twitch_subscription_service
 from integrations.events import PlatformEvent
+from integrations.kick import webhooks as kick_webhooks
 from integrations.twitch import eventsub
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,15 @@ class StreamService:
             await twitch_subscription_service.act_on_revocation(session, message.subscription)
             return
         event = eventsub.to_platform_event(message, received_at=stored.received_at)
+        if event is not None:
+            await self.dispatch(session, resources, event)
+
+    async def handle_kick(
+        self, session: AsyncSession, resources: Resources, stored: InboxEvent
+    ) -> None:
+        """A Kick webhook delivery, as /webhooks/kick stored it."""
+        delivery = msgspec.convert(stored.payload, kick_webhooks.KickDelivery)
+        event = kick_webhooks.to_platform_event(delivery, received_at=stored.received_at)
         if event is not None:
             await self.dispatch(session, resources, event)
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.cipher import UndecryptableSecret, cipher
 from app.kit.effects import enqueue_after_commit
-from app.kit.twitch import twitch_clients
+from app.kit.platforms import twitch_clients
 from app.models.channel import LinkStatus, Platform
 from app.models.platform import PlatformAccount, TokenPurpose, TokenStatus
 from app.platform.tokens import platform_token_service
@@ -191,8 +191,8 @@ class TwitchApi:
         clients = twitch_clients(settings, sleep=sleep, clock=clock)
         if clients is None:
             raise TwitchNotConfigured()
-        self._clients = clients
-        self.helix, self.oauth = clients.helix, clients.oauth
+        self.clients = clients
+        self.helix, self.oauth = clients.api, clients.oauth
         self._redis = redis
         self._cipher = cipher(settings.token_cipher_keys)
         self._app_token: str | None = None
@@ -223,7 +223,7 @@ class TwitchApi:
         return fresh.access_token
 
     async def aclose(self) -> None:
-        await self._clients.aclose()
+        await self.clients.aclose()
 
     async def __aenter__(self) -> Self:
         return self

@@ -8,9 +8,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from app.platform.oauth import CALLBACK_PATH
+from app.models.channel import Platform
+from app.platform.oauth import callback_path
 from app.settings import Settings
 from tests.fakes.twitch import FakeTwitch
+
+CALLBACK_PATH = callback_path(Platform.twitch)
 
 
 @pytest.fixture
