@@ -198,7 +198,7 @@ async def test_who_may_change_a_channel(client: Client) -> None:
 
     owner_only = [
         ("PATCH", base, {"name": "Mine now"}),
-        ("POST", f"{base}/links", {"platform": "kick", "external_id": "123"}),
+        ("POST", f"{base}/links", {"platform": "youtube", "external_id": "123"}),
         ("POST", f"{base}/moderators", {"user_id": viewer_id}),
         ("DELETE", f"{base}/moderators/{moderator_id}", None),
     ]
@@ -232,7 +232,7 @@ async def test_an_unknown_channel_is_404_everywhere(client: Client) -> None:
     for method, url, body in [
         ("GET", base, None),
         ("PATCH", base, {"name": "x"}),
-        ("POST", f"{base}/links", {"platform": "kick", "external_id": "x"}),
+        ("POST", f"{base}/links", {"platform": "youtube", "external_id": "x"}),
         ("DELETE", f"{base}/links/1", None),
         ("GET", f"{base}/moderators", None),
         ("POST", f"{base}/moderators", {"user_id": user_id}),
@@ -255,7 +255,7 @@ async def test_everything_but_reading_a_channel_needs_sign_in(client: Client) ->
     assert (await client.get(base)).status_code == 200
     for method, url, body in [
         ("PATCH", base, {"name": "x"}),
-        ("POST", f"{base}/links", {"platform": "kick", "external_id": "x"}),
+        ("POST", f"{base}/links", {"platform": "youtube", "external_id": "x"}),
         ("DELETE", f"{base}/links/1", None),
         ("GET", f"{base}/moderators", None),
         ("POST", f"{base}/moderators", {"user_id": 1}),
@@ -281,19 +281,19 @@ async def test_a_platform_channel_is_linked_to_one_channel_only(
 
     linked = await client.post(
         f"/api/v1/channels/{channel_id}/links",
-        json={"platform": "kick", "external_id": "141981764"},
+        json={"platform": "youtube", "external_id": "141981764"},
         headers=owner,
     )
     assert linked.status_code == 201
     link = linked.json()
-    assert link["platform"] == "kick"
+    assert link["platform"] == "youtube"
     assert link["verified"] is False
     assert link["status"] == "unverified"
 
     for auth, target in [(rival, rival_id), (owner, channel_id)]:
         taken = await client.post(
             f"/api/v1/channels/{target}/links",
-            json={"platform": "kick", "external_id": "141981764"},
+            json={"platform": "youtube", "external_id": "141981764"},
             headers=auth,
         )
         assert taken.status_code == 409
@@ -326,7 +326,7 @@ async def test_a_platform_channel_is_linked_to_one_channel_only(
 
     freed = await client.post(
         f"/api/v1/channels/{rival_id}/links",
-        json={"platform": "kick", "external_id": "141981764"},
+        json={"platform": "youtube", "external_id": "141981764"},
         headers=rival,
     )
     assert freed.status_code == 201
@@ -335,17 +335,18 @@ async def test_a_platform_channel_is_linked_to_one_channel_only(
     assert actions == ["channel_created", "link_added", "link_removed"]
 
 
-async def test_a_twitch_channel_is_never_declared_only_linked_through_twitch_sign_in(
+async def test_twitch_and_kick_channels_are_never_declared_only_linked_through_sign_in(
     client: Client,
 ) -> None:
     _, owner, channel_id = await _owned_channel(client)
-    refused = await client.post(
-        f"/api/v1/channels/{channel_id}/links",
-        json={"platform": "twitch", "external_id": "141981764"},
-        headers=owner,
-    )
-    assert refused.status_code == 403
-    assert _code(refused) == "link_requires_oauth"
+    for platform in ("twitch", "kick"):
+        refused = await client.post(
+            f"/api/v1/channels/{channel_id}/links",
+            json={"platform": platform, "external_id": "141981764"},
+            headers=owner,
+        )
+        assert refused.status_code == 403
+        assert _code(refused) == "link_requires_oauth"
     assert (await client.get(f"/api/v1/channels/{channel_id}")).json()["links"] == []
 
 
