@@ -4,7 +4,7 @@ RSA key pair of its own, whose public half it serves as Kick does."""
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Final, Self
 from urllib.parse import urlencode
@@ -121,6 +121,14 @@ class FakeKick:
 
     def revoke(self, access_token: str) -> None:
         self.oauth.revoke(access_token)
+
+    def go_live(self, broadcaster_id: str, started_at: datetime | None = None) -> datetime:
+        """The broadcaster starts streaming (what ``/public/v2/livestreams`` says)."""
+        self.live[broadcaster_id] = started_at or datetime.now(UTC).replace(microsecond=0)
+        return self.live[broadcaster_id]
+
+    def go_offline(self, broadcaster_id: str) -> None:
+        self.live.pop(broadcaster_id, None)
 
     # --- webhooks -------------------------------------------------------------------------------
 
