@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-run node-deps nodejs web web-deps chromium screenshots run test lint format bench fuzz ledger-check role fake-stripe fake-fcm fake-twitch twitch-event migrate clean
+.PHONY: help install install-run node-deps nodejs web web-deps chromium screenshots run test lint format bench fuzz ledger-check role fake-stripe fake-fcm fake-twitch twitch-event fake-kick kick-event migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
@@ -16,6 +16,7 @@ help:
 	@echo "make ledger-check - verify every ledger invariant over the database (DATABASE_URL or embedded)"
 	@echo "make role EMAIL=... ROLE=admin - give an account a platform role (user or admin)"
 	@echo "make fake-twitch - a local fake of Twitch; make twitch-event EVENT=... sends it a signed event"
+	@echo "make fake-kick - a local fake of Kick; make kick-event EVENT=... sends the platform a signed event"
 	@echo "make fake-fcm - a local fake of Firebase Cloud Messaging, for trying pushes"
 	@echo "make format - apply ruff's fixes and formatting"
 	@echo "make clean  - stop nothing, delete local data (.data/) and tools (.tools/)"
@@ -166,6 +167,20 @@ twitch-event: install-run
 	@$(RUN) python -m tests.fakes.twitch send $(EVENT) --secret "$(TWITCH_EVENTSUB_SECRET)" \
 		--url "$${STREAMPOOLS_PUBLIC_URL:-http://127.0.0.1:$${STREAMPOOLS_PORT:-8000}}/webhooks/twitch" \
 		--text "$(TEXT)" --chatter-id "$(CHATTER)" --chatter-login "viewer$(CHATTER)"
+
+# A local fake of Kick (OAuth, the public API) for trying the Kick integration; it signs webhooks
+# with the key pair in KICK_KEY_FILE (made on first use) and serves its public half.
+KICK_KEY_FILE ?= .data/fake-kick-key.pem
+fake-kick: install-run
+	@$(RUN) python -m tests.fakes.kick --key-file "$(KICK_KEY_FILE)" serve --port 12115
+
+# One signed webhook delivery to the platform, as Kick sends it (KICK_EVENT=chat.message.sent or
+# livestream.status.updated; TEXT and CHATTER as for twitch-event).
+KICK_EVENT ?= chat.message.sent
+kick-event: install-run
+	@$(RUN) python -m tests.fakes.kick --key-file "$(KICK_KEY_FILE)" send $(KICK_EVENT) \
+		--url "$${STREAMPOOLS_PUBLIC_URL:-http://127.0.0.1:$${STREAMPOOLS_PORT:-8000}}/webhooks/kick" \
+		--text "$(TEXT)" --sender-id "$(CHATTER)" --sender "Viewer$(CHATTER)"
 
 migrate: install-run
 	@$(RUN) streampools migrate

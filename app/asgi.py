@@ -38,7 +38,7 @@ from app.payment.endpoints import (
     PaymentController,
     StripeWebhookController,
 )
-from app.platform.endpoints import TwitchAuthController
+from app.platform.endpoints import KickAuthController, TwitchAuthController
 from app.pool.endpoints import ChannelPoolController, PoolController
 from app.pool.public import PublicPools, public_pool_reads
 from app.protection.endpoints import ProtectionController
@@ -89,6 +89,7 @@ def create_http_app(
             *([metrics] if metrics else []),
             AuthController,
             TwitchAuthController,
+            KickAuthController,
             MeController,
             NotificationController,
             ChannelController,

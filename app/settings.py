@@ -144,6 +144,20 @@ class Settings(BaseSettings):
     twitch_id_base: str = "https://id.twitch.tv"
     twitch_eventsub_ws_url: str = "wss://eventsub.wss.twitch.tv/ws"
 
+    # Kick: an empty client id turns Kick off (sign-in, channel links, /webhooks/kick).
+    kick_client_id: str = ""
+    kick_client_secret: SecretStr = SecretStr("")
+    kick_api_base: str = "https://api.kick.com"
+    kick_id_base: str = "https://id.kick.com"
+    #: The PEM of the public key Kick signs webhooks with (published in Kick's documentation).
+    #: Empty: fetched from Kick's API. Either way the key Kick's API serves is cached, and
+    #: fetched again when a delivery fails with the keys known (a rotation).
+    kick_public_key: str = ""
+    #: How long the key fetched from Kick is cached, and the least time between two fetches
+    #: caused by deliveries that failed to verify (forged ones cannot make us hammer Kick).
+    kick_public_key_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    kick_public_key_refetch_seconds: int = Field(default=300, ge=1)
+
     # Notifications: the inbox always; pushes through FCM when Firebase credentials are set.
     #: A Firebase service account's JSON key: the path of its file, or the JSON itself.
     #: Empty: no pushes (the inbox still works).
@@ -322,6 +336,10 @@ class Settings(BaseSettings):
     @property
     def twitch_enabled(self) -> bool:
         return bool(self.twitch_client_id)
+
+    @property
+    def kick_enabled(self) -> bool:
+        return bool(self.kick_client_id)
 
     @property
     def push_enabled(self) -> bool:

@@ -10,3 +10,4 @@ from app.stream.service import stream_service
 def register_inbox_handlers() -> None:
     inbox_service.register("stripe", payment_service.handle_stripe_event)
     inbox_service.register("twitch", stream_service.handle_twitch)
+    inbox_service.register("kick", stream_service.handle_kick)

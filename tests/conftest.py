@@ -38,6 +38,7 @@ from arq.constants import default_queue_name, in_progress_key_prefix, job_key_pr
 from arq.cron import CronJob
 from arq.utils import timestamp_ms
 from arq.worker import Worker
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from litestar import Litestar
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -51,6 +52,8 @@ from app.kit.migrate import PROJECT_ROOT, upgrade
 from app.kit.resources import Resources, open_resources
 from app.ledger.service import ledger_service
 from app.settings import Settings
+from tests.fakes.kick import FakeKick
+from tests.fakes.kick.signing import new_key
 from tests.fakes.twitch import FakeTwitch
 from workers.settings import FUNCTIONS
 
@@ -221,6 +224,19 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
 async def fake_twitch() -> AsyncIterator[FakeTwitch]:
     """The fake Twitch (OAuth, Helix) on a loopback port, for the tests that talk to Twitch."""
     async with FakeTwitch() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def kick_key() -> RSAPrivateKey:
+    """The key pair Kick signs webhooks with, made once per run (making one takes a while)."""
+    return new_key()
+
+
+@pytest.fixture
+async def fake_kick(kick_key: RSAPrivateKey) -> AsyncIterator[FakeKick]:
+    """The fake Kick (OAuth, the public API, signed deliveries) on a loopback port."""
+    async with FakeKick(key=kick_key) as fake:
         yield fake
 
 

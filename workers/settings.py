@@ -61,6 +61,7 @@ FUNCTIONS: list[Function] = [
     func(automation_tasks.open_delayed, name="automation.open_delayed"),
     func(automation_tasks.reschedule_delayed, name="automation.reschedule_delayed"),
     func(stream_tasks.reconcile_twitch_subscriptions, name="twitch.subscriptions.reconcile"),
+    func(stream_tasks.reconcile_kick_subscriptions, name="kick.subscriptions.reconcile"),
     func(command_tasks.send_replies, name="command.send_replies"),
     func(command_tasks.sweep_replies, name="command.sweep_replies"),
     func(command_tasks.announce_result, name="command.announce_result"),
@@ -130,6 +131,15 @@ CRON_JOBS: list[CronJob] = [
         name="cron:twitch.subscriptions.reconcile",
         minute=set(range(0, 60, 5)),
         second={50},
+        unique=True,
+    ),
+    # Kick's event subscriptions against the verified links, and its live state against the
+    # channels' stream state (a start or end the webhook missed is acted on).
+    cron(
+        stream_tasks.reconcile_kick_subscriptions,
+        name="cron:kick.subscriptions.reconcile",
+        minute=set(range(0, 60, 5)),
+        second={55},
         unique=True,
     ),
     # Platform tokens expiring soon, every minute (FOR UPDATE SKIP LOCKED: one process per

@@ -50,8 +50,8 @@ BONUS_INTERVAL = timedelta(hours=24)
 GRANT_CAP_WINDOW = timedelta(hours=24)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Platforms whose channels are linked only through OAuth by their owner, never declared
-#: (Kick and YouTube join them when their OAuth is built).
-OAUTH_ONLY = frozenset({Platform.twitch})
+#: (YouTube joins them when its OAuth is built).
+OAUTH_ONLY = frozenset({Platform.twitch, Platform.kick})
 
 
 def link_view(link: ChannelLink) -> schemas.Link:
@@ -186,8 +186,8 @@ class ChannelService:
         data: schemas.LinkCreate,
     ) -> schemas.Link:
         """Declare a platform channel as the channel's (unverified until OAuth). A platform
-        channel belongs to one channel only. Twitch channels are not declared: they are linked
-        through Twitch sign-in (``link_verified``)."""
+        channel belongs to one channel only. Twitch and Kick channels are not declared: they
+        are linked through the platform's sign-in (``link_verified``)."""
         channel = await channel_or_404(session, channel_id)
         require_owner(channel, principal)
         if data.platform in OAUTH_ONLY:

@@ -15,12 +15,12 @@ How a reply travels, and why it goes out at most once:
    deleted after. If arq runs the job again (its worker died mid-run), a message left in
    ``sending`` may have gone out: it is logged and never sent again; what is still
    ``inflight`` was surely not sent, and goes.
-4. A full rate limit (ours or Twitch's 429) or a refused token puts the unsent messages back at
+4. A full rate limit (ours or the platform's 429) or a refused token puts the unsent messages back at
    the head of ``pending`` and schedules a flush for when the limit resets. Nothing is retried
    that might have been sent (a network error or a 5xx after posting): logged instead.
 
 Replies are not money: lines older than ``chat_reply_max_age_seconds`` are dropped with a log,
-and without a bot (or with no Twitch app configured) nothing is sent (logged once an hour). A
+and without a bot (or with the platform's app not configured) nothing is sent (logged once an hour). A
 flush lost with Redis's job queue is made good by ``sweep`` (a cron job), which schedules a
 flush for every chat whose outbox still holds lines."""
 
@@ -34,21 +34,21 @@ import msgspec
 from app.command.schemas import ReplyLine
 from app.kit import ratelimit
 from app.kit.errors import RateLimited
+from app.kit.platforms import AnyClients, clients_for
 from app.kit.resources import Resources
-from app.kit.twitch import TwitchClients, twitch_clients, twitch_configured
 from app.kit.uow import unit_of_work
 from app.models.channel import Platform
 from app.models.platform import TokenPurpose
-from app.platform.oauth import twitch_refresher
+from app.platform.oauth import oauth_refresher
 from app.platform.tokens import platform_token_service
-from integrations.twitch.errors import RateLimited as TwitchRateLimited
-from integrations.twitch.errors import TokenRevoked, TwitchError, Unauthorized
-from integrations.twitch.helix import (
+from integrations.chat import (
     MAX_CHAT_MESSAGE_LENGTH,
-    HelixClient,
+    ChatSender,
     InvalidChatMessage,
     RefreshToken,
 )
+from integrations.errors import ApiError, TokenRevoked, Unauthorized
+from integrations.errors import RateLimited as PlatformRateLimited
 
 log = logging.getLogger(__name__)
 
@@ -230,10 +230,10 @@ class ReplyOutbox:
             return 0
         bot_user_id = sender.platform_user_id
         settings = resources.settings
-        # No retries of a send: a message Twitch may have posted is never posted twice.
-        clients = twitch_clients(settings, max_retries=0)
-        assert clients is not None  # _sender checked that Twitch is configured
-        helix = clients.helix
+        # No retries of a send: a message the platform may have posted is never posted twice.
+        clients = clients_for(Platform(platform), settings, max_retries=0)
+        assert clients is not None  # _sender checked that the platform is configured
+        assert isinstance(clients.api, ChatSender)
         refresh = self._refresher(resources, clients, sender)
         sent = 0
         try:
@@ -244,7 +244,7 @@ class ReplyOutbox:
                 message = _decoder.decode(raw)
                 retry_at = await self._send_one(
                     resources,
-                    helix,
+                    clients.api,
                     sender.token,
                     bot_user_id,
                     platform,
@@ -267,7 +267,7 @@ class ReplyOutbox:
     async def _send_one(
         self,
         resources: Resources,
-        helix: HelixClient,
+        chat_api: ChatSender,
         token: str,
         bot_user_id: str,
         platform: str,
@@ -288,20 +288,20 @@ class ReplyOutbox:
         except RateLimited as limited:
             return time.time() + limited.retry_after
         try:
-            result = await helix.send_chat_message(
+            result = await chat_api.send_chat_message(
                 token,
                 broadcaster_id=broadcaster_id,
                 sender_id=bot_user_id,
                 message=message.text,
                 refresh=refresh,
             )
-        except TwitchRateLimited as error:
-            log.info("Twitch rate-limited a chat reply; later", extra={"chat": chat})
+        except PlatformRateLimited as error:
+            log.info("the platform rate-limited a chat reply; later", extra={"chat": chat})
             return max(error.reset_at, time.time() + 1)
         except Unauthorized as error:
             log.warning("the chat bot's token was refused: %s", error, extra={"chat": chat})
             return time.time() + TOKEN_RETRY_SECONDS
-        except (TwitchError, InvalidChatMessage) as error:
+        except (ApiError, InvalidChatMessage) as error:
             # Perhaps posted before it failed: never sent twice, so not sent again.
             log.warning(
                 "a chat reply failed and is not retried: %r",
@@ -311,7 +311,7 @@ class ReplyOutbox:
             return None
         if not result.is_sent:
             log.info(
-                "Twitch dropped a chat reply: %s",
+                "the platform dropped a chat reply: %s",
                 result.drop_reason_code,
                 extra={"chat": chat, "reply": message.text},
             )
@@ -333,10 +333,8 @@ class ReplyOutbox:
             )
         return fresh
 
-    def _refresher(
-        self, resources: Resources, clients: TwitchClients, sender: _Bot
-    ) -> RefreshToken:
-        """What the Helix client calls once when Twitch refuses the bot's token: a refresh
+    def _refresher(self, resources: Resources, clients: AnyClients, sender: _Bot) -> RefreshToken:
+        """What the API client calls once when the platform refuses the bot's token: a refresh
         now (one process, under the token's row lock), its new token kept for the next
         messages; ``TokenRevoked`` when the grant is gone (marked ``needs_relink``)."""
 
@@ -348,7 +346,7 @@ class ReplyOutbox:
                     sender.account_id,
                     TokenPurpose.bot,
                     sender.token,
-                    twitch_refresher(clients.oauth),
+                    oauth_refresher(clients),
                 )
             if fresh is None:
                 raise TokenRevoked("the chat bot's grant needs a relink", status=401)
@@ -359,9 +357,14 @@ class ReplyOutbox:
 
     async def _sender(self, resources: Resources, platform: str) -> "_Bot | None":
         """The bot's platform account and token, None when replies cannot go out."""
-        if platform != Platform.twitch.value or not twitch_configured(resources.settings):
-            await self._note_once(resources, platform, "no chat replies: Twitch is not configured")
+        known = platform in {member.value for member in Platform}
+        clients = clients_for(Platform(platform), resources.settings) if known else None
+        if clients is None:
+            await self._note_once(
+                resources, platform, f"no chat replies: {platform} is not configured"
+            )
             return None
+        await clients.aclose()
         async with unit_of_work(resources) as session:
             bot = await platform_token_service.bot(session, resources.settings, Platform(platform))
         if bot is None:

@@ -16,3 +16,4 @@ class InvalidWebhookSignature(InboxError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"The webhook signature was rejected: {reason}.")
+        self.reason = reason

@@ -50,18 +50,18 @@ class OAuthStateInvalid(OAuthFailed):
 
 class OAuthDenied(OAuthFailed):
     code = "oauth_denied"
-    message = "Twitch did not grant access (you cancelled, or declined the permissions)."
+    message = "The platform did not grant access (you cancelled, or declined the permissions)."
 
 
 class OAuthCodeRefused(OAuthFailed):
     code = "oauth_code_refused"
-    message = "Twitch refused the sign-in code (used already, or expired): start again."
+    message = "The platform refused the sign-in code (used already, or expired): start again."
 
 
 class PlatformUnavailable(AppError):
     code = "platform_unavailable"
     status = 502
-    message = "Twitch did not answer; try again in a moment."
+    message = "The platform did not answer; try again in a moment."
 
 
 class BotNeedsAdmin(Forbidden):

@@ -1,17 +1,19 @@
-"""Sign in with Twitch (OAuth authorization code with ``state`` and PKCE): starting a sign-in
-for one purpose, finishing it when Twitch sends the browser back, and the refresher the token
-refresh job hands to ``platform_token_service``.
+"""Sign in with a stream platform (Twitch, Kick: OAuth authorization code with ``state`` and
+PKCE S256): starting a sign-in for one purpose, finishing it when the platform sends the browser
+back, and the refresher the token refresh job hands to ``platform_token_service``.
 
-A started sign-in is kept in Redis under its ``state`` for ten minutes and taken once
-(GETDEL). It is bound to the browser that started it by a cookie: a callback link carried to
-another browser (to make a victim link their Twitch account to someone else's account, or
-sign in to someone else's) is refused."""
+Each platform is a ``Provider`` (its clients, the scopes each purpose asks for, how the user
+who signed in is learnt); the flow is the same for all. A started sign-in is kept in Redis under
+its platform and ``state`` for ten minutes and taken once (GETDEL). It is bound to the browser
+that started it by a cookie: a callback link carried to another browser (to make a victim link
+their platform account to someone else's account, or sign in to someone else's) is refused."""
 
 import hashlib
 import hmac
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -28,8 +30,8 @@ from app.channel.service import channel_service
 from app.kit import ratelimit
 from app.kit.effects import enqueue_after_commit
 from app.kit.errors import AppError, InvalidInput, NotAuthenticated
+from app.kit.platforms import AnyClients, clients_for, kick_clients, twitch_clients
 from app.kit.resources import Resources
-from app.kit.twitch import TwitchClients, twitch_clients
 from app.models.channel import Platform
 from app.models.platform import TokenPurpose
 from app.platform.errors import (
@@ -45,43 +47,141 @@ from app.platform.schemas import (
     IdentityInfo,
     OAuthPurpose,
     PlatformIdentity,
+    SignInAuthorization,
+    SignInResult,
+    SignInStart,
     TokenSet,
-    TwitchAuthorization,
-    TwitchCallbackResult,
-    TwitchStart,
 )
 from app.platform.service import platform_identity_service
 from app.platform.tokens import REFRESH_BATCH, Refresher, platform_token_service
 from app.settings import Settings
-from app.stream.errors import TwitchNotConfigured
-from integrations.twitch import errors as twitch_errors
-from integrations.twitch.oauth import TokenSet as TwitchTokenSet
-from integrations.twitch.oauth import TwitchOAuth
+from app.stream.errors import KickNotConfigured, TwitchNotConfigured
+from integrations import errors as platform_errors
+from integrations.kick.api import KickApi
+from integrations.oauth import TokenSet as IssuedTokens
+from integrations.twitch.helix import HelixClient
 
 log = logging.getLogger(__name__)
 
-CALLBACK_PATH: Final = "/api/v1/auth/twitch/callback"
-#: The cookie binding a started sign-in to its browser (sent to the callback path only).
-BINDING_COOKIE: Final = "twitch_oauth"
-COOKIE_PATH: Final = "/api/v1/auth/twitch"
 STATE_TTL_SECONDS: Final = 600
-#: The job (app.stream) that creates a linked channel's EventSub subscriptions.
-RECONCILE_SUBSCRIPTIONS_JOB: Final = "twitch.subscriptions.reconcile"
-
-#: What each purpose asks Twitch for. Identifying someone needs no scope at all (Helix
-#: ``/users`` answers for any user token). The broadcaster's grant: ``channel:bot`` lets the
-#: chat bot read and write their chat through webhooks; ``channel:manage:predictions`` mirrors
-#: and runs Twitch predictions (it includes reading them, for EventSub ``channel.prediction.*``).
-#: stream.online/offline need no scope. The bot: reading and sending chat as a bot.
-SCOPES: Final[dict[OAuthPurpose, tuple[str, ...]]] = {
-    OAuthPurpose.sign_in: (),
-    OAuthPurpose.link_account: (),
-    OAuthPurpose.link_channel: ("channel:bot", "channel:manage:predictions"),
-    OAuthPurpose.bot: ("user:read:chat", "user:write:chat", "user:bot"),
+#: The jobs (app.stream) that create a linked channel's event subscriptions, by platform.
+RECONCILE_SUBSCRIPTIONS_JOBS: Final = {
+    Platform.twitch: "twitch.subscriptions.reconcile",
+    Platform.kick: "kick.subscriptions.reconcile",
 }
-#: Twitch shows its consent page (and the account picker) again for these, so the right
-#: account grants: the broadcaster's own, the bot's (not the admin's usual one).
-FORCE_VERIFY: Final = frozenset({OAuthPurpose.link_channel, OAuthPurpose.bot})
+
+
+def callback_path(platform: Platform) -> str:
+    """Where the platform sends the browser back (the redirect URI registered with its app)."""
+    return f"/api/v1/auth/{platform.value}/callback"
+
+
+def cookie_path(platform: Platform) -> str:
+    return f"/api/v1/auth/{platform.value}"
+
+
+def binding_cookie(platform: Platform) -> str:
+    return f"{platform.value}_oauth"
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """What a platform's sign-in needs besides the shared flow."""
+
+    platform: Platform
+    #: The platform's name, as users read it.
+    name: str
+    #: What each purpose asks the platform for.
+    scopes: Mapping[OAuthPurpose, tuple[str, ...]]
+    #: The purposes for which the platform shows its consent page again (where it can).
+    force_verify: frozenset[OAuthPurpose]
+    #: The platform's app clients, None when it is not configured.
+    clients: Callable[[Settings], AnyClients | None]
+    not_configured: Callable[[], AppError]
+    #: Who the user token belongs to.
+    identify: Callable[[AnyClients, str], Awaitable[IdentityInfo]]
+
+
+async def _twitch_user(clients: AnyClients, access_token: str) -> IdentityInfo:
+    assert isinstance(clients.api, HelixClient)
+    user = await clients.api.get_user(access_token)
+    return IdentityInfo(
+        platform=Platform.twitch,
+        platform_user_id=user.id,
+        login=user.login,
+        display_name=user.display_name,
+    )
+
+
+async def _kick_user(clients: AnyClients, access_token: str) -> IdentityInfo:
+    assert isinstance(clients.api, KickApi)
+    user = await clients.api.get_user(access_token)
+    # Kick's username keeps its capitals; its lowercase is the channel's slug.
+    return IdentityInfo(
+        platform=Platform.kick,
+        platform_user_id=user.user_id,
+        login=user.name.lower(),
+        display_name=user.name,
+    )
+
+
+def _twitch_not_configured() -> AppError:
+    return TwitchNotConfigured(
+        "Twitch sign-in is not configured on this server"
+        " (STREAMPOOLS_TWITCH_CLIENT_ID, STREAMPOOLS_TWITCH_CLIENT_SECRET)."
+    )
+
+
+def _kick_not_configured() -> AppError:
+    return KickNotConfigured(
+        "Kick sign-in is not configured on this server"
+        " (STREAMPOOLS_KICK_CLIENT_ID, STREAMPOOLS_KICK_CLIENT_SECRET)."
+    )
+
+
+PROVIDERS: Final[dict[Platform, Provider]] = {
+    # Identifying someone needs no scope at all (Helix ``/users`` answers for any user token).
+    # The broadcaster's grant: ``channel:bot`` lets the chat bot read and write their chat
+    # through webhooks; ``channel:manage:predictions`` mirrors and runs Twitch predictions (it
+    # includes reading them, for EventSub ``channel.prediction.*``). stream.online/offline
+    # need no scope. The bot: reading and sending chat as a bot. Twitch shows its consent page
+    # (and the account picker) again for the broadcaster and the bot, so the right account
+    # grants: the broadcaster's own, the bot's (not the admin's usual one).
+    Platform.twitch: Provider(
+        platform=Platform.twitch,
+        name="Twitch",
+        scopes={
+            OAuthPurpose.sign_in: (),
+            OAuthPurpose.link_account: (),
+            OAuthPurpose.link_channel: ("channel:bot", "channel:manage:predictions"),
+            OAuthPurpose.bot: ("user:read:chat", "user:write:chat", "user:bot"),
+        },
+        force_verify=frozenset({OAuthPurpose.link_channel, OAuthPurpose.bot}),
+        clients=lambda settings: twitch_clients(settings),
+        not_configured=_twitch_not_configured,
+        identify=_twitch_user,
+    ),
+    # Kick's ``/users`` wants ``user:read`` for anyone. The broadcaster's grant:
+    # ``channel:read`` (their channel) and ``events:subscribe`` (their stream and chat events,
+    # for the app's webhook). The bot: writing chat as itself.
+    Platform.kick: Provider(
+        platform=Platform.kick,
+        name="Kick",
+        scopes={
+            OAuthPurpose.sign_in: ("user:read",),
+            OAuthPurpose.link_account: ("user:read",),
+            OAuthPurpose.link_channel: ("user:read", "channel:read", "events:subscribe"),
+            OAuthPurpose.bot: ("user:read", "chat:write"),
+        },
+        force_verify=frozenset(),
+        clients=lambda settings: kick_clients(settings),
+        not_configured=_kick_not_configured,
+        identify=_kick_user,
+    ),
+}
+#: Platforms whose sign-in is built.
+SIGN_IN_PLATFORMS: Final = frozenset(PROVIDERS)
+
 #: Sign-ins one client address may start per ten minutes.
 STARTS_PER_ADDRESS: Final = 60
 #: Longest ``state`` looked up (ours are 43 characters).
@@ -89,7 +189,8 @@ MAX_STATE_LENGTH: Final = 128
 
 
 class PendingSignIn(msgspec.Struct, frozen=True, kw_only=True):
-    """A started sign-in, kept server side under its ``state`` until Twitch sends it back."""
+    """A started sign-in, kept server side under its ``state`` until the platform sends it
+    back."""
 
     purpose: OAuthPurpose
     user_id: int | None
@@ -103,43 +204,45 @@ class PendingSignIn(msgspec.Struct, frozen=True, kw_only=True):
 
 @dataclass(frozen=True, slots=True)
 class Started:
-    authorization: TwitchAuthorization
+    authorization: SignInAuthorization
     #: The value of the binding cookie to set (the browser's own when it had one).
     binding: str
 
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    result: TwitchCallbackResult
+    result: SignInResult
     #: Where the browser goes next (the fragment says what happened); None: answer JSON.
     redirect_to: str | None
 
 
-def redirect_uri(settings: Settings) -> str:
-    """The OAuth redirect URI to register with the Twitch app."""
-    return f"{settings.public_url}{CALLBACK_PATH}"
+def redirect_uri(settings: Settings, platform: Platform) -> str:
+    """The OAuth redirect URI to register with the platform's app."""
+    return f"{settings.public_url}{callback_path(platform)}"
 
 
-class TwitchSignInService:
+class PlatformSignInService:
     async def start(
         self,
         session: AsyncSession,
         resources: Resources,
+        platform: Platform,
         principal: Principal | None,
-        data: TwitchStart,
+        data: SignInStart,
         binding: str | None,
         client_address: str,
     ) -> Started:
         """Check the caller may start this sign-in, remember it under a fresh ``state`` and
-        answer Twitch's authorization URL. Linking needs a signed-in caller; a channel, its
-        owner; the bot, a platform admin. Limited per client address: each start is kept in
-        Redis for ten minutes."""
+        answer the platform's authorization URL. Linking needs a signed-in caller; a channel,
+        its owner; the bot, a platform admin. Limited per client address: each start is kept
+        in Redis for ten minutes."""
         settings = resources.settings
-        clients = _clients(settings)
+        provider = PROVIDERS[platform]
+        clients = _clients(provider, settings)
         await clients.aclose()  # the URL below is built without a request
         await ratelimit.hit(
             resources.redis,
-            f"oauth:twitch:start:{client_address}",
+            f"oauth:{platform.value}:start:{client_address}",
             STARTS_PER_ADDRESS,
             STATE_TTL_SECONDS,
         )
@@ -153,18 +256,18 @@ class TwitchSignInService:
             if data.channel_id is None:
                 raise InvalidInput("channel_id", "is required to link a channel")
             channel = await channel_or_404(session, data.channel_id)
-            # Not even an admin: the Twitch account linked must be the owner's own.
+            # Not even an admin: the platform account linked must be the owner's own.
             if channel.owner_id != principal.user_id:
                 raise NotChannelOwner()
         if data.purpose is OAuthPurpose.bot and not (principal and principal.is_admin):
             raise BotNeedsAdmin()
         if binding is None or not 20 <= len(binding) <= 100:
             binding = secrets.token_urlsafe(32)
-        scopes = SCOPES[data.purpose]
+        scopes = provider.scopes[data.purpose]
         request = clients.oauth.authorize_url(
-            redirect_uri=redirect_uri(settings),
+            redirect_uri=redirect_uri(settings, platform),
             scopes=scopes,
-            force_verify=data.purpose in FORCE_VERIFY,
+            force_verify=data.purpose in provider.force_verify,
         )
         pending = PendingSignIn(
             purpose=data.purpose,
@@ -176,10 +279,12 @@ class TwitchSignInService:
             created_at=time.time(),
         )
         await resources.redis.set(
-            _state_key(request.state), msgspec.json.encode(pending), ex=STATE_TTL_SECONDS
+            _state_key(platform, request.state),
+            msgspec.json.encode(pending),
+            ex=STATE_TTL_SECONDS,
         )
         return Started(
-            TwitchAuthorization(
+            SignInAuthorization(
                 authorize_url=request.url,
                 state=request.state,
                 scopes=list(scopes),
@@ -192,6 +297,7 @@ class TwitchSignInService:
         self,
         session: AsyncSession,
         resources: Resources,
+        platform: Platform,
         *,
         state: str | None,
         code: str | None,
@@ -199,17 +305,18 @@ class TwitchSignInService:
         error_description: str | None,
         binding: str | None,
     ) -> Finished:
-        """Twitch sent the browser back: take the started sign-in (once), exchange the code
-        with its PKCE verifier, learn who signed in (Helix), then do what it was started for.
-        Once the sign-in is known, its failures go back to its ``return_to`` (if any) with
-        the error in the URL fragment (``OAuthRedirect``)."""
+        """The platform sent the browser back: take the started sign-in (once), exchange the
+        code with its PKCE verifier, learn who signed in (the platform's API), then do what it
+        was started for. Once the sign-in is known, its failures go back to its ``return_to``
+        (if any) with the error in the URL fragment (``OAuthRedirect``)."""
         settings = resources.settings
-        clients = _clients(settings)
+        provider = PROVIDERS[platform]
+        clients = _clients(provider, settings)
         async with clients:
-            pending = await _take(resources.redis, state, binding)
+            pending = await _take(resources.redis, platform, state, binding)
             try:
                 result = await self._complete(
-                    session, settings, clients, pending, code, error, error_description
+                    session, settings, provider, clients, pending, code, error, error_description
                 )
             except AppError as failure:
                 if pending.return_to is None:
@@ -232,15 +339,33 @@ class TwitchSignInService:
         limit: int = REFRESH_BATCH,
         tried: set[int] | None = None,
     ) -> int | None:
-        """Refresh the Twitch tokens about to expire (``platform_token_service``); None when
-        Twitch is not configured. Returns how many were refreshed."""
-        clients = twitch_clients(settings, timeout_seconds=REFRESH_TIMEOUT_SECONDS)
-        if clients is None:
-            return None
-        async with clients:
-            report = await platform_token_service.refresh_due_tokens(
-                session, settings, twitch_refresher(clients.oauth), limit=limit, tried=tried
+        """Refresh the tokens about to expire of every configured platform
+        (``platform_token_service``); None when no platform is configured. Returns how many
+        were refreshed."""
+        configured = [
+            clients
+            for provider in PROVIDERS.values()
+            if (
+                clients := clients_for(
+                    provider.platform, settings, timeout_seconds=REFRESH_TIMEOUT_SECONDS
+                )
             )
+            is not None
+        ]
+        if not configured:
+            return None
+        try:
+            report = await platform_token_service.refresh_due_tokens(
+                session,
+                settings,
+                oauth_refresher(*configured),
+                platforms=[clients.platform for clients in configured],
+                limit=limit,
+                tried=tried,
+            )
+        finally:
+            for clients in configured:
+                await clients.aclose()
         if report.needs_relink or report.failed:
             log.warning(
                 "platform tokens not refreshed",
@@ -252,35 +377,37 @@ class TwitchSignInService:
         self,
         session: AsyncSession,
         settings: Settings,
-        clients: TwitchClients,
+        provider: Provider,
+        clients: AnyClients,
         pending: PendingSignIn,
         code: str | None,
         error: str | None,
         error_description: str | None,
-    ) -> TwitchCallbackResult:
+    ) -> SignInResult:
+        name = provider.name
         if error is not None:
             if error == "access_denied":
-                raise OAuthDenied()
-            raise OAuthDenied(f"Twitch refused the sign-in: {(error_description or error)[:200]}")
+                raise OAuthDenied(f"{name} did not grant access (you cancelled, or declined).")
+            raise OAuthDenied(f"{name} refused the sign-in: {(error_description or error)[:200]}")
         if not code:
             raise OAuthCodeRefused()
-        tokens, info = await _identify(clients, settings, pending, code)
-        missing = set(SCOPES[pending.purpose]) - set(tokens.scopes)
+        tokens, info = await _identify(provider, clients, settings, pending, code)
+        missing = set(provider.scopes[pending.purpose]) - set(tokens.scopes)
         if missing:
-            raise OAuthDenied(f"Twitch did not grant {', '.join(sorted(missing))}.")
+            raise OAuthDenied(f"{name} did not grant {', '.join(sorted(missing))}.")
         identity = PlatformIdentity(
             platform=info.platform,
             platform_user_id=info.platform_user_id,
             login=info.login,
             display_name=info.display_name,
         )
-        result = TwitchCallbackResult(purpose=pending.purpose, identity=identity)
+        result = SignInResult(purpose=pending.purpose, identity=identity)
         if pending.purpose is OAuthPurpose.sign_in:
             user = await platform_identity_service.sign_in_with_platform(session, info)
             auth = await platform_identity_service.start_session(session, settings, user)
             return msgspec.structs.replace(result, session=auth)
         if pending.purpose is OAuthPurpose.bot:
-            # The bot's own account, never the admin's: whoever signs in to Twitch as the bot
+            # The bot's own account, never the admin's: whoever signs in to the platform as the bot
             # gets an ordinary account, not the admin's privileges.
             bot_user = await platform_identity_service.sign_in_with_platform(session, info)
             account = await platform_identity_service.link_platform_to_user(
@@ -302,7 +429,7 @@ class TwitchSignInService:
         await platform_token_service.store(
             session, settings, account, TokenPurpose.broadcaster, stored_tokens(tokens)
         )
-        enqueue_after_commit(session, RECONCILE_SUBSCRIPTIONS_JOB, channel.id)
+        enqueue_after_commit(session, RECONCILE_SUBSCRIPTIONS_JOBS[provider.platform], channel.id)
         return msgspec.structs.replace(result, link=link)
 
 
@@ -310,25 +437,29 @@ class TwitchSignInService:
 REFRESH_TIMEOUT_SECONDS: Final = 5.0
 
 
-def twitch_refresher(oauth: TwitchOAuth) -> Refresher:
-    """``Refresher`` over Twitch's token endpoint: a refused refresh token is ``TokenRevoked``
-    (the link needs its owner again); Twitch unreachable or failing is any other error,
-    which the token service takes as passing (tried again next run while the token lasts)."""
+def oauth_refresher(*clients: AnyClients) -> Refresher:
+    """``Refresher`` over the platforms' token endpoints: a refused refresh token is
+    ``TokenRevoked`` (the link needs its owner again); the platform unreachable or failing is
+    any other error, which the token service takes as passing (tried again next run while the
+    token lasts). The new refresh token (Kick hands out a new one every time) is stored with
+    the new access token, in one row."""
+    by_platform = {client.platform: client.oauth for client in clients}
 
     async def refresh(platform: Platform, refresh_token: str) -> TokenSet:
-        if platform is not Platform.twitch:
+        oauth = by_platform.get(platform)
+        if oauth is None:
             raise LookupError(f"no token refresher for {platform.value}")
         try:
             fresh = await oauth.refresh(refresh_token)
-        except twitch_errors.TokenRevoked as error:
+        except platform_errors.TokenRevoked as error:
             raise TokenRevoked(str(error)) from error
         return stored_tokens(fresh)
 
     return refresh
 
 
-def stored_tokens(tokens: TwitchTokenSet) -> TokenSet:
-    """Twitch's answer as the token service keeps it (an expiry time, not a duration)."""
+def stored_tokens(tokens: IssuedTokens) -> TokenSet:
+    """The platform's answer as the token service keeps it (an expiry time, not a duration)."""
     return TokenSet(
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
@@ -353,21 +484,20 @@ def same_origin(settings: Settings, return_to: str) -> str:
     return urlunsplit(parts._replace(fragment=""))
 
 
-def _clients(settings: Settings) -> TwitchClients:
-    clients = twitch_clients(settings)
+def _clients(provider: Provider, settings: Settings) -> AnyClients:
+    clients = provider.clients(settings)
     if clients is None:
-        raise TwitchNotConfigured(
-            "Twitch sign-in is not configured on this server"
-            " (STREAMPOOLS_TWITCH_CLIENT_ID, STREAMPOOLS_TWITCH_CLIENT_SECRET)."
-        )
+        raise provider.not_configured()
     return clients
 
 
-async def _take(redis: Redis, state: str | None, binding: str | None) -> PendingSignIn:
+async def _take(
+    redis: Redis, platform: Platform, state: str | None, binding: str | None
+) -> PendingSignIn:
     """The started sign-in of ``state``, removed (so used once), if this browser started it."""
     if not state or len(state) > MAX_STATE_LENGTH:
         raise OAuthStateInvalid()
-    raw = await redis.getdel(_state_key(state))
+    raw = await redis.getdel(_state_key(platform, state))
     if raw is None:
         raise OAuthStateInvalid()
     pending = msgspec.json.decode(raw, type=PendingSignIn)
@@ -377,31 +507,37 @@ async def _take(redis: Redis, state: str | None, binding: str | None) -> Pending
 
 
 async def _identify(
-    clients: TwitchClients, settings: Settings, pending: PendingSignIn, code: str
-) -> tuple[TwitchTokenSet, IdentityInfo]:
-    """The tokens for ``code`` and the Twitch user they belong to."""
+    provider: Provider,
+    clients: AnyClients,
+    settings: Settings,
+    pending: PendingSignIn,
+    code: str,
+) -> tuple[IssuedTokens, IdentityInfo]:
+    """The tokens for ``code`` and the platform user they belong to."""
     try:
         tokens = await clients.oauth.exchange_code(
-            code, redirect_uri=redirect_uri(settings), code_verifier=pending.code_verifier
+            code,
+            redirect_uri=redirect_uri(settings, provider.platform),
+            code_verifier=pending.code_verifier,
         )
-        user = await clients.helix.get_user(tokens.access_token)
-    except twitch_errors.TwitchRequestFailed as error:
+        info = await provider.identify(clients, tokens.access_token)
+    except platform_errors.RequestFailed as error:
         if error.status == 400:
             raise OAuthCodeRefused() from error
-        log.error("Twitch refused our sign-in request: %s (%s)", error.message, error.status)
-        raise PlatformUnavailable() from error
-    except twitch_errors.TwitchError as error:
-        raise PlatformUnavailable() from error
-    info = IdentityInfo(
-        platform=Platform.twitch,
-        platform_user_id=user.id,
-        login=user.login,
-        display_name=user.display_name,
-    )
+        log.error(
+            "%s refused our sign-in request: %s (%s)", provider.name, error.message, error.status
+        )
+        raise PlatformUnavailable(
+            f"{provider.name} did not answer; try again in a moment."
+        ) from error
+    except platform_errors.ApiError as error:
+        raise PlatformUnavailable(
+            f"{provider.name} did not answer; try again in a moment."
+        ) from error
     return tokens, info
 
 
-def _success_fragment(result: TwitchCallbackResult) -> dict[str, str]:
+def _success_fragment(result: SignInResult) -> dict[str, str]:
     fragment = {"purpose": result.purpose.value, "login": result.identity.login}
     if result.session is not None:
         fragment |= {
@@ -419,12 +555,12 @@ def _with_fragment(url: str, fragment: dict[str, str]) -> str:
     return f"{url}#{urlencode(fragment)}"
 
 
-def _state_key(state: str) -> str:
-    return f"oauth:twitch:state:{state}"
+def _state_key(platform: Platform, state: str) -> str:
+    return f"oauth:{platform.value}:state:{state}"
 
 
 def _digest(binding: str) -> str:
     return hashlib.sha256(binding.encode()).hexdigest()
 
 
-twitch_sign_in_service = TwitchSignInService()
+platform_sign_in_service = PlatformSignInService()

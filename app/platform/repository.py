@@ -196,7 +196,12 @@ class PlatformRepository:
         return result.scalar_one_or_none()
 
     async def claim_due(
-        self, session: AsyncSession, lead_seconds: int, limit: int, skip: Collection[int] = ()
+        self,
+        session: AsyncSession,
+        lead_seconds: int,
+        limit: int,
+        platforms: Collection[Platform],
+        skip: Collection[int] = (),
     ) -> list[DueToken]:
         """Active tokens expiring within ``lead_seconds``, locked for this unit of work. SKIP
         LOCKED: tokens another process is refreshing are left to it, so each token is
@@ -208,6 +213,7 @@ class PlatformRepository:
                 PlatformToken.status == TokenStatus.active,
                 PlatformToken.expires_at < text("now() + make_interval(secs => :lead)"),
                 PlatformToken.id.not_in(skip),
+                PlatformAccount.platform.in_(list(platforms)),
             )
             .order_by(PlatformToken.expires_at)
             .limit(limit)

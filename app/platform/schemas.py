@@ -40,10 +40,10 @@ class RefreshReport(Output):
 
 
 class OAuthPurpose(enum.StrEnum):
-    """What a Twitch sign-in is for (each asks Twitch for its own scopes)."""
+    """What a platform sign-in is for (each asks the platform for its own scopes)."""
 
     sign_in = "sign_in"  # sign in, or create an account
-    link_account = "link_account"  # add the Twitch identity to the signed-in account
+    link_account = "link_account"  # add the platform identity to the signed-in account
     link_channel = "link_channel"  # the channel owner's broadcaster grant: a verified link
     bot = "bot"  # the platform's chat bot account (admins)
 
@@ -53,24 +53,26 @@ ReturnTo = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=2048,
-        description="Where the browser goes once Twitch sent it back: a path, or a URL of this"
+        description="Where the browser goes once the platform sent it back: a path, or a URL of"
+        " this"
         " server's own origin (any other is refused). Without it the callback answers JSON.",
     ),
 ]
 
 
-class TwitchStart(Input):
+class SignInStart(Input):
     purpose: OAuthPurpose
     #: The channel to link (``link_channel`` only).
     channel_id: Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)] | None = None
     return_to: ReturnTo | None = None
 
 
-class TwitchAuthorization(Output):
-    """Send the browser to ``authorize_url``; Twitch sends it back to the callback."""
+class SignInAuthorization(Output):
+    """Send the browser to ``authorize_url``; the platform sends it back to the callback."""
 
     authorize_url: str
-    #: Single use, valid for ten minutes, bound to this browser (the ``twitch_oauth`` cookie).
+    #: Single use, valid for ten minutes, bound to this browser (the ``<platform>_oauth``
+    #: cookie).
     state: str
     scopes: list[str]
     expires_in: int
@@ -83,7 +85,7 @@ class PlatformIdentity(Output):
     display_name: str
 
 
-class TwitchCallbackResult(Output):
+class SignInResult(Output):
     """What the sign-in did (when the start named no ``return_to``)."""
 
     purpose: OAuthPurpose

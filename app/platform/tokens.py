@@ -3,6 +3,7 @@ they expire by one process at a time, and a token that cannot be refreshed marks
 ``needs_relink`` and tells its owner, rather than failing silently."""
 
 import logging
+from collections.abc import Collection
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -148,6 +149,7 @@ class PlatformTokenService:
         settings: Settings,
         refresher: Refresher,
         *,
+        platforms: Collection[Platform] = tuple(Platform),
         limit: int = REFRESH_BATCH,
         tried: set[int] | None = None,
     ) -> RefreshReport:
@@ -157,9 +159,10 @@ class PlatformTokenService:
         stored only over the version that was refreshed. A revoked token (or one that failed
         after it expired) is marked ``needs_relink``, its links too, and its owner notified.
         ``tried`` (ids) leaves out the tokens an earlier call of the same run took, and gets the
-        ones this call takes."""
+        ones this call takes. Only tokens of ``platforms`` (those ``refresher`` serves) are
+        taken."""
         due = await platform_repository.claim_due(
-            session, settings.platform_token_refresh_lead_seconds, limit, tried or ()
+            session, settings.platform_token_refresh_lead_seconds, limit, platforms, tried or ()
         )
         if tried is not None:
             tried.update(item.token.id for item in due)

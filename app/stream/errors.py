@@ -14,9 +14,24 @@ class TwitchNotConfigured(StreamError):
     message = "Twitch is not configured on this server (STREAMPOOLS_TWITCH_EVENTSUB_SECRET)."
 
 
+class KickNotConfigured(StreamError):
+    code = "kick_not_configured"
+    status = 503
+    message = "Kick is not configured on this server (STREAMPOOLS_KICK_CLIENT_ID)."
+
+
+class KickKeyUnavailable(StreamError):
+    """No key to verify Kick's deliveries with (none configured, Kick's not reachable): Kick
+    sends the delivery again later."""
+
+    code = "kick_key_unavailable"
+    status = 503
+    message = "Kick's public key is not available yet; try again later."
+
+
 class ForgedDelivery(InvalidWebhookSignature):
-    """A delivery whose signature or age does not check out: Twitch's documentation asks for a
-    403, and nothing is stored."""
+    """A delivery whose signature or age does not check out: a 403 (as Twitch's documentation
+    asks), and nothing is stored."""
 
     status = 403
 

@@ -28,7 +28,7 @@ from app.kit.lease import Lease
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.platform.errors import UnknownPlatformAccount
-from app.platform.oauth import twitch_refresher
+from app.platform.oauth import oauth_refresher
 from app.platform.tokens import platform_token_service
 from app.settings import Settings
 from app.stream.subscriptions import (
@@ -275,7 +275,7 @@ class EventSubListener:
                     item.account_id,
                     item.purpose,
                     access,
-                    twitch_refresher(api.oauth),
+                    oauth_refresher(api.clients),
                 )
             if current is None:
                 raise TokenRevoked("the grant needs a relink", status=401)

@@ -1,4 +1,4 @@
-"""SQL of the stream pipeline: the Twitch channel links EventSub subscriptions are kept for."""
+"""SQL of the stream pipeline: the platform channel links event subscriptions are kept for."""
 
 from dataclasses import dataclass
 
@@ -10,11 +10,11 @@ from app.models.platform import PlatformAccount, PlatformToken, TokenPurpose, To
 
 
 @dataclass(frozen=True, slots=True)
-class TwitchLink:
-    """A proven Twitch link (verified, or needing a relink) and its broadcaster's grant."""
+class PlatformLink:
+    """A proven platform link (verified, or needing a relink) and its broadcaster's grant."""
 
     channel_id: int
-    #: The broadcaster's Twitch user id (the link's platform channel).
+    #: The broadcaster's platform user id (the link's platform channel).
     broadcaster_id: str
     status: LinkStatus
     #: The broadcaster's platform account.
@@ -25,14 +25,15 @@ class TwitchLink:
 
 
 class StreamRepository:
-    async def twitch_links(
+    async def links(
         self,
         session: AsyncSession,
+        platform: Platform,
         *,
         channel_id: int | None = None,
         broadcaster_id: str | None = None,
-    ) -> list[TwitchLink]:
-        """The proven Twitch links (of one channel, or of one broadcaster, or all)."""
+    ) -> list[PlatformLink]:
+        """The proven links to ``platform`` (of one channel, or of one broadcaster, or all)."""
         query = (
             select(
                 ChannelLink.channel_id,
@@ -51,7 +52,7 @@ class StreamRepository:
                 ),
             )
             .where(
-                ChannelLink.platform == Platform.twitch,
+                ChannelLink.platform == platform,
                 ChannelLink.status != LinkStatus.unverified,
             )
             .order_by(ChannelLink.id)
@@ -62,7 +63,7 @@ class StreamRepository:
             query = query.where(ChannelLink.external_id == broadcaster_id)
         result = await session.execute(query)
         return [
-            TwitchLink(
+            PlatformLink(
                 channel_id=channel,
                 broadcaster_id=broadcaster,
                 status=status,

@@ -3,10 +3,12 @@
 and its automations."""
 
 import logging
+from collections.abc import Iterable
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.automation.repository import automation_repository
 from app.automation.service import automation_service
 from app.channel.service import channel_service
 from app.chat.service import chat_service
@@ -14,8 +16,10 @@ from app.command.service import command_service
 from app.kit.resources import Resources
 from app.models.channel import Platform
 from app.models.inbox import InboxEvent
+from app.stream.repository import stream_repository
 from app.stream.subscriptions import twitch_subscription_service
 from integrations.events import PlatformEvent
+from integrations.kick import webhooks as kick_webhooks
 from integrations.twitch import eventsub
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,27 @@ class StreamService:
         event = eventsub.to_platform_event(message, received_at=stored.received_at)
         if event is not None:
             await self.dispatch(session, resources, event)
+
+    async def handle_kick(
+        self, session: AsyncSession, resources: Resources, stored: InboxEvent
+    ) -> None:
+        """A Kick webhook delivery, as /webhooks/kick stored it."""
+        delivery = msgspec.convert(stored.payload, kick_webhooks.KickDelivery)
+        event = kick_webhooks.to_platform_event(delivery, received_at=stored.received_at)
+        if event is not None:
+            await self.dispatch(session, resources, event)
+
+    async def kick_streams_known(
+        self, session: AsyncSession, broadcasters: Iterable[str]
+    ) -> dict[str, bool]:
+        """Whether each Kick broadcaster's linked channel is known online (its stream state)."""
+        known: dict[str, bool] = {}
+        wanted = set(broadcasters)
+        for link in await stream_repository.links(session, Platform.kick):
+            if link.broadcaster_id in wanted:
+                stream = await automation_repository.stream(session, link.channel_id)
+                known[link.broadcaster_id] = stream is not None and stream.online
+        return known
 
     async def dispatch(
         self, session: AsyncSession, resources: Resources, event: PlatformEvent

@@ -11,8 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Final, Literal, Self
+from typing import Final, Generic, Literal
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
@@ -20,24 +19,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.cipher import UndecryptableSecret, cipher
 from app.kit.effects import enqueue_after_commit
-from app.kit.twitch import twitch_clients
+from app.kit.platforms import ApiT, Closing, OAuthT, PlatformClients, twitch_clients
 from app.models.channel import LinkStatus, Platform
 from app.models.platform import PlatformAccount, TokenPurpose, TokenStatus
 from app.platform.tokens import platform_token_service
 from app.settings import Settings
 from app.stream.errors import TwitchNotConfigured
-from app.stream.repository import TwitchLink, stream_repository
+from app.stream.repository import PlatformLink, stream_repository
 from integrations.twitch import eventsub
 from integrations.twitch.errors import TwitchRequestFailed
 from integrations.twitch.eventsub import Subscription
-from integrations.twitch.helix import webhook_transport
+from integrations.twitch.helix import HelixClient, webhook_transport
+from integrations.twitch.oauth import TwitchOAuth
 
 log = logging.getLogger(__name__)
 
 #: The job that reconciles one channel's subscriptions (its id) or all of them (no argument).
 RECONCILE_JOB: Final = "twitch.subscriptions.reconcile"
-#: Where the app access token is cached (encrypted with the platform token keys).
-APP_TOKEN_KEY: Final = "twitch:app_token"  # noqa: S105 (a Redis key)
 #: How long before its expiry a cached app token is no longer used.
 APP_TOKEN_MARGIN_SECONDS: Final = 600
 #: A WebSocket listener waits on this list between its passes; a reconcile pushes to it.
@@ -124,7 +122,7 @@ class ReconcileReport:
 
 
 def desired(
-    links: Iterable[TwitchLink],
+    links: Iterable[PlatformLink],
     bot: PlatformAccount | None,
     transport: Transport,
 ) -> list[Wanted]:
@@ -158,7 +156,7 @@ def desired(
     return wanted
 
 
-def _broadcasters(link: TwitchLink, types: Iterable[str]) -> list[Wanted]:
+def _broadcasters(link: PlatformLink, types: Iterable[str]) -> list[Wanted]:
     """Subscriptions on the broadcaster's own events, made with their grant."""
     return [
         Wanted(
@@ -177,8 +175,49 @@ def callback_of(settings: Settings) -> str:
     return f"{settings.public_url}/webhooks/twitch"
 
 
-class TwitchApi:
-    """The Helix and OAuth clients of one job or listener, and the app access token."""
+class AppApi(Closing, Generic[OAuthT, ApiT]):
+    """A platform's API and OAuth clients of one job or listener, and the app access token
+    (cached in Redis, encrypted, until shortly before it expires)."""
+
+    def __init__(
+        self, clients: PlatformClients[OAuthT, ApiT], settings: Settings, redis: Redis
+    ) -> None:
+        self.clients = clients
+        self.api, self.oauth = clients.api, clients.oauth
+        self._redis = redis
+        self._cipher = cipher(settings.token_cipher_keys)
+        self._app_token: str | None = None
+        self._key = f"{clients.platform.value}:app_token"
+
+    async def app_token(self) -> str:
+        """The app access token: this client's, else the one cached in Redis, else a new one."""
+        if self._app_token is not None:
+            return self._app_token
+        stored = await self._redis.get(self._key)
+        if stored:
+            try:
+                self._app_token = self._cipher.decrypt(str(stored))
+                return self._app_token
+            except UndecryptableSecret:
+                pass  # the keys changed: get another one
+        return await self.new_app_token()
+
+    async def new_app_token(self) -> str:
+        """A new app access token, cached until shortly before it expires (also the refresh
+        the API client calls when the token is refused)."""
+        fresh = await self.oauth.app_access_token()
+        lifetime = fresh.expires_in - APP_TOKEN_MARGIN_SECONDS
+        if lifetime > 0:
+            await self._redis.set(self._key, self._cipher.encrypt(fresh.access_token), ex=lifetime)
+        self._app_token = fresh.access_token
+        return fresh.access_token
+
+    async def aclose(self) -> None:
+        await self.clients.aclose()
+
+
+class TwitchApi(AppApi[TwitchOAuth, HelixClient]):
+    """Twitch's Helix and OAuth clients, and the app access token."""
 
     def __init__(
         self,
@@ -191,50 +230,8 @@ class TwitchApi:
         clients = twitch_clients(settings, sleep=sleep, clock=clock)
         if clients is None:
             raise TwitchNotConfigured()
-        self._clients = clients
-        self.helix, self.oauth = clients.helix, clients.oauth
-        self._redis = redis
-        self._cipher = cipher(settings.token_cipher_keys)
-        self._app_token: str | None = None
-
-    async def app_token(self) -> str:
-        """The app access token: this client's, else the one cached in Redis, else a new one."""
-        if self._app_token is not None:
-            return self._app_token
-        stored = await self._redis.get(APP_TOKEN_KEY)
-        if stored:
-            try:
-                self._app_token = self._cipher.decrypt(str(stored))
-                return self._app_token
-            except UndecryptableSecret:
-                pass  # the keys changed: get another one
-        return await self.new_app_token()
-
-    async def new_app_token(self) -> str:
-        """A new app access token, cached until shortly before it expires (also the refresh
-        the Helix client calls when the token is refused)."""
-        fresh = await self.oauth.app_access_token()
-        lifetime = fresh.expires_in - APP_TOKEN_MARGIN_SECONDS
-        if lifetime > 0:
-            await self._redis.set(
-                APP_TOKEN_KEY, self._cipher.encrypt(fresh.access_token), ex=lifetime
-            )
-        self._app_token = fresh.access_token
-        return fresh.access_token
-
-    async def aclose(self) -> None:
-        await self._clients.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+        super().__init__(clients, settings, redis)
+        self.helix = clients.api
 
 
 class TwitchSubscriptionService:
@@ -242,7 +239,7 @@ class TwitchSubscriptionService:
         self, session: AsyncSession, settings: Settings, channel_id: int | None = None
     ) -> Plan:
         """What should exist for one channel's Twitch links (or for all of them)."""
-        links = await stream_repository.twitch_links(session, channel_id=channel_id)
+        links = await stream_repository.links(session, Platform.twitch, channel_id=channel_id)
         bot = await platform_token_service.bot(session, settings, Platform.twitch)
         wanted = desired(links, bot[0] if bot else None, settings.twitch_eventsub_transport)
         broadcasters = (
@@ -316,7 +313,9 @@ class TwitchSubscriptionService:
     ) -> list[int]:
         """Twitch says the broadcaster withdrew (or lost) the grant behind their subscriptions:
         their grant and links need a relink (their owner is told). The channels concerned."""
-        links = await stream_repository.twitch_links(session, broadcaster_id=broadcaster_id)
+        links = await stream_repository.links(
+            session, Platform.twitch, broadcaster_id=broadcaster_id
+        )
         for account_id in sorted({link.account_id for link in links}):
             await platform_token_service.mark_needs_relink(
                 session, account_id, TokenPurpose.broadcaster, reason
@@ -340,7 +339,9 @@ class TwitchSubscriptionService:
             # A chat subscription names the bot too: whose grant went is not known here. Its
             # reconcile makes it again, which Twitch refuses while the grant is missing, and the
             # token refresh finds a revoked grant out.
-            links = await stream_repository.twitch_links(session, broadcaster_id=broadcaster_id)
+            links = await stream_repository.links(
+                session, Platform.twitch, broadcaster_id=broadcaster_id
+            )
             channels = sorted({link.channel_id for link in links})
         for channel_id in channels:
             enqueue_after_commit(session, RECONCILE_JOB, channel_id)

@@ -2,9 +2,8 @@
 
 import hashlib
 import hmac
-import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, Final, Literal, TypeVar
 
 import msgspec
@@ -17,6 +16,11 @@ from integrations.events import (
     PlatformPrediction,
     PredictionOutcome,
 )
+from integrations.signed import MAX_MESSAGE_AGE as MAX_MESSAGE_AGE
+from integrations.signed import InvalidSignature as InvalidSignature
+from integrations.signed import MalformedMessage as MalformedMessage
+from integrations.signed import check_fresh, lowered, required
+from integrations.signed import parse_timestamp as parse_timestamp
 
 MESSAGE_ID: Final = "twitch-eventsub-message-id"
 MESSAGE_RETRY: Final = "twitch-eventsub-message-retry"
@@ -25,9 +29,6 @@ MESSAGE_SIGNATURE: Final = "twitch-eventsub-message-signature"
 MESSAGE_TIMESTAMP: Final = "twitch-eventsub-message-timestamp"
 SUBSCRIPTION_TYPE: Final = "twitch-eventsub-subscription-type"
 SUBSCRIPTION_VERSION: Final = "twitch-eventsub-subscription-version"
-
-#: Twitch's own advice: refuse messages older than this (replays), and as far in the future.
-MAX_MESSAGE_AGE: Final = timedelta(minutes=10)
 
 SIGNATURE_PREFIX: Final = "sha256="
 
@@ -52,18 +53,6 @@ HANDLED_SUBSCRIPTION_TYPES: Final = frozenset(
         PREDICTION_END,
     }
 )
-
-
-class InvalidSignature(Exception):
-    """The request is not a genuine, fresh EventSub delivery; ``reason`` says why (answer 403)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class MalformedMessage(ValueError):
-    """A delivery, or the event inside it, does not have the shape Twitch documents (answer 400)."""
 
 
 class Subscription(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,60 +96,35 @@ def verify(
     key = secret.encode() if isinstance(secret, str) else secret
     if not key:
         raise ValueError("an empty EventSub secret means the endpoint is disabled")
-    lowered = _lowered(headers)
-    message_id = _required(lowered, MESSAGE_ID)
-    timestamp = _required(lowered, MESSAGE_TIMESTAMP)
-    signature = _required(lowered, MESSAGE_SIGNATURE)
+    signed_headers = lowered(headers)
+    message_id = required(signed_headers, MESSAGE_ID)
+    timestamp = required(signed_headers, MESSAGE_TIMESTAMP)
+    signature = required(signed_headers, MESSAGE_SIGNATURE)
     signed = message_id.encode() + timestamp.encode() + body
     expected = (SIGNATURE_PREFIX + hmac.new(key, signed, hashlib.sha256).hexdigest()).encode()
     # Bytes on both sides: compare_digest refuses str holding non-ASCII characters.
     if not hmac.compare_digest(expected, signature.strip().lower().encode()):
         raise InvalidSignature("signature mismatch")
-    try:
-        sent_at = parse_timestamp(timestamp)
-    except ValueError as exc:
-        raise InvalidSignature("malformed timestamp") from exc
-    current = datetime.now(UTC) if now is None else now
-    if sent_at < current - MAX_MESSAGE_AGE:
-        raise InvalidSignature("timestamp too old")
-    if sent_at > current + MAX_MESSAGE_AGE:
-        raise InvalidSignature("timestamp in the future")
-
-
-_RFC3339 = re.compile(
-    r"^(?P<base>\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(?P<fraction>\d+))?"
-    r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})$"
-)
-
-
-def parse_timestamp(value: str) -> datetime:
-    """An RFC 3339 timestamp as an aware datetime; Twitch sends nanoseconds, which
-    ``datetime.fromisoformat`` refuses, so the fraction is cut to microseconds."""
-    match = _RFC3339.match(value.strip())
-    if match is None:
-        raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
-    fraction = (match["fraction"] or "")[:6].ljust(6, "0")
-    offset = "+00:00" if match["offset"] in ("Z", "z") else match["offset"]
-    return datetime.fromisoformat(f"{match['base'].replace(' ', 'T')}.{fraction}{offset}")
+    check_fresh(timestamp, now)
 
 
 def parse(headers: Mapping[str, str], body: bytes) -> EventSubMessage:
     """The message a verified webhook delivery carries: its headers and raw body."""
-    lowered = _lowered(headers)
+    received = lowered(headers)
     message_type: MessageType
-    match lowered.get(MESSAGE_TYPE):
+    match received.get(MESSAGE_TYPE):
         case "notification" | "webhook_callback_verification" | "revocation" as known:
             message_type = known
         case other:
             raise MalformedMessage(f"unknown message type {other!r}")
-    message_id = lowered.get(MESSAGE_ID)
+    message_id = received.get(MESSAGE_ID)
     if not message_id:
         raise MalformedMessage("missing message id")
     try:
-        timestamp = parse_timestamp(lowered.get(MESSAGE_TIMESTAMP, ""))
+        timestamp = parse_timestamp(received.get(MESSAGE_TIMESTAMP, ""))
     except ValueError as exc:
         raise MalformedMessage(str(exc)) from exc
-    retry_header = lowered.get(MESSAGE_RETRY, "0").strip()
+    retry_header = received.get(MESSAGE_RETRY, "0").strip()
     if not (retry_header.isascii() and retry_header.isdigit()):
         raise MalformedMessage(f"malformed retry count {retry_header!r}")
     payload = decode(body, _WebhookBody)
@@ -426,14 +390,3 @@ _NORMALISERS: Final[dict[str, _Normaliser]] = {
     PREDICTION_LOCK: _prediction,
     PREDICTION_END: _prediction,
 }
-
-
-def _lowered(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items()}
-
-
-def _required(lowered: Mapping[str, str], name: str) -> str:
-    value = lowered.get(name)
-    if not value:
-        raise InvalidSignature(f"missing header {name}")
-    return value

@@ -14,42 +14,34 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import Final, Generic, Literal, TypeVar
 
 import httpx
 import msgspec
 
+from integrations.api import ApiClient
+from integrations.chat import MAX_CHAT_MESSAGE_LENGTH as MAX_CHAT_MESSAGE_LENGTH
+from integrations.chat import ChatMessageSent, check_chat_message
+from integrations.chat import InvalidChatMessage as InvalidChatMessage
+from integrations.chat import RefreshToken as RefreshToken
 from integrations.twitch.errors import (
-    RateLimited,
-    TokenRevoked,
     TwitchError,
     TwitchRequestFailed,
-    TwitchUnavailable,
-    request_failed,
 )
 from integrations.twitch.eventsub import Subscription
 
 DEFAULT_HELIX_BASE_URL: Final = "https://api.twitch.tv/helix"
 
-MAX_CHAT_MESSAGE_LENGTH: Final = 500
 MAX_PREDICTION_TITLE_LENGTH: Final = 45
 MAX_OUTCOME_TITLE_LENGTH: Final = 25
 MIN_OUTCOMES, MAX_OUTCOMES = 2, 10
 MIN_PREDICTION_WINDOW_SECONDS, MAX_PREDICTION_WINDOW_SECONDS = 30, 1800
-
-#: Called once when a user token is refused: refresh it (and store the new tokens), return the
-#: new access token, or raise ``TokenRevoked`` when the refresh token is refused too.
-RefreshToken = Callable[[], Awaitable[str]]
 
 PredictionEnd = Literal["RESOLVED", "CANCELED", "LOCKED"]
 
 
 class InvalidPrediction(ValueError):
     """A prediction Twitch would refuse (title, outcomes or window out of bounds)."""
-
-
-class InvalidChatMessage(ValueError):
-    """An empty chat message or one over 500 characters."""
 
 
 class RateLimit(msgspec.Struct, frozen=True, kw_only=True):
@@ -72,14 +64,6 @@ class SubscriptionCreated(msgspec.Struct, frozen=True, kw_only=True):
 
     subscription: Subscription | None
     already_exists: bool = False
-
-
-class ChatMessageSent(msgspec.Struct, frozen=True, kw_only=True):
-    message_id: str
-    is_sent: bool
-    #: Why Twitch dropped the message (AutoMod, slow mode, a ban...) when ``is_sent`` is false.
-    drop_reason_code: str | None = None
-    drop_reason_message: str | None = None
 
 
 class HelixOutcome(msgspec.Struct, frozen=True, kw_only=True):
@@ -118,9 +102,11 @@ def websocket_transport(session_id: str) -> dict[str, str]:
     return {"method": "websocket", "session_id": session_id}
 
 
-class HelixClient:
+class HelixClient(ApiClient):
     """The one way the platform calls Helix. Methods take the token to act with; those acting as
     a user also take the ``refresh`` to call once if that token is refused."""
+
+    api_name = "Helix"
 
     def __init__(
         self,
@@ -136,26 +122,28 @@ class HelixClient:
     ) -> None:
         if not client_id:
             raise ValueError("Helix calls need the app's client id")
-        self._client_id = client_id
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/", timeout=timeout_seconds, transport=transport
+        super().__init__(
+            base_url=base_url,
+            timeout_seconds=timeout_seconds,
+            transport=transport,
+            max_retries=max_retries,
+            max_rate_limit_wait_seconds=max_rate_limit_wait_seconds,
+            sleep=sleep,
+            clock=clock,
         )
-        self._max_retries = max_retries
-        self._max_rate_limit_wait = max_rate_limit_wait_seconds
-        self._sleep = sleep
-        self._clock = clock
+        self._client_id = client_id
         #: The bucket as the last response left it (None before the first call).
         self.last_rate_limit: RateLimit | None = None
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
+    def headers(self, token: str | None) -> dict[str, str]:
+        return super().headers(token) | {"Client-Id": self._client_id}
 
     # --- users ----------------------------------------------------------------------------------
 
     async def get_user(self, token: str, *, refresh: RefreshToken | None = None) -> User:
         """The user a user token belongs to."""
-        response = await self._request("GET", "users", token, refresh=refresh)
-        users = _decode(response, _Data[list[User]]).data
+        response = await self.request("GET", "users", token, refresh=refresh)
+        users = self.decode(response, _Data[list[User]]).data
         if not users:
             raise TwitchError("Helix returned no user for the token")
         return users[0]
@@ -182,14 +170,14 @@ class HelixClient:
             "transport": dict(transport),
         }
         try:
-            response = await self._request(
+            response = await self.request(
                 "POST", "eventsub/subscriptions", token, refresh=refresh, json=body
             )
         except TwitchRequestFailed as exc:
             if exc.status == 409:
                 return SubscriptionCreated(subscription=None, already_exists=True)
             raise
-        created = _decode(response, _Data[list[Subscription]]).data
+        created = self.decode(response, _Data[list[Subscription]]).data
         if not created:
             raise TwitchError("Helix created no subscription")
         return SubscriptionCreated(subscription=created[0])
@@ -220,10 +208,10 @@ class HelixClient:
         cursor: str | None = None
         while True:
             page_params = params | ({"after": cursor} if cursor else {})
-            response = await self._request(
+            response = await self.request(
                 "GET", "eventsub/subscriptions", token, refresh=refresh, params=page_params
             )
-            page = _decode(response, _Page[Subscription])
+            page = self.decode(response, _Page[Subscription])
             subscriptions.extend(page.data)
             cursor = page.pagination.cursor
             if not cursor or not page.data:
@@ -234,7 +222,7 @@ class HelixClient:
     ) -> bool:
         """Delete a subscription; False when Twitch no longer has it."""
         try:
-            await self._request(
+            await self.request(
                 "DELETE",
                 "eventsub/subscriptions",
                 token,
@@ -261,10 +249,7 @@ class HelixClient:
     ) -> ChatMessageSent:
         """Send ``message`` to the broadcaster's chat as ``sender_id`` (the bot), with the
         sender's user token (``user:write:chat``). Not retried on failure: it could post twice."""
-        if not message.strip() or len(message) > MAX_CHAT_MESSAGE_LENGTH:
-            raise InvalidChatMessage(
-                f"a chat message has 1 to {MAX_CHAT_MESSAGE_LENGTH} characters"
-            )
+        check_chat_message(message)
         body: dict[str, str] = {
             "broadcaster_id": broadcaster_id,
             "sender_id": sender_id,
@@ -272,8 +257,8 @@ class HelixClient:
         }
         if reply_parent_message_id is not None:
             body["reply_parent_message_id"] = reply_parent_message_id
-        response = await self._request("POST", "chat/messages", token, refresh=refresh, json=body)
-        sent = _decode(response, _Data[list[_SentMessage]]).data
+        response = await self.request("POST", "chat/messages", token, refresh=refresh, json=body)
+        sent = self.decode(response, _Data[list[_SentMessage]]).data
         if not sent:
             raise TwitchError("Helix answered a chat message with no result")
         result = sent[0]
@@ -306,8 +291,8 @@ class HelixClient:
             "outcomes": [{"title": outcome} for outcome in outcome_titles],
             "prediction_window": window_seconds,
         }
-        response = await self._request("POST", "predictions", token, refresh=refresh, json=body)
-        return _one_prediction(response)
+        response = await self.request("POST", "predictions", token, refresh=refresh, json=body)
+        return self._one_prediction(response)
 
     async def end_prediction(
         self,
@@ -325,8 +310,8 @@ class HelixClient:
         body = {"broadcaster_id": broadcaster_id, "id": prediction_id, "status": status}
         if winning_outcome_id is not None:
             body["winning_outcome_id"] = winning_outcome_id
-        response = await self._request("PATCH", "predictions", token, refresh=refresh, json=body)
-        return _one_prediction(response)
+        response = await self.request("PATCH", "predictions", token, refresh=refresh, json=body)
+        return self._one_prediction(response)
 
     async def get_predictions(
         self,
@@ -339,71 +324,18 @@ class HelixClient:
         """The broadcaster's predictions (the given ones, or the latest first)."""
         params: list[tuple[str, str]] = [("broadcaster_id", broadcaster_id)]
         params.extend(("id", prediction_id) for prediction_id in prediction_ids)
-        response = await self._request("GET", "predictions", token, refresh=refresh, params=params)
-        return list(_decode(response, _Data[list[HelixPrediction]]).data)
+        response = await self.request("GET", "predictions", token, refresh=refresh, params=params)
+        return list(self.decode(response, _Data[list[HelixPrediction]]).data)
 
     # --- the request loop -----------------------------------------------------------------------
 
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        token: str,
-        *,
-        refresh: RefreshToken | None,
-        params: Mapping[str, str] | list[tuple[str, str]] | None = None,
-        json: Any = None,
-    ) -> httpx.Response:
-        # Only reads and deletes are retried after a network error or a 5xx: a POST may have
-        # taken effect (a chat message sent twice). A 429 or 401 was refused, so any may retry.
-        idempotent = method in ("GET", "DELETE")
-        refreshed = False
-        rate_limited = failures = 0
-        while True:
-            try:
-                response = await self._http.request(
-                    method,
-                    path,
-                    params=_query(params),
-                    json=json,
-                    headers={"Authorization": f"Bearer {token}", "Client-Id": self._client_id},
-                )
-            except httpx.HTTPError as exc:
-                if idempotent and failures < self._max_retries:
-                    failures += 1
-                    await self._sleep(0.5 * 2**failures)
-                    continue
-                raise TwitchUnavailable(f"Helix unreachable: {type(exc).__name__}") from exc
-            self._remember_rate_limit(response)
-            status = response.status_code
-            if status == 429:
-                reset_at = self._reset_at(response)
-                wait = max(0.0, reset_at - self._clock())
-                if rate_limited >= self._max_retries or wait > self._max_rate_limit_wait:
-                    raise RateLimited(f"Helix rate limit on {method} {path}", reset_at=reset_at)
-                rate_limited += 1
-                await self._sleep(wait)
-                continue
-            if status == 401:
-                if refresh is None:
-                    raise request_failed(response)
-                if refreshed:
-                    error = request_failed(response)
-                    raise TokenRevoked(error.message, status=401, error=error.error)
-                token = await refresh()
-                refreshed = True
-                continue
-            if status >= 500:
-                if idempotent and failures < self._max_retries:
-                    failures += 1
-                    await self._sleep(0.5 * 2**failures)
-                    continue
-                raise TwitchUnavailable(f"Helix failed with {status} on {method} {path}")
-            if status >= 400:
-                raise request_failed(response)
-            return response
+    def _one_prediction(self, response: httpx.Response) -> HelixPrediction:
+        predictions = self.decode(response, _Data[list[HelixPrediction]]).data
+        if not predictions:
+            raise TwitchError("Helix returned no prediction")
+        return predictions[0]
 
-    def _remember_rate_limit(self, response: httpx.Response) -> None:
+    def remember_rate_limit(self, response: httpx.Response) -> None:
         with contextlib.suppress(KeyError, ValueError):
             self.last_rate_limit = RateLimit(
                 limit=int(response.headers["Ratelimit-Limit"]),
@@ -411,18 +343,12 @@ class HelixClient:
                 reset_at=float(response.headers["Ratelimit-Reset"]),
             )
 
-    def _reset_at(self, response: httpx.Response) -> float:
+    def reset_at(self, response: httpx.Response) -> float:
         try:
             return float(response.headers["Ratelimit-Reset"])
         except (KeyError, ValueError):
             # No usable reset time: a second is how often the bucket refills a little.
             return self._clock() + 1
-
-
-def _query(params: Mapping[str, str] | list[tuple[str, str]] | None) -> httpx.QueryParams:
-    pairs = list(params.items()) if isinstance(params, Mapping) else params or []
-    # A tuple: httpx's parameter types are invariant lists of wider values.
-    return httpx.QueryParams(tuple(pairs))
 
 
 def check_prediction(title: str, outcomes: list[str], window_seconds: int) -> None:
@@ -468,20 +394,3 @@ class _SentMessage(msgspec.Struct):
     message_id: str
     is_sent: bool
     drop_reason: _DropReason | None = None
-
-
-def _one_prediction(response: httpx.Response) -> HelixPrediction:
-    predictions = _decode(response, _Data[list[HelixPrediction]]).data
-    if not predictions:
-        raise TwitchError("Helix returned no prediction")
-    return predictions[0]
-
-
-_Decoded = TypeVar("_Decoded")
-
-
-def _decode(response: httpx.Response, type_: type[_Decoded]) -> _Decoded:
-    try:
-        return msgspec.json.decode(response.content, type=type_)
-    except (msgspec.DecodeError, RecursionError) as exc:
-        raise TwitchError(f"unexpected answer from Helix: {exc}") from exc

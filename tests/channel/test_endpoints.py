@@ -9,11 +9,19 @@ import httpx
 from sqlalchemy import text
 
 from app.channel.repository import channel_repository
+from app.channel.service import channel_service
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
+from app.models.channel import Channel
 from app.models.user import Role
 from app.settings import Settings
-from tests.factories import DEFAULT_PASSWORD, bearer, create_user, register
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    bearer,
+    create_platform_account,
+    create_user,
+    register,
+)
 
 Client = httpx.AsyncClient
 Auth = dict[str, str]
@@ -198,7 +206,7 @@ async def test_who_may_change_a_channel(client: Client) -> None:
 
     owner_only = [
         ("PATCH", base, {"name": "Mine now"}),
-        ("POST", f"{base}/links", {"platform": "kick", "external_id": "123"}),
+        ("POST", f"{base}/links", {"platform": "youtube", "external_id": "123"}),
         ("POST", f"{base}/moderators", {"user_id": viewer_id}),
         ("DELETE", f"{base}/moderators/{moderator_id}", None),
     ]
@@ -232,7 +240,7 @@ async def test_an_unknown_channel_is_404_everywhere(client: Client) -> None:
     for method, url, body in [
         ("GET", base, None),
         ("PATCH", base, {"name": "x"}),
-        ("POST", f"{base}/links", {"platform": "kick", "external_id": "x"}),
+        ("POST", f"{base}/links", {"platform": "youtube", "external_id": "x"}),
         ("DELETE", f"{base}/links/1", None),
         ("GET", f"{base}/moderators", None),
         ("POST", f"{base}/moderators", {"user_id": user_id}),
@@ -255,7 +263,7 @@ async def test_everything_but_reading_a_channel_needs_sign_in(client: Client) ->
     assert (await client.get(base)).status_code == 200
     for method, url, body in [
         ("PATCH", base, {"name": "x"}),
-        ("POST", f"{base}/links", {"platform": "kick", "external_id": "x"}),
+        ("POST", f"{base}/links", {"platform": "youtube", "external_id": "x"}),
         ("DELETE", f"{base}/links/1", None),
         ("GET", f"{base}/moderators", None),
         ("POST", f"{base}/moderators", {"user_id": 1}),
@@ -277,34 +285,38 @@ async def test_a_platform_channel_is_linked_to_one_channel_only(
     client: Client, resources: Resources
 ) -> None:
     _, owner, channel_id = await _owned_channel(client)
-    _, rival, rival_id = await _owned_channel(client)
+    rival_id_user, rival, rival_id = await _owned_channel(client)
 
     linked = await client.post(
         f"/api/v1/channels/{channel_id}/links",
-        json={"platform": "kick", "external_id": "141981764"},
+        json={"platform": "youtube", "external_id": "141981764"},
         headers=owner,
     )
     assert linked.status_code == 201
     link = linked.json()
-    assert link["platform"] == "kick"
+    assert link["platform"] == "youtube"
     assert link["verified"] is False
     assert link["status"] == "unverified"
 
     for auth, target in [(rival, rival_id), (owner, channel_id)]:
         taken = await client.post(
             f"/api/v1/channels/{target}/links",
-            json={"platform": "kick", "external_id": "141981764"},
+            json={"platform": "youtube", "external_id": "141981764"},
             headers=auth,
         )
         assert taken.status_code == 409
         assert _code(taken) == "platform_channel_taken"
 
-    same_id_elsewhere = await client.post(
-        f"/api/v1/channels/{rival_id}/links",
-        json={"platform": "youtube", "external_id": "141981764"},
-        headers=rival,
-    )
-    assert same_id_elsewhere.status_code == 201
+    # The same id on another platform is another platform channel (a Kick one, linked by its
+    # owner through Kick sign-in).
+    async with unit_of_work(resources) as session:
+        rivals = await session.get(Channel, rival_id)
+        assert rivals is not None
+        account = await create_platform_account(
+            session, rival_id_user, platform="kick", platform_user_id="141981764"
+        )
+        same_id_elsewhere = await channel_service.link_verified(session, rivals, account)
+    assert (same_id_elsewhere.platform, same_id_elsewhere.external_id) == ("kick", "141981764")
 
     shown = (await client.get(f"/api/v1/channels/{channel_id}")).json()
     assert shown["links"] == [link]
@@ -326,7 +338,7 @@ async def test_a_platform_channel_is_linked_to_one_channel_only(
 
     freed = await client.post(
         f"/api/v1/channels/{rival_id}/links",
-        json={"platform": "kick", "external_id": "141981764"},
+        json={"platform": "youtube", "external_id": "141981764"},
         headers=rival,
     )
     assert freed.status_code == 201
@@ -335,17 +347,18 @@ async def test_a_platform_channel_is_linked_to_one_channel_only(
     assert actions == ["channel_created", "link_added", "link_removed"]
 
 
-async def test_a_twitch_channel_is_never_declared_only_linked_through_twitch_sign_in(
+async def test_twitch_and_kick_channels_are_never_declared_only_linked_through_sign_in(
     client: Client,
 ) -> None:
     _, owner, channel_id = await _owned_channel(client)
-    refused = await client.post(
-        f"/api/v1/channels/{channel_id}/links",
-        json={"platform": "twitch", "external_id": "141981764"},
-        headers=owner,
-    )
-    assert refused.status_code == 403
-    assert _code(refused) == "link_requires_oauth"
+    for platform in ("twitch", "kick"):
+        refused = await client.post(
+            f"/api/v1/channels/{channel_id}/links",
+            json={"platform": platform, "external_id": "141981764"},
+            headers=owner,
+        )
+        assert refused.status_code == 403
+        assert _code(refused) == "link_requires_oauth"
     assert (await client.get(f"/api/v1/channels/{channel_id}")).json()["links"] == []
 
 

@@ -17,10 +17,10 @@ from app.models.channel import Channel, Platform
 from app.models.platform import TokenPurpose
 from app.models.user import Role
 from app.platform.oauth import (
-    CALLBACK_PATH,
-    RECONCILE_SUBSCRIPTIONS_JOB,
+    RECONCILE_SUBSCRIPTIONS_JOBS,
     STARTS_PER_ADDRESS,
     PendingSignIn,
+    callback_path,
 )
 from app.platform.repository import platform_repository
 from app.platform.service import platform_identity_service
@@ -30,6 +30,8 @@ from tests.conftest import serve
 from tests.factories import DEFAULT_PASSWORD, bearer, create_channel, create_user, register
 from tests.fakes.twitch import FakeTwitch
 from tests.platform.conftest import consent, sign_in_with_twitch, start
+
+CALLBACK_PATH = callback_path(Platform.twitch)
 
 
 @pytest.fixture
@@ -195,7 +197,7 @@ async def test_the_owner_links_their_channel_and_its_subscriptions_are_queued(
 
     queued = await resources.jobs.queued_jobs()
     assert [(job.function, list(job.args)) for job in queued] == [
-        (RECONCILE_SUBSCRIPTIONS_JOB, [channel_id])
+        (RECONCILE_SUBSCRIPTIONS_JOBS[Platform.twitch], [channel_id])
     ]
 
 

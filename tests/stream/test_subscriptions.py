@@ -12,7 +12,7 @@ from app.kit.uow import read_session
 from app.models.channel import LinkStatus
 from app.models.platform import PlatformToken, TokenPurpose, TokenStatus
 from app.settings import Settings
-from app.stream.subscriptions import APP_TOKEN_KEY, Plan, TwitchApi, twitch_subscription_service
+from app.stream.subscriptions import Plan, TwitchApi, twitch_subscription_service
 from tests.conftest import RunJobs
 from tests.fakes.twitch import Delivery, FakeTwitch, objects
 from tests.stream.twitch import (
@@ -29,6 +29,9 @@ PUBLIC_URL = "https://pools.example.com"
 CALLBACK = f"{PUBLIC_URL}/webhooks/twitch"
 BROADCASTER, OTHER, BOT = "141981764", "555000111", "900900"
 RECONCILE = "twitch.subscriptions.reconcile"
+
+#: Where the Twitch app token is cached (encrypted).
+APP_TOKEN_KEY = "twitch:app_token"
 
 
 @pytest.fixture

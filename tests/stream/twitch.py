@@ -1,7 +1,9 @@
-"""A fake Twitch and channels linked to it through stored grants, as an OAuth link leaves them."""
+"""A fake platform (Twitch, Kick) and channels linked to it through stored grants, as an OAuth
+link leaves them."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -14,9 +16,22 @@ from app.platform.schemas import TokenSet
 from app.platform.tokens import platform_token_service
 from app.settings import Settings
 from tests.factories import create_channel, create_platform_account, create_user
+from tests.fakes.oauth import Token
 from tests.fakes.twitch import FakeTwitch, objects
 
 PREDICTIONS = ["channel:read:predictions", "channel:manage:predictions"]
+KICK_BROADCASTER = ["user:read", "channel:read", "events:subscribe"]
+KICK_BOT = ["user:read", "chat:write"]
+
+
+class FakePlatform(Protocol):
+    """What linking needs of a fake platform (``FakeTwitch``, ``FakeKick``)."""
+
+    def add_user(self, user_id: str, name: str) -> Any: ...
+
+    def issue_token(self, user_id: str | None, scopes: list[str] | None = None) -> Token: ...
+
+
 BOT_SCOPES = ["user:read:chat", "user:write:chat", "user:bot"]
 
 
@@ -32,7 +47,7 @@ class Linked:
 async def grant(
     resources: Resources,
     settings: Settings,
-    fake: FakeTwitch,
+    fake: FakePlatform,
     account: PlatformAccount,
     purpose: TokenPurpose,
     scopes: list[str],
@@ -59,19 +74,20 @@ async def grant(
 async def link_channel(
     resources: Resources,
     settings: Settings,
-    fake: FakeTwitch,
+    fake: FakePlatform,
     broadcaster_id: str,
     *,
     scopes: list[str] | None = None,
+    platform: str = "twitch",
 ) -> Linked:
-    """A new streamer whose channel is linked to the Twitch channel ``broadcaster_id``."""
+    """A new streamer whose channel is linked to the platform channel ``broadcaster_id``."""
     login = f"streamer{broadcaster_id}"
     fake.add_user(broadcaster_id, login)
     async with unit_of_work(resources) as session:
         owner = await create_user(session, settings)
         channel = await create_channel(session, owner.id)
         account = await create_platform_account(
-            session, owner.id, platform_user_id=broadcaster_id, login=login
+            session, owner.id, platform=platform, platform_user_id=broadcaster_id, login=login
         )
         await channel_service.link_verified(session, channel, account)
     access = await grant(
@@ -80,22 +96,28 @@ async def link_channel(
         fake,
         account,
         TokenPurpose.broadcaster,
-        PREDICTIONS if scopes is None else scopes,
+        scopes if scopes is not None else PREDICTIONS if platform == "twitch" else KICK_BROADCASTER,
     )
     return Linked(channel.id, account.id, broadcaster_id, access)
 
 
 async def link_bot(
-    resources: Resources, settings: Settings, fake: FakeTwitch, bot_id: str
+    resources: Resources,
+    settings: Settings,
+    fake: FakePlatform,
+    bot_id: str,
+    *,
+    platform: str = "twitch",
 ) -> PlatformAccount:
     """The platform's chat bot account and its grant."""
     fake.add_user(bot_id, "poolsbot")
     async with unit_of_work(resources) as session:
         user = await create_user(session, settings, display_name="Pools Bot")
         account = await create_platform_account(
-            session, user.id, platform_user_id=bot_id, login="poolsbot"
+            session, user.id, platform=platform, platform_user_id=bot_id, login="poolsbot"
         )
-    await grant(resources, settings, fake, account, TokenPurpose.bot, BOT_SCOPES)
+    scopes = BOT_SCOPES if platform == "twitch" else KICK_BOT
+    await grant(resources, settings, fake, account, TokenPurpose.bot, scopes)
     return account
 
 

@@ -7,8 +7,9 @@ Twitch's formats.
 - ``websocket``: a fake EventSub WebSocket server (``FakeEventSubWebSocket``);
 - ``cli``: ``python -m tests.fakes.twitch`` for trying things locally."""
 
+from tests.fakes.oauth import Token
 from tests.fakes.twitch.objects import JsonObject, new_id, rfc3339
-from tests.fakes.twitch.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeTwitch, Token
+from tests.fakes.twitch.server import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, FakeTwitch
 from tests.fakes.twitch.signing import (
     Delivery,
     notification,

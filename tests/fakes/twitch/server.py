@@ -2,18 +2,17 @@
 endpoints the platform calls, with inspectable state and failure injection."""
 
 import base64
-import hashlib
 import math
-import secrets
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import msgspec
 from aiohttp import web
 
+from tests.fakes.oauth import TOKEN_LIFETIME_SECONDS, GrantRefused, OAuthStore, Token
+from tests.fakes.platform import FakePlatformServer
 from tests.fakes.twitch import objects
 from tests.fakes.twitch.objects import JsonObject
 from tests.fakes.twitch.signing import Delivery, notification, post, revocation, verification
@@ -21,28 +20,6 @@ from tests.fakes.twitch.signing import Delivery, notification, post, revocation,
 DEFAULT_CLIENT_ID: Final = "fakeclientid0123456789abcdefgh"
 DEFAULT_CLIENT_SECRET: Final = "fakeclientsecret0123456789abcd"
 RATE_LIMIT: Final = 800
-TOKEN_LIFETIME_SECONDS: Final = 14_400
-
-
-@dataclass
-class Token:
-    access_token: str
-    client_id: str
-    user_id: str | None
-    scopes: list[str]
-    expires_at: float
-    refresh_token: str | None = None
-    revoked: bool = False
-
-
-@dataclass
-class _Code:
-    client_id: str
-    user_id: str
-    redirect_uri: str
-    scopes: list[str]
-    code_challenge: str | None
-    code_challenge_method: str | None
 
 
 @dataclass
@@ -63,7 +40,7 @@ class HelixError(Exception):
         self.message = message
 
 
-class FakeTwitch:
+class FakeTwitch(FakePlatformServer):
     """A fake Twitch for one app (``client_id``/``client_secret``), serving both id.twitch.tv
     (``/oauth2/...``) and Helix (``/helix/...``) on one loopback port.
 
@@ -78,11 +55,9 @@ class FakeTwitch:
         client_secret: str = DEFAULT_CLIENT_SECRET,
         page_size: int = 100,
     ) -> None:
-        self.client_id = client_id
-        self.client_secret = client_secret
+        super().__init__(OAuthStore(client_id, client_secret))
         self.page_size = page_size
         self.users: dict[str, JsonObject] = {}
-        self.tokens: dict[str, Token] = {}
         self.subscriptions: dict[str, JsonObject] = {}
         #: Secrets of webhook subscriptions, by subscription id (never shown in the API).
         self.subscription_secrets: dict[str, str] = {}
@@ -90,43 +65,16 @@ class FakeTwitch:
         self.predictions: dict[str, JsonObject] = {}
         #: Every request: (method, path, the token it carried or None).
         self.requests: list[tuple[str, str, str | None]] = []
-        self._codes: dict[str, _Code] = {}
-        self._refresh_tokens: dict[str, str] = {}
         self._failures = _Failures()
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/oauth2/authorize", self._authorize)
         app.router.add_post("/oauth2/token", self._token)
         app.router.add_get("/oauth2/validate", self._validate)
         app.router.add_post("/oauth2/revoke", self._revoke)
         app.router.add_route("*", "/helix/{path:.*}", self._helix)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        self.url = f"http://{host}:{self._runner.addresses[0][1]}"
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def id_url(self) -> str:
@@ -144,45 +92,12 @@ class FakeTwitch:
         self.users[user_id] = objects.user(user_id, login, display_name)
         return self.users[user_id]
 
-    def issue_token(self, user_id: str | None, scopes: list[str] | None = None) -> Token:
-        """A token straight from the store: a user token (with a refresh token) or, for
-        ``user_id=None``, an app token."""
-        token = Token(
-            access_token=secrets.token_hex(15),
-            client_id=self.client_id,
-            user_id=user_id,
-            scopes=list(scopes or []),
-            expires_at=time.time() + TOKEN_LIFETIME_SECONDS,
-            refresh_token=secrets.token_hex(25) if user_id is not None else None,
-        )
-        self.tokens[token.access_token] = token
-        if token.refresh_token is not None:
-            self._refresh_tokens[token.refresh_token] = token.access_token
-        return token
-
-    def authorize(
-        self,
-        user_id: str,
-        *,
-        redirect_uri: str,
-        scopes: list[str],
-        code_challenge: str | None = None,
-        code_challenge_method: str | None = None,
-        client_id: str | None = None,
-    ) -> str:
-        """The code Twitch would send back after ``user_id`` approves the app."""
+    def authorize(self, user_id: str, **request: Any) -> str:
+        """The code Twitch would send back after ``user_id`` approves the app (``request``:
+        ``OAuthStore.authorize``'s)."""
         if user_id not in self.users:
             raise KeyError(f"no fake user {user_id}")
-        code = secrets.token_hex(15)
-        self._codes[code] = _Code(
-            client_id or self.client_id,
-            user_id,
-            redirect_uri,
-            scopes,
-            code_challenge,
-            code_challenge_method,
-        )
-        return code
+        return self.oauth.authorize(user_id, **request)
 
     # --- failure injection ----------------------------------------------------------------------
 
@@ -199,13 +114,6 @@ class FakeTwitch:
         self, code: str = "msg_rejected", message: str = "Your message is being checked by mods."
     ) -> None:
         self._failures.chat_drops.append((code, message))
-
-    def revoke(self, access_token: str, *, with_refresh_token: bool = True) -> None:
-        """The user disconnects the app: the token (and its refresh token) stop working."""
-        token = self.tokens[access_token]
-        token.revoked = True
-        if with_refresh_token and token.refresh_token is not None:
-            self._refresh_tokens.pop(token.refresh_token, None)
 
     def expire(self, access_token: str) -> None:
         self.tokens[access_token].expires_at = time.time() - 1
@@ -263,15 +171,13 @@ class FakeTwitch:
         raise web.HTTPFound(f"{query['redirect_uri']}?{urlencode(back)}")
 
     async def _token(self, request: web.Request) -> web.Response:
-        form = await request.post()
+        form = {key: str(value) for key, value in (await request.post()).items()}
         self.requests.append(("POST", "/oauth2/token", None))
-        if form.get("client_id") != self.client_id:
-            return _oauth_error(400, "invalid client")
-        if form.get("client_secret") != self.client_secret:
-            return _oauth_error(403, "invalid client secret")
-        grant = form.get("grant_type")
-        if grant == "client_credentials":
-            token = self.issue_token(None)
+        try:
+            token, app = self.oauth.grant(form)
+        except GrantRefused as refused:
+            return _oauth_error(refused.status, refused.message)
+        if app:
             return web.json_response(
                 {
                     "access_token": token.access_token,
@@ -279,30 +185,12 @@ class FakeTwitch:
                     "token_type": "bearer",
                 }
             )
-        if grant == "authorization_code":
-            code = self._codes.pop(str(form.get("code", "")), None)
-            if code is None or code.client_id != self.client_id:
-                return _oauth_error(400, "Invalid authorization code")
-            if form.get("redirect_uri") != code.redirect_uri:
-                return _oauth_error(400, "Parameter redirect_uri does not match registered URI")
-            if code.code_challenge is not None and not _pkce_matches(
-                code, str(form.get("code_verifier", ""))
-            ):
-                return _oauth_error(400, "Invalid code verifier")
-            return _token_response(self.issue_token(code.user_id, code.scopes))
-        if grant == "refresh_token":
-            access = self._refresh_tokens.pop(str(form.get("refresh_token", "")), None)
-            if access is None:
-                return _oauth_error(400, "Invalid refresh token")
-            old = self.tokens[access]
-            old.revoked = True
-            return _token_response(self.issue_token(old.user_id, old.scopes))
-        return _oauth_error(400, "unsupported grant type")
+        return _token_response(token)
 
     async def _validate(self, request: web.Request) -> web.Response:
         scheme, _, access = request.headers.get("Authorization", "").partition(" ")
         token = self.tokens.get(access) if scheme.lower() == "oauth" else None
-        if token is None or not _usable(token):
+        if token is None or not token.usable:
             return _oauth_error(401, "invalid access token")
         body: JsonObject = {
             "client_id": token.client_id,
@@ -324,7 +212,7 @@ class FakeTwitch:
     # --- Helix ----------------------------------------------------------------------------------
 
     async def _helix(self, request: web.Request) -> web.Response:
-        scheme, _, access = request.headers.get("Authorization", "").partition(" ")
+        access = request.headers.get("Authorization", "").partition(" ")[2]
         path = request.match_info["path"]
         self.requests.append((request.method, f"/helix/{path}", access or None))
         headers = {"Ratelimit-Limit": str(RATE_LIMIT), "Ratelimit-Remaining": str(RATE_LIMIT - 1)}
@@ -340,8 +228,8 @@ class FakeTwitch:
         if self._failures.unauthorized:
             self._failures.unauthorized -= 1
             return _helix_error(401, "Invalid OAuth token", headers)
-        token = self.tokens.get(access) if scheme.lower() == "bearer" else None
-        if token is None or not _usable(token):
+        token = self.oauth.bearer(request.headers.get("Authorization", ""))
+        if token is None:
             return _helix_error(401, "Invalid OAuth token", headers)
         if request.headers.get("Client-Id") != token.client_id:
             return _helix_error(401, "Client ID and OAuth token do not match", headers)
@@ -568,24 +456,11 @@ _ROUTES: Final[dict[tuple[str, str], Any]] = {
 }
 
 
-def _usable(token: Token) -> bool:
-    return not token.revoked and token.expires_at > time.time()
-
-
 def _require_broadcaster(token: Token, broadcaster_id: str) -> None:
     if token.user_id != broadcaster_id:
         raise HelixError(401, "The broadcaster_id must match the user ID in the user access token.")
     if "channel:manage:predictions" not in token.scopes:
         raise HelixError(401, "Missing scope: channel:manage:predictions")
-
-
-def _pkce_matches(code: _Code, verifier: str) -> bool:
-    if code.code_challenge_method == "S256":
-        digest = hashlib.sha256(verifier.encode()).digest()
-        expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    else:
-        expected = verifier
-    return secrets.compare_digest(expected, code.code_challenge or "")
 
 
 def _token_response(token: Token) -> web.Response:

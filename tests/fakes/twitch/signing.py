@@ -3,25 +3,13 @@ body, with Twitch's headers, and a way to POST them to an endpoint."""
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from datetime import datetime
 
-import httpx
 import msgspec
 
+from tests.fakes.delivery import Delivery as Delivery
+from tests.fakes.delivery import post as post
 from tests.fakes.twitch.objects import JsonObject, new_id, rfc3339
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One webhook request as Twitch sends it."""
-
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def message_id(self) -> str:
-        return self.headers["Twitch-Eventsub-Message-Id"]
 
 
 def signature(secret: str | bytes, message_id: str, timestamp: str, body: bytes) -> str:
@@ -89,11 +77,3 @@ def revocation(
     return signed_delivery(
         "revocation", {"subscription": subscription | {"status": reason}}, secret
     )
-
-
-async def post(
-    url: str, delivery: Delivery, *, transport: httpx.AsyncBaseTransport | None = None
-) -> httpx.Response:
-    """POST ``delivery`` to ``url`` as Twitch does (no redirects followed)."""
-    async with httpx.AsyncClient(transport=transport, timeout=10) as client:
-        return await client.post(url, content=delivery.body, headers=delivery.headers)

@@ -1,0 +1,3 @@
+from tests.fakes.kick.cli import main
+
+main()
