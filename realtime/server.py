@@ -59,7 +59,6 @@ class SocketApp:
     through the Redis manager."""
 
     def __init__(self, settings: Settings, resources: Callable[[], Resources]) -> None:
-        delivery.install()
         self.settings = settings
         self._resources = resources
         self.connections = Connections()
@@ -75,6 +74,7 @@ class SocketApp:
             engineio_logger=False,
             json=PacketJson,
         )
+        delivery.install(self.server)
         self.snapshots = PublicSnapshots()
         self.server.manager.listen(self.snapshots.heard)
         self.server.on("connect", self.connect)
