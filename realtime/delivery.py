@@ -31,6 +31,7 @@ run time that what it uses exists, using the libraries' path when it does not.
 """
 
 import asyncio
+import collections
 import logging
 import struct
 import time
@@ -60,7 +61,14 @@ PINNED = {
 HARD_LIMIT = 1024 * 1024
 
 #: The uvicorn protocol attributes used (set in its ``__init__`` and ``connection_made``).
-PROTOCOL_ATTRIBUTES = ("transport", "writable", "close_sent", "disconnected")
+PROTOCOL_ATTRIBUTES = (
+    "transport",
+    "writable",
+    "close_sent",
+    "disconnected",
+    "handshake_complete",
+    "queue",
+)
 #: The engine.io socket attributes used (base_socket.BaseSocket and AsyncSocket).
 SOCKET_ATTRIBUTES = ("queue", "upgraded", "closing", "closed", "last_ping", "server")
 
@@ -108,7 +116,7 @@ class Link:
         protocol = self.protocol
         return not (protocol.close_sent or protocol.disconnected or self.transport.is_closing())
 
-    def deliver(self, queue: asyncio.Queue[Any], framed: Framed) -> None:
+    def deliver(self, queue: Any, framed: Framed) -> None:
         """Write ``framed`` now if nothing is ahead of it, else queue it behind the rest."""
         if self.idle and queue.empty() and self.protocol.writable.is_set():
             if self.open():
@@ -129,6 +137,91 @@ class Link:
         self.queued -= len(framed.frame)
         if self.open():
             self.transport.write(framed.frame)
+
+
+class LeanQueue:
+    """A FIFO queue with what engine.io asks of a socket's send queue and uvicorn of its
+    receive queue (``put``, ``put_nowait``, ``get``, ``get_nowait``, ``empty``, ``qsize``,
+    ``task_done``, ``join``), as asyncio.Queue behaves, without its three deques and event
+    per queue: some 2.5 KB that every idle connection kept twice."""
+
+    __slots__ = ("_getters", "_items", "_joiners", "_unfinished")
+
+    def __init__(self) -> None:
+        self._items: collections.deque[Any] | None = None
+        self._getters: list[asyncio.Future[None]] | None = None
+        self._joiners: list[asyncio.Future[None]] | None = None
+        self._unfinished = 0
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
+
+    def put_nowait(self, item: Any) -> None:
+        if self._items is None:
+            self._items = collections.deque()
+        self._items.append(item)
+        self._unfinished += 1
+        self._wake_getter()
+
+    async def put(self, item: Any) -> None:
+        self.put_nowait(item)
+
+    def get_nowait(self) -> Any:
+        items = self._items
+        if not items:
+            raise asyncio.QueueEmpty
+        item = items.popleft()
+        if not items:
+            self._items = None
+        return item
+
+    async def get(self) -> Any:
+        while not self._items:
+            getter = asyncio.get_running_loop().create_future()
+            if self._getters is None:
+                self._getters = []
+            self._getters.append(getter)
+            try:
+                await getter
+            except BaseException:
+                getter.cancel()
+                if self._getters is not None and getter in self._getters:
+                    self._getters.remove(getter)
+                if self._items:  # woken, then cancelled: the next getter takes the item
+                    self._wake_getter()
+                raise
+        return self.get_nowait()
+
+    def task_done(self) -> None:
+        if self._unfinished <= 0:
+            raise ValueError("task_done() called too many times")
+        self._unfinished -= 1
+        if self._unfinished == 0 and self._joiners:
+            for joiner in self._joiners:
+                if not joiner.done():
+                    joiner.set_result(None)
+            self._joiners = None
+
+    async def join(self) -> None:
+        if self._unfinished:
+            joiner = asyncio.get_running_loop().create_future()
+            if self._joiners is None:
+                self._joiners = []
+            self._joiners.append(joiner)
+            await joiner
+
+    def _wake_getter(self) -> None:
+        getters = self._getters
+        while getters:
+            getter = getters.pop(0)
+            if not getter.done():
+                getter.set_result(None)
+                break
+        if not getters:
+            self._getters = None
 
 
 def link_of(socket: Any) -> Link | None:
@@ -161,18 +254,42 @@ def protocol_of(send: Any) -> Any:
 
 class LinkedWebSocket(engineio_asgi.WebSocket):  # type: ignore[misc]
     """engine.io's ASGI WebSocket driver, which also links the engine.io socket it serves to
-    the connection's uvicorn protocol (what :func:`_poll` and :class:`Link` write to)."""
+    the connection's uvicorn protocol (what :func:`_poll` and :class:`Link` write to), and lets
+    go of what only the handshake needed (memory every idle connection would keep)."""
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
         socket = getattr(self.handler, "__self__", None)
         protocol = protocol_of(environ.get("asgi.send"))
+        # Nothing waits on uvicorn's receive queue yet: its one reader is the handler, below.
+        if (
+            protocol is not None
+            and isinstance(protocol.queue, asyncio.Queue)
+            and protocol.queue.empty()
+        ):
+            protocol.queue = LeanQueue()
         if (
             isinstance(socket, AsyncSocket)
             and protocol is not None
             and all(hasattr(socket, name) for name in SOCKET_ATTRIBUTES)
         ):
             socket.__dict__["_streampools_link"] = Link(protocol)
-        return await super().__call__(environ)
+        # The library's __call__, with the release between the accept and the handler.
+        self.asgi_receive = environ["asgi.receive"]
+        self.asgi_send = environ["asgi.send"]
+        await self.asgi_send({"type": "websocket.accept"})
+        release_handshake(environ, protocol)
+        await self.handler(self)
+        return ""
+
+
+def release_handshake(environ: dict[str, Any], protocol: Any) -> None:
+    """Drop what the connection keeps from its handshake and never reads again: the request
+    body reader engine.io made (an instance of a class made for each request, some 3 KB), and
+    uvicorn's parsed request and response (their headers; the ASGI scope keeps the request's)."""
+    environ.pop("wsgi.input", None)
+    if protocol is not None and protocol.handshake_complete and hasattr(protocol, "response"):
+        protocol.request = None
+        protocol.response = None
 
 
 class LocalFanout(socketio.AsyncManager):  # type: ignore[misc]
@@ -259,7 +376,7 @@ async def _poll(self: AsyncSocket) -> list[Any]:
     if not self.upgraded:
         packets: list[Any] = await _library_poll(self)
         return packets
-    queue: asyncio.Queue[Any] = self.queue
+    queue: LeanQueue = self.queue
     link = link_of(self)
     if link is None:
         return await _take(queue)
@@ -298,7 +415,7 @@ async def _poll(self: AsyncSocket) -> list[Any]:
             return packets
 
 
-async def _take(queue: asyncio.Queue[Any]) -> list[Any]:
+async def _take(queue: Any) -> list[Any]:
     first = await queue.get()
     queue.task_done()
     if first is None:
@@ -334,5 +451,6 @@ def install(server: socketio.AsyncServer) -> None:
         return
     AsyncSocket.poll = _poll
     eio = server.eio
+    eio.create_queue = LeanQueue
     if isinstance(getattr(eio, "_async", None), dict) and "websocket" in eio._async:
         eio._async = {**eio._async, "websocket": LinkedWebSocket}

@@ -70,6 +70,21 @@ def test_the_private_parts_relied_on_exist() -> None:
     assert server.eio._async["websocket"] is delivery.LinkedWebSocket
     assert engineio_asgi._async["websocket"] is engineio_asgi.WebSocket  # others untouched
     assert inspect.getsource(socketio.AsyncServer._send_eio_packet).count("send_packet") == 1
+    # LinkedWebSocket.__call__ repeats the driver's, with the release after the accept.
+    call = inspect.getsource(engineio_asgi.WebSocket.__call__)
+    for line in (
+        "self.asgi_receive = environ['asgi.receive']",
+        "self.asgi_send = environ['asgi.send']",
+        "await self.asgi_send({'type': 'websocket.accept'})",
+        "await self.handler(self)",
+        "return ''",
+    ):
+        assert line in call
+    # Sockets get their queue from the server's create_queue; install gives them ours.
+    assert "self.queue = self.server.create_queue()" in inspect.getsource(
+        async_socket.AsyncSocket.__mro__[1].__init__
+    )
+    assert isinstance(server.eio.create_queue(), delivery.LeanQueue)
 
 
 async def test_the_uvicorn_protocol_has_what_is_written_to() -> None:
@@ -88,8 +103,21 @@ async def test_the_uvicorn_protocol_has_what_is_written_to() -> None:
     assert delivery.protocol_of(wrapped) is protocol
     assert delivery.protocol_of(print) is None
     source = inspect.getsource(WebSocketsSansIOProtocol)
-    for needle in ("self.writable.clear()", "self.writable.set()", "self.close_sent = True"):
+    for needle in (
+        "self.writable.clear()",
+        "self.writable.set()",
+        "self.close_sent = True",
+        # Set by the handshake alone, read by nothing after the accept (released then).
+        "self.request = event",
+        "self.response = self.conn.accept(event)",
+        # Its receive queue: what the protocol does with it, all LeanQueue has.
+        "self.queue.put_nowait(",
+        "message = await self.queue.get()",
+        "self.queue.empty()",
+    ):
         assert needle in source
+    assert source.count("self.request") == 1
+    assert source.count("self.queue.") == source.count("self.queue.put_nowait(") + 2
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 200_000])
@@ -97,6 +125,44 @@ def test_a_frame_is_what_websockets_frames(size: int) -> None:
     payload = ("é" * size).encode()[:size]
     expected = Frame(Opcode.TEXT, payload).serialize(mask=False, extensions=[])
     assert delivery.websocket_frame(payload) == expected
+
+
+# -- the lean queue ---------------------------------------------------------------------
+
+
+async def test_the_lean_queue_behaves_as_asyncio_queue() -> None:
+    queue = delivery.LeanQueue()
+    assert queue.empty() and queue.qsize() == 0
+    with pytest.raises(asyncio.QueueEmpty):
+        queue.get_nowait()
+    waiting = asyncio.create_task(queue.get())
+    await asyncio.sleep(0)
+    await queue.put("a")
+    queue.put_nowait("b")
+    assert await waiting == "a"
+    assert queue.qsize() == 1 and queue.get_nowait() == "b" and queue.empty()
+    # A getter woken and then cancelled leaves its item to the next getter.
+    first, second = asyncio.create_task(queue.get()), asyncio.create_task(queue.get())
+    await asyncio.sleep(0)
+    queue.put_nowait("c")
+    first.cancel()
+    assert await second == "c"
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    # A timed-out wait (what engine.io's long-polling does) takes nothing.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(queue.get(), 0.01)
+    queue.put_nowait("d")
+    assert await asyncio.wait_for(queue.get(), 1) == "d"
+    # join waits for every item put to be marked done.
+    joined = asyncio.create_task(queue.join())
+    await asyncio.sleep(0)
+    assert not joined.done()
+    for _ in range(4):
+        queue.task_done()
+    await asyncio.wait_for(joined, 1)
+    with pytest.raises(ValueError, match="too many times"):
+        queue.task_done()
 
 
 # -- a bare server with our manager --------------------------------------------------------
@@ -326,6 +392,11 @@ async def test_a_client_that_stops_reading_is_disconnected_before_memory_grows(
     socket = server.sio.eio.sockets[stalled_eio_sid]
     link = delivery.link_of(socket)
     assert link is not None
+    # What only the handshake needed is gone; both queues are lean ones.
+    assert link.protocol.request is None and link.protocol.response is None
+    assert isinstance(link.protocol.queue, delivery.LeanQueue)
+    assert isinstance(socket.queue, delivery.LeanQueue)
+    assert "wsgi.input" not in server.sio.environ[stalled_eio_sid]
     payload = {"t": "x" * 32_000, "n": 0}
     count = 1_000  # 32 MB, more than loopback's socket buffers hold
     most_queued = 0
