@@ -44,6 +44,8 @@ from engineio.async_drivers import asgi as engineio_asgi
 from engineio.async_socket import AsyncSocket
 from socketio import packet as socket_packet
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import Protocol, State
+from websockets.server import ServerProtocol
 
 log = logging.getLogger("streampools.realtime")
 
@@ -284,9 +286,30 @@ class LinkedWebSocket(engineio_asgi.WebSocket):  # type: ignore[misc]
 
 def release_handshake(environ: dict[str, Any], protocol: Any) -> None:
     """Drop what the connection keeps from its handshake and never reads again: the request
-    body reader engine.io made (an instance of a class made for each request, some 3 KB), and
-    uvicorn's parsed request and response (their headers; the ASGI scope keeps the request's)."""
-    environ.pop("wsgi.input", None)
+    body reader engine.io made (an instance of a class made for each request, some 3 KB), the
+    environ's copies of the request headers (``HTTP_*``: the ASGI scope in
+    ``environ["asgi.scope"]["headers"]`` keeps them, and nothing here reads them after the
+    accept), the handshake request websockets' parser keeps, and uvicorn's parsed request and
+    response."""
+    kept = {
+        key: value
+        for key, value in environ.items()
+        if key != "wsgi.input" and not key.startswith("HTTP_")
+    }
+    environ.clear()  # in place: engine.io and python-socketio hold this very dict
+    environ.update(kept)
+    conn = getattr(protocol, "conn", None)
+    if (
+        isinstance(conn, ServerProtocol)
+        and conn.state is State.OPEN
+        and not getattr(conn.reader, "buffer", b"x")
+    ):
+        # websockets' server parser keeps the handshake request (and its headers) in its
+        # frame for the connection's life; from here on it only parses frames, as the base
+        # parser does. Nothing is half-parsed: the client's frames come after the accept,
+        # written just now, and the buffer is empty. (websockets swaps parsers the same way.)
+        conn.parser = Protocol.parse(conn)
+        next(conn.parser)
     if protocol is not None and protocol.handshake_complete and hasattr(protocol, "response"):
         protocol.request = None
         protocol.response = None

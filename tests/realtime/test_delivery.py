@@ -25,6 +25,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from uvicorn.server import ServerState
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.frames import Frame, Opcode
+from websockets.protocol import Protocol
+from websockets.server import ServerProtocol
 
 from app.kit.migrate import PROJECT_ROOT
 from realtime import delivery
@@ -117,6 +119,14 @@ async def test_the_uvicorn_protocol_has_what_is_written_to() -> None:
     ):
         assert needle in source
     assert source.count("self.request") == 1
+    # websockets' server parser: the handshake, then the base frame parser, which keeps no
+    # state across its wait for data; parsers are swapped by assigning and starting one.
+    server_parse = inspect.getsource(ServerProtocol.parse)
+    assert "request = yield from Request.parse(" in server_parse
+    assert server_parse.rstrip().endswith("yield from super().parse()")
+    assert "if (yield from self.reader.at_eof()):" in inspect.getsource(Protocol.parse)
+    assert "self.parser = self.discard()\n        next(self.parser)" in inspect.getsource(Protocol)
+    assert isinstance(ServerProtocol().reader.buffer, bytearray)
     assert source.count("self.queue.") == source.count("self.queue.put_nowait(") + 2
 
 
@@ -396,7 +406,10 @@ async def test_a_client_that_stops_reading_is_disconnected_before_memory_grows(
     assert link.protocol.request is None and link.protocol.response is None
     assert isinstance(link.protocol.queue, delivery.LeanQueue)
     assert isinstance(socket.queue, delivery.LeanQueue)
-    assert "wsgi.input" not in server.sio.environ[stalled_eio_sid]
+    environ = server.sio.environ[stalled_eio_sid]
+    assert "wsgi.input" not in environ and not any(key.startswith("HTTP_") for key in environ)
+    assert environ["asgi.scope"]["headers"]  # the request's headers, kept once
+    assert link.protocol.conn.parser.gi_code is Protocol.parse.__code__
     payload = {"t": "x" * 32_000, "n": 0}
     count = 1_000  # 32 MB, more than loopback's socket buffers hold
     most_queued = 0
