@@ -3,8 +3,8 @@
 // moment its last recipient got it. A larger room is several swarms, whose results the parent
 // merges (per stamped message, the last recipient of all).
 //
-// Config (first line on stdin, JSON): {url, clients, channel, connectConcurrency,
-//   joinTimeoutMs, graceSeconds, deadlineSeconds}
+// Config (first line on stdin, JSON): {url, clients, channel, join (default true: each client
+//   joins the channel), connectConcurrency, joinTimeoutMs, graceSeconds, deadlineSeconds}
 // Parent → swarm (stdin): "start", then "stop <stamped messages sent>" (repeatable), "quit".
 // Swarm → parent (stdout, JSON lines): {event: "ready"}, then per run {event: "started"} and
 // {event: "result"}.
@@ -74,10 +74,12 @@ async function join() {
   });
   sockets.push(socket);
   await connected(socket);
-  const answer = await socket
-    .timeout(config.joinTimeoutMs ?? 30000)
-    .emitWithAck("channel:join", { channel: config.channel });
-  if (!answer?.ok) throw new Error(`channel:join refused: ${JSON.stringify(answer)}`);
+  if (config.join ?? true) {
+    const answer = await socket
+      .timeout(config.joinTimeoutMs ?? 30000)
+      .emitWithAck("channel:join", { channel: config.channel });
+    if (!answer?.ok) throw new Error(`channel:join refused: ${JSON.stringify(answer)}`);
+  }
   measurer ??= socket;
   socket.onAny((event, payload) => onDelivery(socket === measurer, event, payload));
   socket.on("disconnect", () => {
