@@ -66,7 +66,6 @@ class SocketApp:
         resources: Callable[[], Resources],
         slot: ProcessSlot | None = None,
     ) -> None:
-        delivery.install()
         self.settings = settings
         self._resources = resources
         self.connections = Connections()
@@ -83,6 +82,7 @@ class SocketApp:
             engineio_logger=False,
             json=PacketJson,
         )
+        delivery.install(self.server)
         self.snapshots = PublicSnapshots()
         self.revocations = revocation.SharedChecks(lambda: self._resources().redis)
         self.server.manager.listen(self.snapshots.heard)

@@ -1,9 +1,10 @@
 // The fan-out swarm: many anonymous Socket.IO clients in one channel room, in this one process.
 // Counts every delivery and, for each stamped chat message ("bench <seq> <sent ms>"), the
-// moment its last recipient got it.
+// moment its last recipient got it. A larger room is several swarms, whose results the parent
+// merges (per stamped message, the last recipient of all).
 //
-// Config (first line on stdin, JSON): {url, clients, channel, connectConcurrency,
-//   joinTimeoutMs, graceSeconds, deadlineSeconds}
+// Config (first line on stdin, JSON): {url, clients, channel, join (default true: each client
+//   joins the channel), connectConcurrency, joinTimeoutMs, graceSeconds, deadlineSeconds}
 // Parent → swarm (stdin): "start", then "stop <stamped messages sent>" (repeatable), "quit".
 // Swarm → parent (stdout, JSON lines): {event: "ready"}, then per run {event: "started"} and
 // {event: "result"}.
@@ -73,10 +74,12 @@ async function join() {
   });
   sockets.push(socket);
   await connected(socket);
-  const answer = await socket
-    .timeout(config.joinTimeoutMs ?? 30000)
-    .emitWithAck("channel:join", { channel: config.channel });
-  if (!answer?.ok) throw new Error(`channel:join refused: ${JSON.stringify(answer)}`);
+  if (config.join ?? true) {
+    const answer = await socket
+      .timeout(config.joinTimeoutMs ?? 30000)
+      .emitWithAck("channel:join", { channel: config.channel });
+    if (!answer?.ok) throw new Error(`channel:join refused: ${JSON.stringify(answer)}`);
+  }
   measurer ??= socket;
   socket.onAny((event, payload) => onDelivery(socket === measurer, event, payload));
   socket.on("disconnect", () => {
@@ -88,11 +91,14 @@ async function stop(expected) {
   run.stoppedAt = now();
   const members = sockets.filter((s) => s.connected).length;
   const until = run.stoppedAt + (config.graceSeconds ?? 5) * 1000;
-  const complete = () => [...run.stamped.values()].filter((m) => m.count >= members).length;
-  while (now() < until && complete() < expected) await sleep(20);
+  const reached = () => [...run.stamped.values()].filter((m) => m.count >= members).length;
+  while (now() < until && reached() < expected) await sleep(20);
   await sleep(200); // stragglers of the coalesced updates
   run.counting = false;
   const messages = [...run.stamped.values()];
+  // Per stamped message that reached every member: [sent, last] (several swarms' are merged).
+  const complete = {};
+  for (const [seq, m] of run.stamped) if (m.count >= members) complete[seq] = [m.sent, m.last];
   report({
     event: "result",
     members,
@@ -107,6 +113,7 @@ async function stop(expected) {
       seen: messages.length,
       // Only messages that reached every member have a last recipient.
       lastLatencies: messages.filter((m) => m.count >= members).map((m) => m.last - m.sent),
+      complete,
     },
   });
 }
