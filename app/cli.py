@@ -300,6 +300,9 @@ def uvicorn_config(
         # Socket.IO frame costs more CPU than the bytes it saves.
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        # Engine.IO pings every connection itself (and ends one that stops answering):
+        # uvicorn's own WebSocket pings would only double that work.
+        ws_ping_interval=None,
     )
 
 
