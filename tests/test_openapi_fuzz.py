@@ -10,12 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from pydantic import SecretStr
 
 from app.kit.migrate import PROJECT_ROOT
 from app.settings import Settings
 from tests.conftest import LiveServer
 from tests.factories import register
+from tests.fakes.kick.signing import public_pem
 from tests.fakes.stripe import FakeStripe
 from tests.payment.conftest import fake_stripe, payment_settings
 
@@ -26,7 +28,9 @@ __all__ = ["fake_stripe"]
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str, fake_stripe: FakeStripe) -> Settings:
+def settings(
+    database_url: str, redis_url: str, fake_stripe: FakeStripe, kick_key: RSAPrivateKey
+) -> Settings:
     # the token outlives a long `make fuzz`
     return payment_settings(
         database_url,
@@ -40,6 +44,12 @@ def settings(database_url: str, redis_url: str, fake_stripe: FakeStripe) -> Sett
         twitch_client_secret=SecretStr("fuzzing-client-secret"),
         twitch_id_base="http://127.0.0.1:9",  # never the real Twitch
         twitch_api_base="http://127.0.0.1:9/helix",
+        # Kick the same; its webhooks verified with a key of the test's (none is signed by it).
+        kick_client_id="fuzzing-kick-client-id",
+        kick_client_secret=SecretStr("fuzzing-kick-client-secret"),
+        kick_id_base="http://127.0.0.1:9",
+        kick_api_base="http://127.0.0.1:9",
+        kick_public_key=public_pem(kick_key),
     )
 
 

@@ -4,23 +4,18 @@ OAuth as its owner, a chatter betting from Kick chat through signed deliveries
 (`make kick-event`) — and a second time in a row."""
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from litestar import Litestar
 from pydantic import SecretStr
 
-from app.asgi import create_app
-from app.kit.embedded import free_port
-from app.kit.http import resources_of
 from app.settings import Settings
-from tests.conftest import LiveServer, serve
 from tests.fakes.kick import FakeKick
 from tests.fakes.kick.signing import private_pem
+from tests.served_at_port import live_server, port
 from tests.test_readme import Platform, platform, readme_block, run_block
 
-__all__ = ["platform"]
+__all__ = ["live_server", "platform", "port"]
 
 
 @pytest.fixture
@@ -38,11 +33,6 @@ async def fake_kick(
 
 
 @pytest.fixture
-def port() -> int:
-    return free_port()
-
-
-@pytest.fixture
 def settings(database_url: str, redis_url: str, fake_kick: FakeKick, port: int) -> Settings:
     # No public key configured: the platform fetches the fake's, as it would Kick's.
     return Settings(
@@ -54,15 +44,6 @@ def settings(database_url: str, redis_url: str, fake_kick: FakeKick, port: int) 
         kick_id_base=fake_kick.url,
         kick_api_base=fake_kick.url,
     )
-
-
-@pytest.fixture
-async def live_server(settings: Settings, port: int) -> AsyncIterator[LiveServer]:
-    app = create_app(settings)
-    async with serve(app, port) as url:
-        http = app.other_asgi_app
-        assert isinstance(http, Litestar)
-        yield LiveServer(url, resources_of(http.state))
 
 
 async def test_the_kick_section_works_twice(platform: Platform, fake_kick: FakeKick) -> None:

@@ -6,18 +6,14 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
-from litestar import Litestar
 from pydantic import SecretStr
 
-from app.asgi import create_app
-from app.kit.embedded import free_port
-from app.kit.http import resources_of
 from app.settings import Settings
-from tests.conftest import LiveServer, serve
 from tests.fakes.twitch import FakeTwitch
+from tests.served_at_port import live_server, port
 from tests.test_readme import Platform, platform, readme_block, run_block
 
-__all__ = ["platform"]
+__all__ = ["live_server", "platform", "port"]
 
 #: What the README's `make run` line and `make twitch-event` use.
 EVENTSUB_SECRET = "demo-eventsub-secret"
@@ -29,11 +25,6 @@ async def fake_twitch() -> AsyncIterator[FakeTwitch]:
         fake.add_user("1337", "ada", "Ada")  # as `make fake-twitch` knows them
         fake.add_user("4242", "streampools_bot")
         yield fake
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port()
 
 
 @pytest.fixture
@@ -49,15 +40,6 @@ def settings(database_url: str, redis_url: str, fake_twitch: FakeTwitch, port: i
         twitch_id_base=fake_twitch.id_url,
         twitch_api_base=fake_twitch.helix_url,
     )
-
-
-@pytest.fixture
-async def live_server(settings: Settings, port: int) -> AsyncIterator[LiveServer]:
-    app = create_app(settings)
-    async with serve(app, port) as url:
-        http = app.other_asgi_app
-        assert isinstance(http, Litestar)
-        yield LiveServer(url, resources_of(http.state))
 
 
 async def test_the_twitch_section_works_twice(platform: Platform, fake_twitch: FakeTwitch) -> None:

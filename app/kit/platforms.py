@@ -25,17 +25,11 @@ ApiT = TypeVar("ApiT", bound=ApiClient, covariant=True)
 Sleep = Callable[[float], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class PlatformClients(Generic[OAuthT, ApiT]):
-    """A platform app's OAuth and API clients; ``async with`` closes both."""
-
-    platform: Platform
-    oauth: OAuthT
-    api: ApiT
+class Closing:
+    """``async with`` closes it (``aclose``) on the way out."""
 
     async def aclose(self) -> None:
-        await self.oauth.aclose()
-        await self.api.aclose()
+        raise NotImplementedError
 
     async def __aenter__(self) -> Self:
         return self
@@ -47,6 +41,19 @@ class PlatformClients(Generic[OAuthT, ApiT]):
         _tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+@dataclass(frozen=True)
+class PlatformClients(Closing, Generic[OAuthT, ApiT]):
+    """A platform app's OAuth and API clients; ``async with`` closes both."""
+
+    platform: Platform
+    oauth: OAuthT
+    api: ApiT
+
+    async def aclose(self) -> None:
+        await self.oauth.aclose()
+        await self.api.aclose()
 
 
 TwitchClients = PlatformClients[TwitchOAuth, HelixClient]

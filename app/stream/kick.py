@@ -23,7 +23,7 @@ from app.models.channel import LinkStatus, Platform
 from app.settings import Settings
 from app.stream.errors import KickNotConfigured
 from app.stream.repository import stream_repository
-from app.stream.subscriptions import AppApi
+from app.stream.subscriptions import AppApi, ReconcileReport
 from integrations.errors import ApiError, RequestFailed
 from integrations.events import PlatformEvent
 from integrations.kick import webhooks
@@ -114,24 +114,6 @@ class KickPlan:
     broadcasters: frozenset[str] | None
 
 
-@dataclass(slots=True)
-class KickReport:
-    created: int = 0
-    existing: int = 0
-    deleted: int = 0
-    failed: int = 0
-    #: Linked broadcasters live now, by their stream's start (None: not asked).
-    live: dict[str, datetime] | None = None
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "created": self.created,
-            "existing": self.existing,
-            "deleted": self.deleted,
-            "failed": self.failed,
-        }
-
-
 class KickSubscriptionService:
     async def plan(self, session: AsyncSession, channel_id: int | None = None) -> KickPlan:
         """What should exist for one channel's Kick links (or for all of them): every verified
@@ -149,12 +131,12 @@ class KickSubscriptionService:
         )
         return KickPlan(wanted=wanted, broadcasters=broadcasters)
 
-    async def reconcile(self, app: KickApp, plan: KickPlan) -> KickReport:
+    async def reconcile(self, app: KickApp, plan: KickPlan) -> ReconcileReport:
         """Make Kick's list match the plan: orphans (no longer wanted, duplicates) deleted,
         missing ones created (one request per broadcaster). Raises ``RateLimited`` or
         ``ApiUnavailable`` when Kick cannot be worked with now; a subscription Kick refuses is
         logged and counted as failed."""
-        report = KickReport()
+        report = ReconcileReport()
         kept: set[Key] = set()
         for subscription in await app.api.list_subscriptions(await app.app_token()):
             broadcaster = subscription.broadcaster_user_id

@@ -11,8 +11,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Final, Generic, Literal, Self
+from typing import Final, Generic, Literal
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.cipher import UndecryptableSecret, cipher
 from app.kit.effects import enqueue_after_commit
-from app.kit.platforms import ApiT, OAuthT, PlatformClients, twitch_clients
+from app.kit.platforms import ApiT, Closing, OAuthT, PlatformClients, twitch_clients
 from app.models.channel import LinkStatus, Platform
 from app.models.platform import PlatformAccount, TokenPurpose, TokenStatus
 from app.platform.tokens import platform_token_service
@@ -176,7 +175,7 @@ def callback_of(settings: Settings) -> str:
     return f"{settings.public_url}/webhooks/twitch"
 
 
-class AppApi(Generic[OAuthT, ApiT]):
+class AppApi(Closing, Generic[OAuthT, ApiT]):
     """A platform's API and OAuth clients of one job or listener, and the app access token
     (cached in Redis, encrypted, until shortly before it expires)."""
 
@@ -215,17 +214,6 @@ class AppApi(Generic[OAuthT, ApiT]):
 
     async def aclose(self) -> None:
         await self.clients.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 class TwitchApi(AppApi[TwitchOAuth, HelixClient]):

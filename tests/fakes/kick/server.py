@@ -5,8 +5,7 @@ RSA key pair of its own, whose public half it serves as Kick does."""
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Final, Self
+from typing import Final
 from urllib.parse import urlencode
 
 import msgspec
@@ -18,6 +17,7 @@ from tests.fakes.kick import objects
 from tests.fakes.kick.objects import JsonObject
 from tests.fakes.kick.signing import new_key, public_pem, signed_delivery
 from tests.fakes.oauth import TOKEN_LIFETIME_SECONDS, GrantRefused, OAuthStore, Token
+from tests.fakes.platform import FakePlatformServer
 
 DEFAULT_CLIENT_ID: Final = "01KICKFAKECLIENTID0000000000"
 DEFAULT_CLIENT_SECRET: Final = "fake-kick-client-secret-0123456789abcdef"
@@ -32,7 +32,7 @@ class ApiRefused(Exception):
         self.message = message
 
 
-class FakeKick:
+class FakeKick(FakePlatformServer):
     """A fake Kick for one app, serving both id.kick.com (``/oauth/...``) and the public API
     (``/public/...``) on one loopback port.
 
@@ -49,7 +49,7 @@ class FakeKick:
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
     ) -> None:
-        self.oauth = OAuthStore(client_id, client_secret, pkce_required=True)
+        super().__init__(OAuthStore(client_id, client_secret, pkce_required=True))
         self.key = key or new_key()
         self.users: dict[str, JsonObject] = {}
         #: Broadcasters live now, with their stream's start.
@@ -59,16 +59,6 @@ class FakeKick:
         #: Every request: (method, path, the token it carried or None).
         self.requests: list[tuple[str, str, str | None]] = []
         self.webhook_url = ""
-        self._runner: web.AppRunner | None = None
-        self.url = ""
-
-    @property
-    def client_id(self) -> str:
-        return self.oauth.client_id
-
-    @property
-    def client_secret(self) -> str:
-        return self.oauth.client_secret
 
     @property
     def public_key(self) -> str:
@@ -77,33 +67,11 @@ class FakeKick:
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/oauth/authorize", self._authorize)
         app.router.add_post("/oauth/token", self._token)
         app.router.add_post("/oauth/revoke", self._revoke)
         app.router.add_route("*", "/public/{path:.*}", self._api)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self.url = f"http://{host}:{self._runner.addresses[0][1]}"
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # --- state set up by tests ------------------------------------------------------------------
 
@@ -115,12 +83,6 @@ class FakeKick:
             "profile_picture": "",
         }
         return self.users[user_id]
-
-    def issue_token(self, user_id: str | None, scopes: list[str] | None = None) -> Token:
-        return self.oauth.issue(user_id, scopes)
-
-    def revoke(self, access_token: str) -> None:
-        self.oauth.revoke(access_token)
 
     def go_live(self, broadcaster_id: str, started_at: datetime | None = None) -> datetime:
         """The broadcaster starts streaming (what ``/public/v2/livestreams`` says)."""

@@ -5,14 +5,14 @@ import base64
 import math
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import msgspec
 from aiohttp import web
 
 from tests.fakes.oauth import TOKEN_LIFETIME_SECONDS, GrantRefused, OAuthStore, Token
+from tests.fakes.platform import FakePlatformServer
 from tests.fakes.twitch import objects
 from tests.fakes.twitch.objects import JsonObject
 from tests.fakes.twitch.signing import Delivery, notification, post, revocation, verification
@@ -40,7 +40,7 @@ class HelixError(Exception):
         self.message = message
 
 
-class FakeTwitch:
+class FakeTwitch(FakePlatformServer):
     """A fake Twitch for one app (``client_id``/``client_secret``), serving both id.twitch.tv
     (``/oauth2/...``) and Helix (``/helix/...``) on one loopback port.
 
@@ -55,7 +55,7 @@ class FakeTwitch:
         client_secret: str = DEFAULT_CLIENT_SECRET,
         page_size: int = 100,
     ) -> None:
-        self.oauth = OAuthStore(client_id, client_secret)
+        super().__init__(OAuthStore(client_id, client_secret))
         self.page_size = page_size
         self.users: dict[str, JsonObject] = {}
         self.subscriptions: dict[str, JsonObject] = {}
@@ -66,52 +66,15 @@ class FakeTwitch:
         #: Every request: (method, path, the token it carried or None).
         self.requests: list[tuple[str, str, str | None]] = []
         self._failures = _Failures()
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/oauth2/authorize", self._authorize)
         app.router.add_post("/oauth2/token", self._token)
         app.router.add_get("/oauth2/validate", self._validate)
         app.router.add_post("/oauth2/revoke", self._revoke)
         app.router.add_route("*", "/helix/{path:.*}", self._helix)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        self.url = f"http://{host}:{self._runner.addresses[0][1]}"
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    @property
-    def client_id(self) -> str:
-        return self.oauth.client_id
-
-    @property
-    def client_secret(self) -> str:
-        return self.oauth.client_secret
-
-    @property
-    def tokens(self) -> dict[str, Token]:
-        return self.oauth.tokens
 
     @property
     def id_url(self) -> str:
@@ -129,32 +92,12 @@ class FakeTwitch:
         self.users[user_id] = objects.user(user_id, login, display_name)
         return self.users[user_id]
 
-    def issue_token(self, user_id: str | None, scopes: list[str] | None = None) -> Token:
-        """A token straight from the store: a user token (with a refresh token) or, for
-        ``user_id=None``, an app token."""
-        return self.oauth.issue(user_id, scopes)
-
-    def authorize(
-        self,
-        user_id: str,
-        *,
-        redirect_uri: str,
-        scopes: list[str],
-        code_challenge: str | None = None,
-        code_challenge_method: str | None = None,
-        client_id: str | None = None,
-    ) -> str:
-        """The code Twitch would send back after ``user_id`` approves the app."""
+    def authorize(self, user_id: str, **request: Any) -> str:
+        """The code Twitch would send back after ``user_id`` approves the app (``request``:
+        ``OAuthStore.authorize``'s)."""
         if user_id not in self.users:
             raise KeyError(f"no fake user {user_id}")
-        return self.oauth.authorize(
-            user_id,
-            redirect_uri=redirect_uri,
-            scopes=scopes,
-            code_challenge=code_challenge,
-            code_challenge_method=code_challenge_method,
-            client_id=client_id,
-        )
+        return self.oauth.authorize(user_id, **request)
 
     # --- failure injection ----------------------------------------------------------------------
 
@@ -171,10 +114,6 @@ class FakeTwitch:
         self, code: str = "msg_rejected", message: str = "Your message is being checked by mods."
     ) -> None:
         self._failures.chat_drops.append((code, message))
-
-    def revoke(self, access_token: str, *, with_refresh_token: bool = True) -> None:
-        """The user disconnects the app: the token (and its refresh token) stop working."""
-        self.oauth.revoke(access_token, with_refresh_token=with_refresh_token)
 
     def expire(self, access_token: str) -> None:
         self.tokens[access_token].expires_at = time.time() - 1
