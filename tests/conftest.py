@@ -53,9 +53,9 @@ from app.kit.resources import Resources, open_resources
 from app.ledger.service import ledger_service
 from app.settings import Settings
 from tests.fakes.kick import FakeKick
-from tests.fakes.youtube import FakeYouTube
 from tests.fakes.kick.signing import new_key
 from tests.fakes.twitch import FakeTwitch
+from tests.fakes.youtube import FakeYouTube
 from workers.settings import FUNCTIONS
 
 TEMPLATE_DATABASE = "streampools_template"

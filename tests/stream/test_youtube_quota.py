@@ -3,6 +3,7 @@ race for it, the day is Google's (midnight Pacific), polling slows as the units 
 chats go live, and a simulated day of live chats stays within the budget."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -24,10 +25,11 @@ def settings(database_url: str, redis_url: str) -> Settings:
 
 
 @pytest.fixture
-async def redis(redis_url: str) -> Redis:
-    client = Redis.from_url(redis_url, decode_responses=True)
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client: Redis = Redis.from_url(redis_url, decode_responses=True)
     await client.flushdb()
-    return client
+    yield client
+    await client.aclose()
 
 
 NOON_PT = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # 12:00 in Los Angeles (PST)

@@ -10,14 +10,14 @@ costs its units (``units``); past ``quota`` units, or with ``quota_exceeded`` se
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import msgspec
 from aiohttp import web
 
 from tests.fakes.oauth import TOKEN_LIFETIME_SECONDS, GrantRefused, OAuthStore, Token
+from tests.fakes.platform import FakePlatformServer
 
 DEFAULT_CLIENT_ID: Final = "123456789012-fake.apps.googleusercontent.com"
 DEFAULT_CLIENT_SECRET: Final = "GOCSPX-fake-google-client-secret"
@@ -47,11 +47,11 @@ class Chat:
     polling_interval_millis: int = 2000
 
 
-class FakeYouTube:
+class FakeYouTube(FakePlatformServer):
     def __init__(
         self, *, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET
     ) -> None:
-        self.oauth = OAuthStore(client_id, client_secret)
+        super().__init__(OAuthStore(client_id, client_secret))
         #: Google account id → its YouTube channel (None: an account without a channel).
         self.accounts: dict[str, JsonObject | None] = {}
         #: Channel id → its active broadcast.
@@ -63,48 +63,16 @@ class FakeYouTube:
         self.quota_exceeded = False
         #: Every API request: (method, path, query).
         self.requests: list[tuple[str, str, dict[str, str]]] = []
-        self._runner: web.AppRunner | None = None
-        self.url = ""
-
-    @property
-    def client_id(self) -> str:
-        return self.oauth.client_id
-
-    @property
-    def client_secret(self) -> str:
-        return self.oauth.client_secret
 
     @property
     def api_url(self) -> str:
         return f"{self.url}/youtube/v3"
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/o/oauth2/v2/auth", self._authorize)
         app.router.add_post("/token", self._token)
         app.router.add_post("/revoke", self._revoke)
         app.router.add_route("*", "/youtube/v3/{path:.*}", self._api)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, host, port).start()
-        self.url = f"http://{host}:{self._runner.addresses[0][1]}"
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(
-        self,
-        _type: type[BaseException] | None,
-        _value: BaseException | None,
-        _tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     # --- state set up by tests ------------------------------------------------------------------
 
@@ -116,9 +84,6 @@ class FakeYouTube:
             else None
         )
         return self.accounts[user_id]
-
-    def issue_token(self, user_id: str | None, scopes: list[str] | None = None) -> Token:
-        return self.oauth.issue(user_id, scopes)
 
     def go_live(self, channel_id: str, *, status: str = "live", interval_ms: int = 2000) -> Chat:
         """The channel's broadcast is active, with a live chat."""
