@@ -345,7 +345,7 @@ class YouTubeService:
     async def pause_notice(self, resources: Resources, now: datetime) -> int:
         """Tell each live channel's owner why chat betting paused (once per Pacific day)."""
         reason = (
-            "YouTube's daily API quota for this site is spent: chat commands on YouTube pause"
+            "This site's daily YouTube API quota is spent: chat commands on YouTube pause"
             " until it resets at midnight Pacific time. Bets on the web still work."
         )
         until = int(seconds_to_reset(now))
@@ -517,9 +517,9 @@ class ChatPollers:
             while True:
                 now = self._clock()
                 if not await planner.reserve_poll(LIST_COST, now):
-                    state = await planner.state(now)
-                    if state.exhausted:
-                        await youtube_service.pause_notice(resources, now)
+                    # Google's quota or our budget for polls is spent: chat betting pauses until
+                    # the reset, and the owners are told (once a day).
+                    await youtube_service.pause_notice(resources, now)
                     await self._sleep(min(60.0, seconds_to_reset(now)))
                     continue
                 token = await youtube_service._token(

@@ -378,3 +378,24 @@ async def test_one_worker_polls_a_chat_and_another_takes_over_when_it_dies(
     await stale_poller.poll(BROADCASTER, chat, dead, stale)
     assert await stream.resources.redis.get(PAGE.format(channel=BROADCASTER)) == before
     assert await _chat_events(stream.resources) == []
+
+
+async def test_a_spent_budget_pauses_polling_without_a_call_and_tells_the_streamer(
+    stream: YouTubeStream, settings: Settings
+) -> None:
+    await stream.go_live()  # 5 units
+    settings.youtube_quota_units_per_day = 109
+    settings.youtube_quota_reserve_units = 100  # kept for replies: no poll fits
+    calls = len(stream.youtube.requests)
+
+    waits = await stream.poll([lambda: None])
+
+    assert len(stream.youtube.requests) == calls  # never asked Google
+    assert waits[0] == 60.0  # looks again in a minute (the reset is further off)
+    async with read_session(stream.resources) as session:
+        notices = list(
+            await session.scalars(
+                select(Notification.kind).where(Notification.channel_id == stream.linked.channel_id)
+            )
+        )
+    assert notices == ["youtube.quota_paused"]
