@@ -9,11 +9,19 @@ import httpx
 from sqlalchemy import text
 
 from app.channel.repository import channel_repository
+from app.channel.service import channel_service
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
+from app.models.channel import Channel
 from app.models.user import Role
 from app.settings import Settings
-from tests.factories import DEFAULT_PASSWORD, bearer, create_user, register
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    bearer,
+    create_platform_account,
+    create_user,
+    register,
+)
 
 Client = httpx.AsyncClient
 Auth = dict[str, str]
@@ -277,7 +285,7 @@ async def test_a_platform_channel_is_linked_to_one_channel_only(
     client: Client, resources: Resources
 ) -> None:
     _, owner, channel_id = await _owned_channel(client)
-    _, rival, rival_id = await _owned_channel(client)
+    rival_id_user, rival, rival_id = await _owned_channel(client)
 
     linked = await client.post(
         f"/api/v1/channels/{channel_id}/links",
@@ -299,12 +307,16 @@ async def test_a_platform_channel_is_linked_to_one_channel_only(
         assert taken.status_code == 409
         assert _code(taken) == "platform_channel_taken"
 
-    same_id_elsewhere = await client.post(
-        f"/api/v1/channels/{rival_id}/links",
-        json={"platform": "youtube", "external_id": "141981764"},
-        headers=rival,
-    )
-    assert same_id_elsewhere.status_code == 201
+    # The same id on another platform is another platform channel (a Kick one, linked by its
+    # owner through Kick sign-in).
+    async with unit_of_work(resources) as session:
+        rivals = await session.get(Channel, rival_id)
+        assert rivals is not None
+        account = await create_platform_account(
+            session, rival_id_user, platform="kick", platform_user_id="141981764"
+        )
+        same_id_elsewhere = await channel_service.link_verified(session, rivals, account)
+    assert (same_id_elsewhere.platform, same_id_elsewhere.external_id) == ("kick", "141981764")
 
     shown = (await client.get(f"/api/v1/channels/{channel_id}")).json()
     assert shown["links"] == [link]

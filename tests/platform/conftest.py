@@ -36,15 +36,7 @@ def twitch_settings(database_url: str, redis_url: str, fake_twitch: FakeTwitch) 
 
 @pytest.fixture
 def kick_settings(database_url: str, redis_url: str, fake_kick: FakeKick) -> Settings:
-    return Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        kick_client_id=fake_kick.client_id,
-        kick_client_secret=SecretStr(fake_kick.client_secret),
-        kick_id_base=fake_kick.url,
-        kick_api_base=fake_kick.url,
-        kick_public_key=fake_kick.public_key,
-    )
+    return fake_kick.settings(database_url, redis_url)
 
 
 @pytest.fixture

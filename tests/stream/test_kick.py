@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from app.kit.resources import Resources
@@ -32,16 +31,7 @@ COALESCE_MS = 200
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str, fake_kick: FakeKick) -> Settings:
-    return Settings(
-        database_url=database_url,
-        redis_url=redis_url,
-        kick_client_id=fake_kick.client_id,
-        kick_client_secret=SecretStr(fake_kick.client_secret),
-        kick_api_base=fake_kick.url,
-        kick_id_base=fake_kick.url,
-        kick_public_key=fake_kick.public_key,
-        chat_reply_coalesce_ms=COALESCE_MS,
-    )
+    return fake_kick.settings(database_url, redis_url, chat_reply_coalesce_ms=COALESCE_MS)
 
 
 @dataclass

@@ -5,13 +5,15 @@ RSA key pair of its own, whose public half it serves as Kick does."""
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlencode
 
 import msgspec
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
+from pydantic import SecretStr
 
+from app.settings import Settings
 from tests.fakes.delivery import Delivery, post
 from tests.fakes.kick import objects
 from tests.fakes.kick.objects import JsonObject
@@ -59,6 +61,19 @@ class FakeKick(FakePlatformServer):
         #: Every request: (method, path, the token it carried or None).
         self.requests: list[tuple[str, str, str | None]] = []
         self.webhook_url = ""
+
+    def settings(self, database_url: str, redis_url: str, **more: Any) -> Settings:
+        """The platform's settings pointed at this fake (its key configured), and ``more``."""
+        return Settings(
+            database_url=database_url,
+            redis_url=redis_url,
+            kick_client_id=self.client_id,
+            kick_client_secret=SecretStr(self.client_secret),
+            kick_id_base=self.url,
+            kick_api_base=self.url,
+            kick_public_key=self.public_key,
+            **more,
+        )
 
     @property
     def public_key(self) -> str:
