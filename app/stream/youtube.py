@@ -56,8 +56,8 @@ log = logging.getLogger(__name__)
 SOURCE: Final = "youtube"
 #: Set while a channel's last live check is recent enough (deleted by a WebSub hint).
 CHECKED: Final = "youtube:checked:{channel}"
-#: A chat's next page token (its history read); absent: the next page is the history.
-PAGE: Final = "youtube:chat:{channel}:page"
+#: A live chat's next page token (its history read); absent: the next page is the history.
+PAGE: Final = "youtube:chat:{chat}:page"
 #: Why a channel's chat betting paused (for the dashboard), until the quota resets.
 PAUSED: Final = "youtube:paused:{channel}"
 #: Set while a channel's WebSub subscription is verified and not due a renewal.
@@ -202,7 +202,6 @@ class YouTubeService:
                 live_chat_id=live.live_chat_id,
             )
             await resources.redis.hset(LIVE, youtube_channel, msgspec.json.encode(chat).decode())  # type: ignore[misc]
-            await resources.redis.delete(PAGE.format(channel=youtube_channel))
             await record(
                 resources,
                 PlatformEvent(
@@ -229,7 +228,7 @@ class YouTubeService:
         current = await live_chat(redis, youtube_channel)
         if current is not None and current.broadcast_id == chat.broadcast_id:
             await redis.hdel(LIVE, youtube_channel)  # type: ignore[misc]
-            await redis.delete(PAGE.format(channel=youtube_channel))
+        await redis.delete(PAGE.format(chat=chat.live_chat_id))
         await record(
             resources,
             PlatformEvent(
@@ -508,7 +507,7 @@ class ChatPollers:
         settings = resources.settings
         redis = resources.redis
         planner = QuotaPlanner(settings, redis)
-        page_key = PAGE.format(channel=youtube_channel)
+        page_key = PAGE.format(chat=chat.live_chat_id)
         clients = youtube_clients(settings)
         if clients is None:
             return
@@ -516,6 +515,9 @@ class ChatPollers:
             failures = 0
             while True:
                 now = self._clock()
+                current = await live_chat(redis, youtube_channel)
+                if current is None or current.live_chat_id != chat.live_chat_id:
+                    return  # ended, or another broadcast began: the next tick polls that one
                 if not await planner.reserve_poll(LIST_COST, now):
                     # Google's quota or our budget for polls is spent: chat betting pauses until
                     # the reset, and the owners are told (once a day).

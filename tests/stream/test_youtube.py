@@ -210,10 +210,10 @@ async def test_a_page_read_twice_runs_no_command_twice(stream: YouTubeStream) ->
     chat = await stream.go_live()
     await stream.poll([])  # the history page
     stream.youtube.say(chat, "UCalice", "Alice", "!balance")
-    page = await stream.resources.redis.get(PAGE.format(channel=BROADCASTER))
+    page = await stream.resources.redis.get(PAGE.format(chat=chat.live_chat_id))
     await stream.poll([])
     # As if the worker died before storing the page token: the same page again.
-    await stream.resources.redis.set(PAGE.format(channel=BROADCASTER), page)
+    await stream.resources.redis.set(PAGE.format(chat=chat.live_chat_id), page)
     await stream.poll([])
     assert len(await _chat_events(stream.resources)) == 1
 
@@ -367,7 +367,7 @@ async def test_one_worker_polls_a_chat_and_another_takes_over_when_it_dies(
     chat = await live_chat(stream.resources.redis, BROADCASTER)
     assert chat is not None
     stream.youtube.say(stream.youtube.chats[chat.live_chat_id], "UCalice", "Alice", "!balance")
-    before = await stream.resources.redis.get(PAGE.format(channel=BROADCASTER))
+    before = await stream.resources.redis.get(PAGE.format(chat=chat.live_chat_id))
     taken = await first.lease(BROADCASTER).acquire()  # someone holds it now
     assert taken is not None and taken > stale
 
@@ -376,7 +376,7 @@ async def test_one_worker_polls_a_chat_and_another_takes_over_when_it_dies(
 
     stale_poller = ChatPollers(stream.resources, owner="worker-a", sleep=no_sleep)
     await stale_poller.poll(BROADCASTER, chat, dead, stale)
-    assert await stream.resources.redis.get(PAGE.format(channel=BROADCASTER)) == before
+    assert await stream.resources.redis.get(PAGE.format(chat=chat.live_chat_id)) == before
     assert await _chat_events(stream.resources) == []
 
 
@@ -399,3 +399,28 @@ async def test_a_spent_budget_pauses_polling_without_a_call_and_tells_the_stream
             )
         )
     assert notices == ["youtube.quota_paused"]
+
+
+async def test_going_live_on_youtube_opens_the_automations_pool_once(
+    stream: YouTubeStream,
+) -> None:
+    owner = await stream.owner()
+    channel_id = stream.linked.channel_id
+    template = await stream.client.post(
+        f"/api/v1/channels/{channel_id}/templates",
+        json={"name": "first-try", "title": "Boss first try?", "outcomes": ["Yes", "No"]},
+        headers=owner,
+    )
+    assert template.status_code == 201, template.text
+    rule = await stream.client.post(
+        f"/api/v1/channels/{channel_id}/automations",
+        json={"kind": "stream_online", "template_id": template.json()["id"]},
+        headers=owner,
+    )
+    assert rule.status_code == 201, rule.text
+
+    await stream.go_live()
+    await youtube_service.check_live(stream.resources, force=True)  # looked at again: once
+    await stream.run_jobs()
+    pools = (await stream.client.get(f"/api/v1/channels/{channel_id}/pools")).json()["pools"]
+    assert [(p["title"], p["status"]) for p in pools] == [("Boss first try?", "open")]
