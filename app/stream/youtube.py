@@ -426,6 +426,8 @@ class ChatPollers:
         self._sleep = sleep
         self._clock = clock
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        #: The live chat each task polls.
+        self._chats: dict[str, str] = {}
         ttl = resources.settings.youtube_poller_lease_seconds
         self._ttl_ms = int(ttl * 1000)
 
@@ -458,10 +460,20 @@ class ChatPollers:
         """Start a poller for each live chat whose lease this worker takes; the chats it
         started."""
         started: list[str] = []
+        live = await live_chats(self.resources.redis)
         for channel, task in list(self.tasks.items()):
+            current = live.get(channel)
+            if not task.done() and (
+                current is None or current.live_chat_id != self._chats[channel]
+            ):
+                # Another broadcast began (or the stream ended): that chat's poller stops now,
+                # so the next one reads the new chat's history before anyone writes in it.
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             if task.done():
                 del self.tasks[channel]
-        for youtube_channel, chat in (await live_chats(self.resources.redis)).items():
+        for youtube_channel, chat in live.items():
             if youtube_channel in self.tasks:
                 continue
             lease = self.lease(youtube_channel)
@@ -472,6 +484,7 @@ class ChatPollers:
                 "YouTube poller: lease taken",
                 extra={"youtube_channel": youtube_channel, "fencing_token": fence},
             )
+            self._chats[youtube_channel] = chat.live_chat_id
             self.tasks[youtube_channel] = asyncio.create_task(
                 self._hold(youtube_channel, chat, lease, fence)
             )

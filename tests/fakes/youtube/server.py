@@ -73,6 +73,9 @@ class FakeYouTube(FakePlatformServer):
         app.router.add_post("/token", self._token)
         app.router.add_post("/revoke", self._revoke)
         app.router.add_route("*", "/youtube/v3/{path:.*}", self._api)
+        # The fake's own controls, for `make youtube-live` and `make youtube-say`.
+        app.router.add_post("/fake/live", self._control_live)
+        app.router.add_post("/fake/say", self._control_say)
 
     # --- state set up by tests ------------------------------------------------------------------
 
@@ -141,6 +144,29 @@ class FakeYouTube(FakePlatformServer):
             for m in chat.messages
             if m.get("inserted") and (bot is None or m["authorDetails"]["channelId"] == bot)
         ]
+
+    def live_chat_of(self, channel_id: str) -> Chat | None:
+        broadcast = self.broadcasts.get(channel_id)
+        return None if broadcast is None else self.chats[broadcast["snippet"]["liveChatId"]]
+
+    async def _control_live(self, request: web.Request) -> web.Response:
+        body = msgspec.json.decode(await request.read())
+        channel = str(body.get("channel", ""))
+        if channel not in self.accounts:
+            return web.json_response({"error": "unknown channel"}, status=404)
+        if body.get("offline"):
+            self.go_offline(channel)
+            return web.json_response({"channel": channel, "live": False})
+        chat = self.go_live(channel, interval_ms=int(body.get("interval_ms", 2000)))
+        return web.json_response({"channel": channel, "live": True, "chat": chat.live_chat_id})
+
+    async def _control_say(self, request: web.Request) -> web.Response:
+        body = msgspec.json.decode(await request.read())
+        chat = self.live_chat_of(str(body.get("channel", "")))
+        if chat is None:
+            return web.json_response({"error": "the channel is not live"}, status=409)
+        message = self.say(chat, str(body["author"]), str(body["name"]), str(body["text"]))
+        return web.json_response({"id": message["id"], "chat": chat.live_chat_id})
 
     # --- OAuth ----------------------------------------------------------------------------------
 
