@@ -78,14 +78,18 @@ def worker_process(settings: Settings, fake: FakeYouTube) -> Iterator[subprocess
 
 
 async def _chat_events(resources: Resources) -> list[str]:
+    """The viewers' chat messages stored (the bot's answers, read from the chat too, aside)."""
     async with read_session(resources) as session:
-        return list(
-            await session.scalars(
-                select(InboxEvent.external_id).where(
-                    InboxEvent.source == "youtube", InboxEvent.event_type == "chat.message"
-                )
+        rows = await session.execute(
+            select(InboxEvent.external_id, InboxEvent.payload).where(
+                InboxEvent.source == "youtube", InboxEvent.event_type == "chat.message"
             )
         )
+        return [
+            message_id
+            for message_id, payload in rows.tuples()
+            if payload["author"]["user_id"].startswith("UCviewer")
+        ]
 
 
 async def _handled(resources: Resources, message_ids: list[str]) -> bool:
