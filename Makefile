@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/uv)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-run node-deps nodejs web web-deps chromium screenshots run test lint format bench fuzz ledger-check role fake-stripe fake-fcm fake-twitch twitch-event fake-kick kick-event migrate clean
+.PHONY: help install install-run node-deps nodejs web web-deps chromium screenshots run test lint format bench fuzz ledger-check role fake-stripe fake-fcm fake-twitch twitch-event fake-kick kick-event fake-youtube youtube-live youtube-say migrate clean
 
 help:
 	@echo "make run    - the whole platform on embedded PostgreSQL and Redis (Ctrl-C stops it)"
@@ -17,6 +17,7 @@ help:
 	@echo "make role EMAIL=... ROLE=admin - give an account a platform role (user or admin)"
 	@echo "make fake-twitch - a local fake of Twitch; make twitch-event EVENT=... sends it a signed event"
 	@echo "make fake-kick - a local fake of Kick; make kick-event EVENT=... sends the platform a signed event"
+	@echo "make fake-youtube - a local fake of Google OAuth and YouTube; make youtube-live, make youtube-say TEXT=..."
 	@echo "make fake-fcm - a local fake of Firebase Cloud Messaging, for trying pushes"
 	@echo "make format - apply ruff's fixes and formatting"
 	@echo "make clean  - stop nothing, delete local data (.data/) and tools (.tools/)"
@@ -181,6 +182,18 @@ kick-event: install-run
 	@$(RUN) python -m tests.fakes.kick --key-file "$(KICK_KEY_FILE)" send $(KICK_EVENT) \
 		--url "$${STREAMPOOLS_PUBLIC_URL:-http://127.0.0.1:$${STREAMPOOLS_PORT:-8000}}/webhooks/kick" \
 		--text "$(TEXT)" --sender-id "$(CHATTER)" --sender "Viewer$(CHATTER)"
+
+# The fake Google OAuth and YouTube Data API; the channel's broadcast going live (its live chat),
+# and a viewer writing in that chat (TEXT, CHATTER as for twitch-event).
+fake-youtube: install-run
+	@$(RUN) python -m tests.fakes.youtube serve --port 12116
+
+youtube-live: install-run
+	@$(RUN) python -m tests.fakes.youtube live
+
+youtube-say: install-run
+	@$(RUN) python -m tests.fakes.youtube say --text "$(TEXT)" --author "UCViewer$(CHATTER)" \
+		--name "Viewer$(CHATTER)"
 
 migrate: install-run
 	@$(RUN) streampools migrate

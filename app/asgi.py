@@ -38,14 +38,18 @@ from app.payment.endpoints import (
     PaymentController,
     StripeWebhookController,
 )
-from app.platform.endpoints import KickAuthController, TwitchAuthController
+from app.platform.endpoints import (
+    KickAuthController,
+    TwitchAuthController,
+    YouTubeAuthController,
+)
 from app.pool.endpoints import ChannelPoolController, PoolController
 from app.pool.public import PublicPools, public_pool_reads
 from app.protection.endpoints import ProtectionController
 from app.settings import Settings, get_settings
 from app.site.build import load_build
 from app.site.endpoints import site_router
-from app.stream.endpoints import TwitchWebhookController
+from app.stream.endpoints import TwitchWebhookController, YouTubeWebSubController
 from app.user.endpoints import MeController
 from app.wallet.endpoints import WalletController
 from app.webhooks import register_inbox_handlers
@@ -90,6 +94,7 @@ def create_http_app(
             AuthController,
             TwitchAuthController,
             KickAuthController,
+            YouTubeAuthController,
             MeController,
             NotificationController,
             ChannelController,
@@ -101,6 +106,7 @@ def create_http_app(
             PaymentController,
             StripeWebhookController,
             TwitchWebhookController,
+            YouTubeWebSubController,
             CheckoutReturnController,
             PoolController,
             ChannelPoolController,

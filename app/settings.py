@@ -158,6 +158,36 @@ class Settings(BaseSettings):
     kick_public_key_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     kick_public_key_refetch_seconds: int = Field(default=300, ge=1)
 
+    # YouTube (a Google Cloud OAuth client with the YouTube Data API v3 enabled): an empty
+    # client id turns YouTube off (sign-in with Google, channel links, chat polling, WebSub).
+    youtube_client_id: str = ""
+    youtube_client_secret: SecretStr = SecretStr("")
+    youtube_api_base: str = "https://www.googleapis.com/youtube/v3"
+    #: Google's token endpoint host, and the host of its consent page.
+    google_oauth_base: str = "https://oauth2.googleapis.com"
+    google_accounts_base: str = "https://accounts.google.com"
+    #: The Cloud project's YouTube Data API quota per day (Google's default: 10,000 units),
+    #: shared by every streamer; the quota planner never spends more.
+    youtube_quota_units_per_day: int = Field(default=10_000, ge=100)
+    #: Units kept back from chat polling for replies (inserts cost 20) and live checks.
+    youtube_quota_reserve_units: int = Field(default=1_000, ge=0)
+    #: How often each linked channel's active broadcasts are checked (5 units a look; a WebSub
+    #: notification makes the next look sooner).
+    youtube_live_check_seconds: int = Field(default=900, ge=30)
+    #: The shortest wait between two chat polls of one live chat (YouTube's own
+    #: ``pollingIntervalMillis`` is waited at least too).
+    youtube_min_poll_seconds: float = Field(default=3.0, ge=0.5)
+    #: The quota planner spreads the units left over the live chats and this many hours (or
+    #: the rest of the Pacific-time day, if shorter): polling slows as units run low.
+    youtube_plan_hours: float = Field(default=4.0, gt=0, le=24)
+    #: How long a worker's hold on a live chat's poller lasts unless renewed.
+    youtube_poller_lease_seconds: float = Field(default=10.0, ge=1)
+    #: WebSub: Google's hub, and the secret each subscription's own secret is derived from
+    #: (empty: no push, live checks only).
+    youtube_websub_hub: str = "https://pubsubhubbub.appspot.com/subscribe"
+    youtube_websub_secret: SecretStr = SecretStr("")
+    youtube_websub_lease_seconds: int = Field(default=5 * 24 * 3600, ge=3600)
+
     # Notifications: the inbox always; pushes through FCM when Firebase credentials are set.
     #: A Firebase service account's JSON key: the path of its file, or the JSON itself.
     #: Empty: no pushes (the inbox still works).
@@ -340,6 +370,10 @@ class Settings(BaseSettings):
     @property
     def kick_enabled(self) -> bool:
         return bool(self.kick_client_id)
+
+    @property
+    def youtube_enabled(self) -> bool:
+        return bool(self.youtube_client_id)
 
     @property
     def push_enabled(self) -> bool:

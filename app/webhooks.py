@@ -11,3 +11,4 @@ def register_inbox_handlers() -> None:
     inbox_service.register("stripe", payment_service.handle_stripe_event)
     inbox_service.register("twitch", stream_service.handle_twitch)
     inbox_service.register("kick", stream_service.handle_kick)
+    inbox_service.register("youtube", stream_service.handle_youtube)

@@ -50,6 +50,14 @@ def request_failed(response: httpx.Response) -> RequestFailed:
         body = response.json()
     except ValueError:
         body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        # Google's APIs: {"error": {"code", "message", "errors": [{"reason", ...}]}}; the first
+        # reason ("quotaExceeded", "liveChatEnded"...) is the error's name.
+        body = body["error"]
+        reasons = body.get("errors")
+        first = reasons[0] if isinstance(reasons, list) and reasons else None
+        if isinstance(first, dict) and isinstance(first.get("reason"), str):
+            body = {**body, "error": first["reason"]}
     if isinstance(body, dict):
         error = body.get("error") if isinstance(body.get("error"), str) else None
         for key in ("message", "error_description"):

@@ -55,6 +55,7 @@ from app.settings import Settings
 from tests.fakes.kick import FakeKick
 from tests.fakes.kick.signing import new_key
 from tests.fakes.twitch import FakeTwitch
+from tests.fakes.youtube import FakeYouTube
 from workers.settings import FUNCTIONS
 
 TEMPLATE_DATABASE = "streampools_template"
@@ -237,6 +238,13 @@ def kick_key() -> RSAPrivateKey:
 async def fake_kick(kick_key: RSAPrivateKey) -> AsyncIterator[FakeKick]:
     """The fake Kick (OAuth, the public API, signed deliveries) on a loopback port."""
     async with FakeKick(key=kick_key) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def fake_youtube() -> AsyncIterator[FakeYouTube]:
+    """The fake Google OAuth and YouTube Data API on a loopback port."""
+    async with FakeYouTube() as fake:
         yield fake
 
 

@@ -50,6 +50,14 @@ def settings(
         kick_id_base="http://127.0.0.1:9",
         kick_api_base="http://127.0.0.1:9",
         kick_public_key=public_pem(kick_key),
+        # YouTube the same: its WebSub pushes checked with a secret of the test's (none is
+        # signed with it, and no generated channel is linked).
+        youtube_client_id="fuzzing-youtube-client-id",
+        youtube_client_secret=SecretStr("fuzzing-youtube-client-secret"),
+        google_oauth_base="http://127.0.0.1:9",
+        google_accounts_base="http://127.0.0.1:9",
+        youtube_api_base="http://127.0.0.1:9/youtube/v3",
+        youtube_websub_secret=SecretStr("fuzzing-websub-secret"),
     )
 
 

@@ -21,6 +21,7 @@ from app.inbox import tasks as inbox_tasks
 from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.logging import configure_logging
 from app.kit.metrics import MetricsListener, start_metrics_listener
+from app.kit.platforms import youtube_configured
 from app.kit.resources import open_resources
 from app.kit.worker import JobContext, resources_of
 from app.kit.worker_metrics import instrumented, watch_queue_depth
@@ -32,6 +33,7 @@ from app.pool import tasks as pool_tasks
 from app.settings import get_settings
 from app.stream import tasks as stream_tasks
 from app.stream.listener import EventSubListener, listener_wanted
+from app.stream.youtube import ChatPollers
 from app.webhooks import register_inbox_handlers
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ FUNCTIONS: list[Function] = [
     func(automation_tasks.reschedule_delayed, name="automation.reschedule_delayed"),
     func(stream_tasks.reconcile_twitch_subscriptions, name="twitch.subscriptions.reconcile"),
     func(stream_tasks.reconcile_kick_subscriptions, name="kick.subscriptions.reconcile"),
+    func(stream_tasks.check_youtube_live, name="youtube.live.check"),
+    func(stream_tasks.renew_youtube_websub, name="youtube.websub.renew"),
     func(command_tasks.send_replies, name="command.send_replies"),
     func(command_tasks.sweep_replies, name="command.sweep_replies"),
     func(command_tasks.announce_result, name="command.announce_result"),
@@ -142,6 +146,16 @@ CRON_JOBS: list[CronJob] = [
         second={55},
         unique=True,
     ),
+    # YouTube channels due a look at their broadcasts (each every youtube_live_check_seconds).
+    cron(stream_tasks.check_youtube_live, name="cron:youtube.live.check", second={20}, unique=True),
+    # WebSub leases ending within a day, renewed (hourly).
+    cron(
+        stream_tasks.renew_youtube_websub,
+        name="cron:youtube.websub.renew",
+        minute={17},
+        second={0},
+        unique=True,
+    ),
     # Platform tokens expiring soon, every minute (FOR UPDATE SKIP LOCKED: one process per
     # token however many workers run it).
     cron(
@@ -194,6 +208,9 @@ async def startup(ctx: JobContext) -> None:
             resources.push.project_id,
             settings.fcm_api_base,
         )
+    if youtube_configured(settings):
+        # YouTube's live chats, polled by whichever worker holds each chat's lease.
+        ctx["youtube_pollers"] = asyncio.create_task(ChatPollers(resources).run())
     if listener_wanted(settings):
         # Twitch's EventSub over a WebSocket (no public callback): one worker holds it.
         ctx["eventsub_listener"] = asyncio.create_task(EventSubListener(resources).run())
@@ -203,6 +220,11 @@ async def startup(ctx: JobContext) -> None:
 
 
 async def shutdown(ctx: JobContext) -> None:
+    pollers = ctx.pop("youtube_pollers", None)
+    if isinstance(pollers, asyncio.Task):
+        pollers.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pollers  # each chat's lease given up: another worker takes over at once
     listener = ctx.pop("eventsub_listener", None)
     if isinstance(listener, asyncio.Task):
         listener.cancel()

@@ -41,6 +41,7 @@ from app.models.channel import Platform
 from app.models.platform import TokenPurpose
 from app.platform.oauth import oauth_refresher
 from app.platform.tokens import platform_token_service
+from app.stream.youtube_chat import YouTubeChat
 from integrations.chat import (
     MAX_CHAT_MESSAGE_LENGTH,
     ChatSender,
@@ -49,6 +50,7 @@ from integrations.chat import (
 )
 from integrations.errors import ApiError, TokenRevoked, Unauthorized
 from integrations.errors import RateLimited as PlatformRateLimited
+from integrations.youtube.api import MAX_YOUTUBE_CHAT_LENGTH, YouTubeApi
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +212,8 @@ class ReplyOutbox:
             await redis.delete(sending)
         await redis.eval(_TAKE, 3, pending, taking, inflight, str(RUN_KEY_SECONDS))  # type: ignore[misc]
         if taken := await redis.lrange(taking, 0, -1):  # type: ignore[misc]
-            messages = compose(self._fresh(resources, platform, broadcaster_id, taken))
+            limit = MAX_YOUTUBE_CHAT_LENGTH if platform == "youtube" else MAX_CHAT_MESSAGE_LENGTH
+            messages = compose(self._fresh(resources, platform, broadcaster_id, taken), limit)
             async with redis.pipeline(transaction=True) as pipe:
                 pipe.delete(taking)
                 if messages:
@@ -233,7 +236,13 @@ class ReplyOutbox:
         # No retries of a send: a message the platform may have posted is never posted twice.
         clients = clients_for(Platform(platform), settings, max_retries=0)
         assert clients is not None  # _sender checked that the platform is configured
-        assert isinstance(clients.api, ChatSender)
+        # YouTube's chat is the live broadcast's, written within the shared quota.
+        chat_api = (
+            YouTubeChat(clients.api, settings, redis)
+            if isinstance(clients.api, YouTubeApi)
+            else clients.api
+        )
+        assert isinstance(chat_api, ChatSender)
         refresh = self._refresher(resources, clients, sender)
         sent = 0
         try:
@@ -244,7 +253,7 @@ class ReplyOutbox:
                 message = _decoder.decode(raw)
                 retry_at = await self._send_one(
                     resources,
-                    clients.api,
+                    chat_api,
                     sender.token,
                     bot_user_id,
                     platform,

@@ -16,6 +16,8 @@ from integrations.kick.oauth import KickOAuth
 from integrations.oauth import OAuthClient
 from integrations.twitch.helix import HelixClient
 from integrations.twitch.oauth import TwitchOAuth
+from integrations.youtube.api import YouTubeApi
+from integrations.youtube.oauth import GoogleOAuth
 
 OAuthT = TypeVar("OAuthT", bound=OAuthClient, covariant=True)
 ApiT = TypeVar("ApiT", bound=ApiClient, covariant=True)
@@ -56,6 +58,7 @@ class PlatformClients(Closing, Generic[OAuthT, ApiT]):
 
 TwitchClients = PlatformClients[TwitchOAuth, HelixClient]
 KickClients = PlatformClients[KickOAuth, KickApi]
+YouTubeClients = PlatformClients[GoogleOAuth, YouTubeApi]
 AnyClients = PlatformClients[OAuthClient, ApiClient]
 
 
@@ -122,6 +125,38 @@ def kick_clients(
     )
 
 
+def youtube_clients(
+    settings: Settings,
+    *,
+    timeout_seconds: float = 10,
+    max_retries: int = 2,
+    sleep: Sleep = asyncio.sleep,
+    clock: Callable[[], float] = time.time,
+) -> YouTubeClients | None:
+    """Clients for the configured Google OAuth client and the YouTube Data API
+    (``youtube_client_id``, ``youtube_client_secret``, ``google_oauth_base``,
+    ``google_accounts_base``, ``youtube_api_base``); None when YouTube is not configured."""
+    if not youtube_configured(settings):
+        return None
+    return PlatformClients(
+        platform=Platform.youtube,
+        oauth=GoogleOAuth(
+            settings.youtube_client_id,
+            settings.youtube_client_secret.get_secret_value(),
+            base_url=settings.google_oauth_base,
+            accounts_base_url=settings.google_accounts_base,
+            timeout_seconds=timeout_seconds,
+        ),
+        api=YouTubeApi(
+            base_url=settings.youtube_api_base,
+            timeout_seconds=timeout_seconds,
+            max_retries=max_retries,
+            sleep=sleep,
+            clock=clock,
+        ),
+    )
+
+
 def clients_for(
     platform: Platform, settings: Settings, *, timeout_seconds: float = 10, max_retries: int = 2
 ) -> AnyClients | None:
@@ -130,6 +165,8 @@ def clients_for(
         return twitch_clients(settings, timeout_seconds=timeout_seconds, max_retries=max_retries)
     if platform is Platform.kick:
         return kick_clients(settings, timeout_seconds=timeout_seconds, max_retries=max_retries)
+    if platform is Platform.youtube:
+        return youtube_clients(settings, timeout_seconds=timeout_seconds, max_retries=max_retries)
     return None
 
 
@@ -141,3 +178,8 @@ def twitch_configured(settings: Settings) -> bool:
 def kick_configured(settings: Settings) -> bool:
     """Whether the platform can call Kick: a client id and its secret."""
     return settings.kick_enabled and bool(settings.kick_client_secret.get_secret_value())
+
+
+def youtube_configured(settings: Settings) -> bool:
+    """Whether the platform can call YouTube: a Google OAuth client id and its secret."""
+    return settings.youtube_enabled and bool(settings.youtube_client_secret.get_secret_value())

@@ -39,6 +39,7 @@ class NotificationKind(enum.StrEnum):
     platform_needs_relink = "platform.needs_relink"
     deposit_held = "deposit.held"
     automation_mirror_held = "automation.mirror_held"
+    youtube_quota_paused = "youtube.quota_paused"
 
 
 class PushState(enum.StrEnum):

@@ -147,3 +147,4 @@ def sign_in_controller(platform: Platform) -> type[Controller]:
 
 TwitchAuthController = sign_in_controller(Platform.twitch)
 KickAuthController = sign_in_controller(Platform.kick)
+YouTubeAuthController = sign_in_controller(Platform.youtube)

@@ -53,6 +53,14 @@ class OAuthDenied(OAuthFailed):
     message = "The platform did not grant access (you cancelled, or declined the permissions)."
 
 
+class YouTubeChannelMissing(OAuthFailed):
+    code = "youtube_channel_missing"
+    message = (
+        "This Google account has no YouTube channel: sign in with the account that owns one"
+        " (chatting on YouTube needs one too)."
+    )
+
+
 class OAuthCodeRefused(OAuthFailed):
     code = "oauth_code_refused"
     message = "The platform refused the sign-in code (used already, or expired): start again."

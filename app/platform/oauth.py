@@ -30,7 +30,13 @@ from app.channel.service import channel_service
 from app.kit import ratelimit
 from app.kit.effects import enqueue_after_commit
 from app.kit.errors import AppError, InvalidInput, NotAuthenticated
-from app.kit.platforms import AnyClients, clients_for, kick_clients, twitch_clients
+from app.kit.platforms import (
+    AnyClients,
+    clients_for,
+    kick_clients,
+    twitch_clients,
+    youtube_clients,
+)
 from app.kit.resources import Resources
 from app.models.channel import Platform
 from app.models.platform import TokenPurpose
@@ -42,6 +48,7 @@ from app.platform.errors import (
     OAuthStateInvalid,
     PlatformUnavailable,
     TokenRevoked,
+    YouTubeChannelMissing,
 )
 from app.platform.schemas import (
     IdentityInfo,
@@ -55,11 +62,13 @@ from app.platform.schemas import (
 from app.platform.service import platform_identity_service
 from app.platform.tokens import REFRESH_BATCH, Refresher, platform_token_service
 from app.settings import Settings
-from app.stream.errors import KickNotConfigured, TwitchNotConfigured
+from app.stream.errors import KickNotConfigured, TwitchNotConfigured, YouTubeNotConfigured
 from integrations import errors as platform_errors
 from integrations.kick.api import KickApi
 from integrations.oauth import TokenSet as IssuedTokens
 from integrations.twitch.helix import HelixClient
+from integrations.youtube.api import YouTubeApi
+from integrations.youtube.oauth import YOUTUBE_FORCE_SSL
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +77,7 @@ STATE_TTL_SECONDS: Final = 600
 RECONCILE_SUBSCRIPTIONS_JOBS: Final = {
     Platform.twitch: "twitch.subscriptions.reconcile",
     Platform.kick: "kick.subscriptions.reconcile",
+    Platform.youtube: "youtube.live.check",
 }
 
 
@@ -125,6 +135,30 @@ async def _kick_user(clients: AnyClients, access_token: str) -> IdentityInfo:
     )
 
 
+async def _youtube_user(clients: AnyClients, access_token: str) -> IdentityInfo:
+    """The YouTube channel of the Google account that signed in (``channels.list?mine=true``):
+    the identity is the channel, as chat names its authors by channel id, and only its owner's
+    token lists it as theirs."""
+    assert isinstance(clients.api, YouTubeApi)
+    channel = await clients.api.my_channel(access_token)
+    if channel is None:
+        raise YouTubeChannelMissing()
+    handle = (channel.custom_url or channel.id).lstrip("@")
+    return IdentityInfo(
+        platform=Platform.youtube,
+        platform_user_id=channel.id,
+        login=handle.lower()[:64],
+        display_name=channel.title or handle,
+    )
+
+
+def _youtube_not_configured() -> AppError:
+    return YouTubeNotConfigured(
+        "Sign-in with Google is not configured on this server"
+        " (STREAMPOOLS_YOUTUBE_CLIENT_ID, STREAMPOOLS_YOUTUBE_CLIENT_SECRET)."
+    )
+
+
 def _twitch_not_configured() -> AppError:
     return TwitchNotConfigured(
         "Twitch sign-in is not configured on this server"
@@ -177,6 +211,18 @@ PROVIDERS: Final[dict[Platform, Provider]] = {
         clients=lambda settings: kick_clients(settings),
         not_configured=_kick_not_configured,
         identify=_kick_user,
+    ),
+    # Google: ``youtube.force-ssl`` for every purpose (reading the account's channel proves who
+    # owns it; the broadcaster's grant reads their broadcasts and chat; the bot writes chat).
+    # Google's consent page is shown every time (``prompt=consent``) to get a refresh token.
+    Platform.youtube: Provider(
+        platform=Platform.youtube,
+        name="YouTube",
+        scopes={purpose: (YOUTUBE_FORCE_SSL,) for purpose in OAuthPurpose},
+        force_verify=frozenset(OAuthPurpose),
+        clients=lambda settings: youtube_clients(settings),
+        not_configured=_youtube_not_configured,
+        identify=_youtube_user,
     ),
 }
 #: Platforms whose sign-in is built.

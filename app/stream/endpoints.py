@@ -6,13 +6,14 @@ from typing import Any
 
 import msgspec
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from litestar import Controller, MediaType, Request, Response, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.status_codes import HTTP_200_OK
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inbox.endpoints import Verifier, receive_webhook
 from app.inbox.schemas import VerifiedEvent, WebhookChallenge, WebhookReceived
+from app.kit.errors import NotFound
 from app.kit.openapi import error_responses
 from app.kit.resources import Resources
 from app.stream.errors import (
@@ -21,9 +22,11 @@ from app.stream.errors import (
     KickNotConfigured,
     MalformedDelivery,
     TwitchNotConfigured,
+    YouTubeNotConfigured,
 )
 from app.stream.kick import KickKeys
 from app.stream.listener import inbox_event
+from app.stream.youtube import youtube_service
 from integrations.kick import webhooks as kick_webhooks
 from integrations.signed import InvalidSignature, MalformedMessage
 from integrations.twitch import eventsub
@@ -147,3 +150,55 @@ class TwitchWebhookController(Controller):
         )
         assert isinstance(answer, WebhookReceived)  # Kick sends no challenge
         return answer
+
+
+class YouTubeWebSubController(Controller):
+    """YouTube's WebSub hub: it verifies our subscriptions (GET, answered with the raw
+    ``hub.challenge``) and pushes a channel's feed (POST, Atom signed with ``X-Hub-Signature``).
+    A push is only a hint to look at the channel's broadcasts sooner; one whose signature does
+    not match is answered 2xx too (as WebSub asks) and ignored."""
+
+    path = "/webhooks/youtube/websub"
+    tags = ["webhooks"]
+
+    @get("/{youtube_channel:str}", responses=error_responses(404, 503), media_type=MediaType.TEXT)
+    async def websub_verify(
+        self,
+        request: Request[Any, Any, Any],
+        youtube_channel: str,
+        resources: NamedDependency[Resources],
+    ) -> Response[str]:
+        """The hub checks a subscription: its `hub.challenge`, raw, when the topic is a linked
+        channel's feed; 404 otherwise."""
+        if not resources.settings.youtube_enabled:
+            raise YouTubeNotConfigured()
+        query = request.query_params
+        challenge = query.get("hub.challenge")
+        mode = query.get("hub.mode")
+        try:
+            lease = int(query.get("hub.lease_seconds") or 0) or None
+        except ValueError:
+            lease = None
+        if not challenge or mode not in ("subscribe", "unsubscribe"):
+            raise NotFound()
+        if mode == "subscribe" and not await youtube_service.websub_verified(
+            resources, youtube_channel, query.get("hub.topic") or "", lease
+        ):
+            raise NotFound()
+        return Response(challenge, media_type=MediaType.TEXT, status_code=HTTP_200_OK)
+
+    @post("/{youtube_channel:str}", status_code=HTTP_202_ACCEPTED, responses=error_responses(503))
+    async def websub_notify(
+        self,
+        request: Request[Any, Any, Any],
+        youtube_channel: str,
+        resources: NamedDependency[Resources],
+    ) -> None:
+        """A feed notification: 202 whatever it holds; signed with the subscription's secret,
+        it makes the channel's live check run now."""
+        if not resources.settings.youtube_enabled:
+            raise YouTubeNotConfigured()
+        body = await request.body()
+        await youtube_service.websub_notified(
+            resources, youtube_channel, body, request.headers.get("X-Hub-Signature")
+        )

@@ -20,6 +20,12 @@ class KickNotConfigured(StreamError):
     message = "Kick is not configured on this server (STREAMPOOLS_KICK_CLIENT_ID)."
 
 
+class YouTubeNotConfigured(StreamError):
+    code = "youtube_not_configured"
+    status = 503
+    message = "YouTube is not configured on this server (STREAMPOOLS_YOUTUBE_CLIENT_ID)."
+
+
 class KickKeyUnavailable(StreamError):
     """No key to verify Kick's deliveries with (none configured, Kick's not reachable): Kick
     sends the delivery again later."""

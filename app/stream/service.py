@@ -55,6 +55,14 @@ class StreamService:
         if event is not None:
             await self.dispatch(session, resources, event)
 
+    async def handle_youtube(
+        self, session: AsyncSession, resources: Resources, stored: InboxEvent
+    ) -> None:
+        """A YouTube chat message or stream change, as the chat poller or the live check
+        stored it (already a PlatformEvent: YouTube has no delivery of its own)."""
+        event = msgspec.convert(stored.payload, PlatformEvent)
+        await self.dispatch(session, resources, event)
+
     async def kick_streams_known(
         self, session: AsyncSession, broadcasters: Iterable[str]
     ) -> dict[str, bool]:

@@ -13,6 +13,7 @@ from app.kit.worker import JobContext, resources_of
 from app.stream.kick import KickApp, kick_subscription_service
 from app.stream.service import stream_service
 from app.stream.subscriptions import TwitchApi, twitch_subscription_service
+from app.stream.youtube import youtube_service
 from integrations.errors import ApiUnavailable
 from integrations.errors import RateLimited as PlatformRateLimited
 from integrations.twitch.errors import RateLimited, TwitchUnavailable
@@ -95,3 +96,17 @@ async def reconcile_kick_subscriptions(
                 await stream_service.dispatch(session, resources, event)
             missed += 1
     return report.as_dict() | {"missed": missed}
+
+
+async def check_youtube_live(ctx: JobContext, channel_id: int | None = None) -> dict[str, int]:
+    """Look at the active broadcasts of the linked YouTube channels due a look (a cron each
+    minute; each channel every ``youtube_live_check_seconds``, sooner after a WebSub hint), or
+    of one channel's links now (just linked)."""
+    resources = resources_of(ctx)
+    return await youtube_service.check_live(resources, channel_id, force=channel_id is not None)
+
+
+async def renew_youtube_websub(ctx: JobContext) -> int:
+    """Subscribe each linked YouTube channel's feed at the WebSub hub whose lease ends within a
+    day (or was never verified)."""
+    return await youtube_service.renew_websub(resources_of(ctx))

@@ -4,7 +4,7 @@ import sys
 import traceback
 from collections.abc import Callable
 
-from tests.bench import fanout, intake, notify, reads, settlement, twitch
+from tests.bench import fanout, intake, notify, platforms, reads, settlement, twitch
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "settlement": settlement.main,
@@ -13,6 +13,7 @@ BENCHMARKS: dict[str, Callable[[], None]] = {
     "twitch": twitch.main,
     "reads": reads.main,
     "notify": notify.main,
+    "platforms": platforms.main,
 }
 
 

@@ -13,6 +13,7 @@ from app.platform.oauth import callback_path
 from app.settings import Settings
 from tests.fakes.kick import FakeKick
 from tests.fakes.twitch import FakeTwitch
+from tests.fakes.youtube import FakeYouTube
 
 CALLBACK_PATH = callback_path(Platform.twitch)
 
@@ -36,6 +37,19 @@ def twitch_settings(database_url: str, redis_url: str, fake_twitch: FakeTwitch) 
 @pytest.fixture
 def kick_settings(database_url: str, redis_url: str, fake_kick: FakeKick) -> Settings:
     return fake_kick.settings(database_url, redis_url)
+
+
+@pytest.fixture
+def youtube_settings(database_url: str, redis_url: str, fake_youtube: FakeYouTube) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        youtube_client_id=fake_youtube.client_id,
+        youtube_client_secret=SecretStr(fake_youtube.client_secret),
+        google_oauth_base=fake_youtube.url,
+        google_accounts_base=fake_youtube.url,
+        youtube_api_base=fake_youtube.api_url,
+    )
 
 
 async def start(

@@ -108,6 +108,7 @@ async def link_bot(
     bot_id: str,
     *,
     platform: str = "twitch",
+    scopes: list[str] | None = None,
 ) -> PlatformAccount:
     """The platform's chat bot account and its grant."""
     fake.add_user(bot_id, "poolsbot")
@@ -116,7 +117,8 @@ async def link_bot(
         account = await create_platform_account(
             session, user.id, platform=platform, platform_user_id=bot_id, login="poolsbot"
         )
-    scopes = BOT_SCOPES if platform == "twitch" else KICK_BOT
+    if scopes is None:
+        scopes = BOT_SCOPES if platform == "twitch" else KICK_BOT
     await grant(resources, settings, fake, account, TokenPurpose.bot, scopes)
     return account
 

@@ -1,0 +1,3 @@
+from tests.fakes.youtube.cli import main
+
+main()
