@@ -20,6 +20,7 @@ from tests.bench.stack import (
     Stack,
     children,
     cpu_seconds,
+    descendants,
     embedded_stack,
     machine_busy_seconds,
     start_web,
@@ -86,8 +87,8 @@ within 10 s.
 Then memory: each server freshly started, {BIG_ROOM:,} clients connect to each at the same time
 (connected, not joining the channel: the reference answers a join with a canned empty snapshot,
 ours with the channel's real one, whose transient copies would be part of ours alone) and stay
-idle (engine.io pings only) for the idle period; the server
-process's resident memory (VmRSS) is read before they connect, once they have, and through the
+idle (engine.io pings only) for the idle period; the server's resident memory (VmRSS, all of
+its web processes) is read before they connect, once they have, and through the
 idle period. Memory per connection is the rise over the {BIG_ROOM:,}; growth is the last
 reading's excess over the first after connecting.
 
@@ -494,11 +495,18 @@ class Idle:
 
 
 def rss_mb(pid: int) -> float:
-    """The process's resident memory (VmRSS, Linux /proc), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    """The resident memory (VmRSS, Linux /proc) of the process and its live descendants (every
+    web process under the supervisor), in MB."""
+    total_kb = 0
+    for member in [pid, *descendants(pid)]:
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except FileNotFoundError:
+            continue  # ended meanwhile
+        total_kb += next(
+            int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")
+        )
+    return total_kb / 1024
 
 
 async def measure_idle(stack: Stack, world: World) -> tuple[Idle, Idle]:
