@@ -15,6 +15,7 @@ from integrations.errors import (
     ApiError,
     ApiUnavailable,
     RateLimited,
+    RequestFailed,
     TokenRevoked,
     request_failed,
 )
@@ -122,6 +123,18 @@ class ApiClient:
             if status >= 400:
                 raise request_failed(response)
             return response
+
+    async def delete(
+        self, path: str, token: str, *, refresh: RefreshToken | None, params: Params = None
+    ) -> bool:
+        """Delete what ``path`` and ``params`` name; False when the platform no longer has it."""
+        try:
+            await self.request("DELETE", path, token, refresh=refresh, params=params)
+        except RequestFailed as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     def decode(self, response: httpx.Response, type_: type[_Decoded]) -> _Decoded:
         try:

@@ -9,7 +9,7 @@ import msgspec
 
 from integrations.api import ApiClient
 from integrations.chat import ChatMessageSent, RefreshToken, check_chat_message
-from integrations.errors import ApiError, RequestFailed
+from integrations.errors import ApiError
 
 DEFAULT_API_BASE_URL: Final = "https://api.kick.com"
 
@@ -161,19 +161,9 @@ class KickApi(ApiClient):
 
     async def delete_subscription(self, token: str, subscription_id: str) -> bool:
         """Delete a subscription; False when Kick no longer has it."""
-        try:
-            await self.request(
-                "DELETE",
-                "public/v1/events/subscriptions",
-                token,
-                refresh=None,
-                params={"id": subscription_id},
-            )
-        except RequestFailed as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+        return await self.delete(
+            "public/v1/events/subscriptions", token, refresh=None, params={"id": subscription_id}
+        )
 
     # --- chat -----------------------------------------------------------------------------------
 

@@ -221,19 +221,9 @@ class HelixClient(ApiClient):
         self, token: str, subscription_id: str, *, refresh: RefreshToken | None = None
     ) -> bool:
         """Delete a subscription; False when Twitch no longer has it."""
-        try:
-            await self.request(
-                "DELETE",
-                "eventsub/subscriptions",
-                token,
-                refresh=refresh,
-                params={"id": subscription_id},
-            )
-        except TwitchRequestFailed as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+        return await self.delete(
+            "eventsub/subscriptions", token, refresh=refresh, params={"id": subscription_id}
+        )
 
     # --- chat -----------------------------------------------------------------------------------
 
