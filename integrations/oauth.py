@@ -146,8 +146,12 @@ class OAuthClient:
 
         ``TokenRevoked`` when the platform refuses the refresh token (the user disconnected
         the app, or it was already used): the link needs the user again."""
+        return self._token_set(await self._refresh_grant(refresh_token))
+
+    async def _refresh_grant(self, refresh_token: str) -> httpx.Response:
+        """The token endpoint's answer to a refresh token; ``TokenRevoked`` when refused."""
         try:
-            response = await self._post(
+            return await self._post(
                 self.token_path,
                 {
                     "client_id": self.client_id,
@@ -160,7 +164,6 @@ class OAuthClient:
             if exc.status in (400, 401):
                 raise TokenRevoked(exc.message, status=exc.status, error=exc.error) from exc
             raise
-        return self._token_set(response)
 
     async def revoke(self, access_token: str) -> None:
         """Revoke a token (on unlink). A token the platform no longer knows counts as revoked."""

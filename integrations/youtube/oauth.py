@@ -10,7 +10,6 @@ from typing import Final
 import httpx
 import msgspec
 
-from integrations.errors import RequestFailed, TokenRevoked
 from integrations.oauth import AuthorizationRequest, OAuthClient, TokenSet
 
 DEFAULT_TOKEN_BASE_URL: Final = "https://oauth2.googleapis.com"  # noqa: S105 (a URL)
@@ -74,20 +73,7 @@ class GoogleOAuth(OAuthClient):
         """A new access token; Google keeps the refresh token (none comes back), so the one
         given is returned with it. ``TokenRevoked`` when Google refuses it (revoked, or
         expired after seven days for an app in "Testing")."""
-        try:
-            response = await self._post(
-                self.token_path,
-                {
-                    "client_id": self.client_id,
-                    "client_secret": self._client_secret,
-                    "grant_type": "refresh_token",
-                    "refresh_token": refresh_token,
-                },
-            )
-        except RequestFailed as exc:
-            if exc.status in (400, 401):
-                raise TokenRevoked(exc.message, status=exc.status, error=exc.error) from exc
-            raise
+        response = await self._refresh_grant(refresh_token)
         tokens = self.decode(response, _Refreshed)
         return TokenSet(
             access_token=tokens.access_token,
