@@ -40,6 +40,7 @@ from app.payment.endpoints import (
 )
 from app.platform.endpoints import (
     KickAuthController,
+    PlatformController,
     TwitchAuthController,
     YouTubeAuthController,
 )
@@ -95,6 +96,7 @@ def create_http_app(
             TwitchAuthController,
             KickAuthController,
             YouTubeAuthController,
+            PlatformController,
             MeController,
             NotificationController,
             ChannelController,

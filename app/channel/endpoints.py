@@ -1,5 +1,6 @@
 """/api/v1/channels: channels, platform links, moderators, membership and points grants."""
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
@@ -13,6 +14,8 @@ from app.channel import schemas
 from app.channel.service import channel_service
 from app.kit.http import MAX_ID, Id, IdempotencyKey, require_key
 from app.kit.resources import Resources
+from app.platform.schemas import LinkStateList
+from app.platform.service import platform_link_service
 
 
 class StaffChannelController(Controller):
@@ -68,6 +71,27 @@ class ChannelController(Controller):
         return await channel_service.update(session, principal, channel_id, data)
 
     # -- platform links ----------------------------------------------------------------------
+
+    @get("/{channel_id:int}/links")
+    async def list_links(
+        self,
+        channel_id: Id,
+        session: NamedDependency[AsyncSession],
+        resources: NamedDependency[Resources],
+        principal: NamedDependency[Principal],
+    ) -> LinkStateList:
+        """The channel's platform links for its owner (as adding and removing one): the
+        platform account that proved each (``login``, ``display_name``), its ``status``, and
+        on a verified YouTube link ``quota_paused_until`` while the day's shared YouTube quota
+        leaves no chat poll (chat betting on YouTube resumes then; bets on the web go on)."""
+        return await platform_link_service.channel_links(
+            session,
+            resources.settings,
+            resources.redis,
+            principal,
+            channel_id,
+            datetime.now(UTC),
+        )
 
     @post("/{channel_id:int}/links", status_code=HTTP_201_CREATED)
     async def add_link(

@@ -1,5 +1,6 @@
-"""/api/v1/auth/twitch and /api/v1/auth/kick: sign in with a stream platform, link it to an
-account, a channel or the chat bot. One controller per platform, built from one definition."""
+"""/api/v1/auth/twitch, /kick and /youtube: sign in with a stream platform, link it to an
+account, a channel or the chat bot (one controller per platform, built from one definition);
+/api/v1/platforms: which platforms this server has an app for."""
 
 from typing import Annotated, Any
 
@@ -24,7 +25,12 @@ from app.platform.oauth import (
     cookie_path,
     platform_sign_in_service,
 )
-from app.platform.schemas import SignInAuthorization, SignInResult, SignInStart
+from app.platform.schemas import (
+    PlatformAppList,
+    SignInAuthorization,
+    SignInResult,
+    SignInStart,
+)
 
 Text = Annotated[str | None, QueryParameter(max_length=2048)]
 
@@ -148,3 +154,14 @@ def sign_in_controller(platform: Platform) -> type[Controller]:
 TwitchAuthController = sign_in_controller(Platform.twitch)
 KickAuthController = sign_in_controller(Platform.kick)
 YouTubeAuthController = sign_in_controller(Platform.youtube)
+
+
+class PlatformController(Controller):
+    path = "/api/v1/platforms"
+    tags = ["platforms"]
+
+    @get("")
+    async def platforms(self, resources: NamedDependency[Resources]) -> PlatformAppList:
+        """Twitch, Kick and YouTube, each with ``configured``: whether this server has the
+        platform's app, so that signing in and linking with it work (public)."""
+        return platform_sign_in_service.apps(resources.settings)

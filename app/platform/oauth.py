@@ -34,8 +34,11 @@ from app.kit.platforms import (
     AnyClients,
     clients_for,
     kick_clients,
+    kick_configured,
     twitch_clients,
+    twitch_configured,
     youtube_clients,
+    youtube_configured,
 )
 from app.kit.resources import Resources
 from app.models.channel import Platform
@@ -53,6 +56,8 @@ from app.platform.errors import (
 from app.platform.schemas import (
     IdentityInfo,
     OAuthPurpose,
+    PlatformApp,
+    PlatformAppList,
     PlatformIdentity,
     SignInAuthorization,
     SignInResult,
@@ -227,6 +232,12 @@ PROVIDERS: Final[dict[Platform, Provider]] = {
 }
 #: Platforms whose sign-in is built.
 SIGN_IN_PLATFORMS: Final = frozenset(PROVIDERS)
+#: Whether the server has each platform's app (without building its clients).
+CONFIGURED: Final[dict[Platform, Callable[[Settings], bool]]] = {
+    Platform.twitch: twitch_configured,
+    Platform.kick: kick_configured,
+    Platform.youtube: youtube_configured,
+}
 
 #: Sign-ins one client address may start per ten minutes.
 STARTS_PER_ADDRESS: Final = 60
@@ -268,6 +279,20 @@ def redirect_uri(settings: Settings, platform: Platform) -> str:
 
 
 class PlatformSignInService:
+    def apps(self, settings: Settings) -> PlatformAppList:
+        """Each platform and whether its app is configured here (its sign-in and links
+        work)."""
+        return PlatformAppList(
+            platforms=[
+                PlatformApp(
+                    platform=platform,
+                    name=provider.name,
+                    configured=CONFIGURED[platform](settings),
+                )
+                for platform, provider in PROVIDERS.items()
+            ]
+        )
+
     async def start(
         self,
         session: AsyncSession,

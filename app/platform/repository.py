@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.pg import constraint_name
-from app.models.channel import Platform
+from app.models.channel import ChannelLink, Platform
 from app.models.platform import PlatformAccount, PlatformToken, TokenPurpose, TokenStatus
 from app.models.user import User
 
@@ -63,6 +63,19 @@ class PlatformRepository:
             .order_by(PlatformAccount.id)
         )
         return list(result.scalars())
+
+    async def channel_links(
+        self, session: AsyncSession, channel_id: int
+    ) -> list[tuple[ChannelLink, PlatformAccount | None]]:
+        """A channel's links, oldest first, each with the platform account that proved it
+        (None for an unverified link)."""
+        result = await session.execute(
+            select(ChannelLink, PlatformAccount)
+            .outerjoin(PlatformAccount, PlatformAccount.id == ChannelLink.platform_account_id)
+            .where(ChannelLink.channel_id == channel_id)
+            .order_by(ChannelLink.id)
+        )
+        return [(link, account) for link, account in result.all()]
 
     async def add_account_with_user(
         self, session: AsyncSession, user: User, account: PlatformAccount

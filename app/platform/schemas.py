@@ -94,3 +94,38 @@ class SignInResult(Output):
     session: AuthSession | None = None
     #: ``link_channel``: the channel's verified link.
     link: Link | None = None
+
+
+class PlatformApp(Output):
+    """A stream platform, as this server offers it."""
+
+    platform: Platform
+    #: The platform's name, as people read it.
+    name: str
+    #: Whether this server has the platform's app (its OAuth client id and secret). Without it
+    #: signing in and linking with the platform answer 503 ``<platform>_not_configured``.
+    configured: bool
+
+
+class PlatformAppList(Output):
+    #: Twitch, Kick and YouTube, always in that order.
+    platforms: list[PlatformApp]
+
+
+class LinkState(Link):
+    """A platform link as its channel's owner sees it: who proved it and how it is doing."""
+
+    #: The platform account that proved the link (verified links), as the platform names it
+    #: now; None for an unverified link.
+    login: str | None = None
+    display_name: str | None = None
+    #: YouTube, verified links: while the day's shared YouTube quota leaves no chat poll, when
+    #: chat betting on YouTube resumes (Google's reset, midnight Pacific time); None otherwise.
+    #: Bets on the web go on meanwhile.
+    quota_paused_until: datetime | None = None
+
+
+class LinkStateList(Output):
+    channel_id: int
+    #: Oldest first.
+    links: list[LinkState]

@@ -7,20 +7,27 @@ balances move to the target at once, and whatever their open bets pay out or ref
 swept to the target by ``sweep_merged`` (a cron job), each wallet state moved once under an
 idempotency key naming it. So no money is lost or moved twice, and no merge waits for a pool."""
 
+from datetime import datetime
+
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.schemas import AuthSession
 from app.auth.service import auth_service
+from app.auth.tokens import Principal
+from app.channel.permissions import channel_or_404, require_owner
 from app.channel.service import channel_service
+from app.kit.platforms import youtube_configured
 from app.ledger.service import ledger_service
-from app.models.channel import Channel, Platform
+from app.models.channel import Channel, LinkStatus, Platform
 from app.models.ledger import TransactionKind
 from app.models.platform import PlatformAccount
 from app.models.user import User
 from app.platform.errors import AccountCannotLink, PlatformIdentityTaken
 from app.platform.repository import platform_repository
-from app.platform.schemas import IdentityInfo
+from app.platform.schemas import IdentityInfo, LinkState, LinkStateList
 from app.settings import Settings
+from app.stream.youtube_quota import QuotaPlanner
 from app.user.repository import user_repository
 
 DISPLAY_NAME_MAX = 64
@@ -197,3 +204,48 @@ def _display_name(info: IdentityInfo) -> str:
 
 
 platform_identity_service = PlatformIdentityService()
+
+
+class PlatformLinkService:
+    async def channel_links(
+        self,
+        session: AsyncSession,
+        settings: Settings,
+        redis: Redis,
+        principal: Principal,
+        channel_id: int,
+        now: datetime,
+    ) -> LinkStateList:
+        """The channel's links for its owner (admins too, as for adding and removing one):
+        the platform account that proved each, and whether YouTube chat betting is paused
+        for the day's shared quota (read from the quota planner's state in Redis)."""
+        channel = await channel_or_404(session, channel_id)
+        require_owner(channel, principal)
+        rows = await platform_repository.channel_links(session, channel.id)
+        paused_until: datetime | None = None
+        if youtube_configured(settings) and any(
+            link.platform is Platform.youtube and link.status is not LinkStatus.unverified
+            for link, _ in rows
+        ):
+            paused_until = await QuotaPlanner(settings, redis).polls_paused_until(now)
+        return LinkStateList(
+            channel_id=channel.id,
+            links=[
+                LinkState(
+                    id=link.id,
+                    platform=link.platform,
+                    external_id=link.external_id,
+                    verified=link.verified,
+                    status=link.status,
+                    login=None if account is None else account.login,
+                    display_name=None if account is None else account.display_name,
+                    quota_paused_until=paused_until
+                    if link.platform is Platform.youtube and link.verified
+                    else None,
+                )
+                for link, account in rows
+            ],
+        )
+
+
+platform_link_service = PlatformLinkService()

@@ -11,10 +11,12 @@ shared by every streamer's live chat, spent so that the day's total never passes
   ``pollingIntervalMillis`` or ``youtube_min_poll_seconds``.
 - A 403 ``quotaExceeded`` (another app on the project, a reset we misjudged) stops every call
   until the reset (``exhausted``).
-- Units used and left today are Prometheus gauges, read from Redis (global, not per process)."""
+- Units used and left today are Prometheus gauges, read from Redis (global, not per process).
+- While the day's units leave no chat poll, chat betting on YouTube is paused until the reset
+  (``polls_paused_until``, what the dashboard shows)."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -22,6 +24,7 @@ from prometheus_client import Gauge
 from redis.asyncio import Redis
 
 from app.settings import Settings
+from integrations.youtube.api import LIST_COST
 
 PACIFIC: Final = ZoneInfo("America/Los_Angeles")
 
@@ -64,6 +67,13 @@ def seconds_to_reset(now: datetime) -> float:
     midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     # Across a DST change the wall clock lies: compare in UTC.
     return max(1.0, (midnight.astimezone(PACIFIC) - local).total_seconds())
+
+
+def next_reset(now: datetime) -> datetime:
+    """The next midnight Pacific time (Google's quota reset), in UTC."""
+    local = now.astimezone(PACIFIC)
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +132,15 @@ class QuotaPlanner:
         UNITS_USED.set(state.used)
         UNITS_LEFT.set(state.left)
         return state
+
+    async def polls_paused_until(self, now: datetime) -> datetime | None:
+        """When chat polls resume (the reset) while today's units leave none: Google said
+        ``quotaExceeded``, or what is left is the reserve kept for replies and live checks
+        (``reserve_poll`` refuses). None while a poll can still be afforded."""
+        state = await self.state(now)
+        if state.left - self.settings.youtube_quota_reserve_units < LIST_COST:
+            return next_reset(now)
+        return None
 
     async def exhausted(self, now: datetime) -> bool:
         """Google said ``quotaExceeded``: stop every call until its reset. True the first time

@@ -10,7 +10,13 @@ import pytest
 from redis.asyncio import Redis
 
 from app.settings import Settings
-from app.stream.youtube_quota import QuotaPlanner, pacific_day, plan_interval, seconds_to_reset
+from app.stream.youtube_quota import (
+    QuotaPlanner,
+    next_reset,
+    pacific_day,
+    plan_interval,
+    seconds_to_reset,
+)
 from app.stream.youtube_simulation import simulate_day
 
 
@@ -68,6 +74,32 @@ async def test_quota_exceeded_stops_every_call_until_the_reset(
     assert await planner.poll_interval(NOON_PT, 1, 2000) is None
     assert await redis.ttl(f"youtube:quota:{pacific_day(NOON_PT)}:exhausted") > 12 * 3600 - 5
     assert await planner.reserve(5, datetime(2026, 11, 28, 8, 0, tzinfo=UTC))
+
+
+def test_the_reset_is_the_next_midnight_pacific_across_a_dst_change() -> None:
+    assert next_reset(NOON_PT) == datetime(2026, 11, 28, 8, 0, tzinfo=UTC)  # PST
+    # 8 March 2026: the clocks go forward at 02:00, so that day's midnight is 07:00 UTC.
+    assert next_reset(datetime(2026, 3, 7, 20, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 8, 8, 0, tzinfo=UTC
+    )
+    assert next_reset(datetime(2026, 3, 8, 19, 0, tzinfo=UTC)) == datetime(
+        2026, 3, 9, 7, 0, tzinfo=UTC
+    )
+
+
+async def test_chat_polls_pause_until_the_reset_once_only_the_reserve_is_left(
+    settings: Settings, redis: Redis
+) -> None:
+    planner = QuotaPlanner(settings, redis)
+    assert await planner.polls_paused_until(NOON_PT) is None
+    assert await planner.reserve_poll(895, NOON_PT)  # 5 units above the reserve of 100
+    assert await planner.polls_paused_until(NOON_PT) is None
+    assert await planner.reserve_poll(5, NOON_PT)
+    assert not await planner.reserve_poll(5, NOON_PT)
+    assert await planner.polls_paused_until(NOON_PT) == next_reset(NOON_PT)
+    assert await planner.reserve(20, NOON_PT)  # a reply still goes out of the reserve
+    tomorrow = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+    assert await planner.polls_paused_until(tomorrow) is None
 
 
 def test_polling_slows_as_units_run_low_or_more_chats_go_live(settings: Settings) -> None:

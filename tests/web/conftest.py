@@ -107,9 +107,18 @@ class Site:
     #: Uncaught errors in any page's JavaScript.
     page_errors: list[str] = field(default_factory=list)
 
-    async def page(self, path: str = "/", viewport: ViewportSize | None = None) -> Page:
-        """A new person (their own context: storage, cookies) with a page open at ``path``."""
-        context = await self.browser.new_context(viewport=viewport or DESKTOP, base_url=self.url)
+    async def page(
+        self,
+        path: str = "/",
+        viewport: ViewportSize | None = None,
+        *,
+        timezone_id: str | None = None,
+    ) -> Page:
+        """A new person (their own context: storage, cookies; their time zone if given, else
+        the machine's) with a page open at ``path``."""
+        context = await self.browser.new_context(
+            viewport=viewport or DESKTOP, base_url=self.url, timezone_id=timezone_id
+        )
         context.set_default_timeout(10_000)
         self.contexts.append(context)
 
