@@ -196,10 +196,10 @@ async def test_a_killed_replicas_chat_is_taken_over_and_no_command_is_lost_or_ru
     resources = stream.resources
     redis = resources.redis
     lease = POLLER_LEASE.format(channel=BROADCASTER)
-    pool, chat = await _live(stream)
     said: list[str] = []
     async with running_worker(resources):
         with _replicas(settings, SHORT_LEASE_SECONDS, tmp_path) as (a, b):
+            pool, chat = await _live(stream)  # while the replicas start
             holder = await _holder(resources, chat, a, b)
             other = b if holder is a else a
             fence = int(await redis.get(lease))
@@ -236,10 +236,10 @@ async def test_a_stopped_replica_gives_its_chat_up_and_the_other_takes_it_over_a
     resources = stream.resources
     redis = resources.redis
     lease = POLLER_LEASE.format(channel=BROADCASTER)
-    pool, chat = await _live(stream)
     said: list[str] = []
     async with running_worker(resources):
         with _replicas(settings, LONG_LEASE_SECONDS, tmp_path) as (a, b):
+            pool, chat = await _live(stream)  # while the replicas start
             holder = await _holder(resources, chat, a, b)
             other = b if holder is a else a
             fence = int(await redis.get(lease))
