@@ -1,4 +1,4 @@
-# The web and worker image: `docker compose up` runs it against postgres and redis.
+# The web, worker and integrations image: `docker compose up` runs it against postgres and redis.
 
 # The browser app (viewer, dashboard, overlay, API docs assets), built once; only web/dist ships.
 FROM node:20-slim AS web

@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser(
         "run",
         help="start PostgreSQL and Redis (embedded unless "
-        "DATABASE_URL/REDIS_URL are set), migrate, seed, run web and worker",
+        "DATABASE_URL/REDIS_URL are set), migrate, seed, run web, worker and integrations",
     )
     web = commands.add_parser(
         "web", help="serve HTTP and Socket.IO (the web process) against DATABASE_URL/REDIS_URL"
@@ -48,6 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     process.add_argument("--fd", type=int, required=True)
     process.add_argument("--socket-dir", type=Path, required=True)
     process.add_argument("--parent", type=int, required=True)
+    commands.add_parser(
+        "integrations",
+        help="run the stream platforms' long-lived tasks (YouTube chat pollers, Twitch's "
+        "EventSub WebSocket listener) against DATABASE_URL/REDIS_URL; replicas share them",
+    )
     commands.add_parser("migrate", help="apply the database migrations to DATABASE_URL")
     commands.add_parser("seed", help="create the demo accounts in DATABASE_URL")
     role = commands.add_parser(
@@ -70,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _web(settings, args.host, args.port, args.processes)
     if args.command == "web-process":
         return _web_process(settings, args)
+    if args.command == "integrations":
+        return _integrations()
     settings = _settings_with_local_defaults(settings)
     if args.command == "migrate":
         upgrade(settings.database_url)
@@ -183,6 +190,28 @@ def web_command(host: str, port: int, processes: int | None = None) -> list[str]
     if processes is not None:
         command += ["--processes", str(processes)]
     return command
+
+
+def integrations_command() -> list[str]:
+    """How the integrations worker is started (by `make run`, the tests and the benchmarks;
+    compose.yaml spells the same)."""
+    return [sys.executable, "-m", "app.cli", "integrations"]
+
+
+def worker_command() -> list[str]:
+    """How the arq worker is started (by `make run`; compose.yaml spells the same)."""
+    return [str(Path(sys.executable).parent / "arq"), "workers.settings.WorkerSettings"]
+
+
+def _integrations() -> int:
+    """The integrations worker, ``workers.integrations.main``. Loaded by name, as arq loads
+    ``workers.settings``: ``workers`` is an entry point, which imports ``app`` and is imported
+    by nothing of it (DESIGN.md §3)."""
+    import importlib
+
+    entry = importlib.import_module("workers.integrations").main
+    code: int = entry()
+    return code
 
 
 def _web(settings: Settings, host: str | None, port: int | None, processes: int | None) -> int:
@@ -307,7 +336,8 @@ def uvicorn_config(
 
 
 class LocalPlatform:
-    """``make run``: embedded servers when no URLs are given, then web and worker processes.
+    """``make run``: embedded servers when no URLs are given, then the web, worker and
+    integrations processes.
     Ctrl-C (or SIGTERM) stops the children, then the embedded servers."""
 
     def __init__(self, settings: Settings) -> None:
@@ -369,8 +399,7 @@ class LocalPlatform:
 
     def _start_children(self, env: dict[str, str]) -> None:
         web = web_command(self.settings.host, self.settings.port)
-        worker = [str(Path(sys.executable).parent / "arq"), "workers.settings.WorkerSettings"]
-        for command in (web, worker):
+        for command in (web, worker_command(), integrations_command()):
             self.children.append(subprocess.Popen(command, env=env, cwd=PROJECT_ROOT))
 
     def _announce(self, accounts: list[tuple[str, str]]) -> None:
@@ -392,7 +421,8 @@ class LocalPlatform:
             f"  Socket.IO  {base}/socket.io/\n"
             f"  Health     {base}/healthz   {base}/readyz   {metrics}\n"
             f"  Web        {processes} process{'es' if processes > 1 else ''} on one port"
-            " (STREAMPOOLS_WEB_PROCESSES), and a worker\n",
+            " (STREAMPOOLS_WEB_PROCESSES), a worker (jobs, cron) and an integrations worker\n"
+            "             (YouTube chat pollers, Twitch's EventSub WebSocket: its log says which)\n",
             flush=True,
         )
         if accounts:

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     #: The worker's metrics listener (jobs, durations, queue depth); 0: none.
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    #: The integrations worker's metrics listener (what it runs, chats it polls, YouTube's
+    #: quota); 0: none. Replicas on one host need a port each.
+    integrations_metrics_port: int = Field(default=0, ge=0, le=65535)
 
     # Tokens
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
@@ -180,7 +183,8 @@ class Settings(BaseSettings):
     #: The quota planner spreads the units left over the live chats and this many hours (or
     #: the rest of the Pacific-time day, if shorter): polling slows as units run low.
     youtube_plan_hours: float = Field(default=4.0, gt=0, le=24)
-    #: How long a worker's hold on a live chat's poller lasts unless renewed.
+    #: How long an integrations worker's hold on a live chat's poller lasts unless renewed (a
+    #: dead replica's chats are taken over within it).
     youtube_poller_lease_seconds: float = Field(default=10.0, ge=1)
     #: WebSub: Google's hub, and the secret each subscription's own secret is derived from
     #: (empty: no push, live checks only).

@@ -31,7 +31,7 @@ def _check_command(command: list[str]) -> None:
             from app.cli import main
 
             # The sub-command exists (argparse exits 2 on an unknown one).
-            assert args[0] in {"run", "web", "migrate", "seed", "ledger"}
+            assert args[0] in {"run", "web", "integrations", "migrate", "seed", "ledger"}
             assert entry is main
     elif program == "uvicorn":
         target = args[args.index("--factory") + 1] if "--factory" in args else args[0]
@@ -46,7 +46,7 @@ def _check_command(command: list[str]) -> None:
 def test_project_services_run_real_entry_points() -> None:
     services = _compose()["services"]
     built = {name: spec for name, spec in services.items() if "build" in spec}
-    assert set(built) == {"migrate", "web", "worker"}
+    assert set(built) == {"migrate", "web", "worker", "integrations"}
     for spec in built.values():
         _check_command(spec["command"])
 
@@ -59,9 +59,9 @@ def test_servers_are_the_official_images_with_health_checks() -> None:
         assert "healthcheck" in services[name], name
 
 
-def test_web_and_worker_wait_for_the_migration() -> None:
+def test_web_and_workers_wait_for_the_migration() -> None:
     services = _compose()["services"]
-    for name in ("web", "worker"):
+    for name in ("web", "worker", "integrations"):
         depends = services[name]["depends_on"]
         assert depends["migrate"]["condition"] == "service_completed_successfully"
 
@@ -71,10 +71,15 @@ def test_worker_metrics_stay_on_the_compose_network_behind_the_token() -> None:
 
     services = _compose()["services"]
     worker = services["worker"]
-    port = int(worker["environment"]["STREAMPOOLS_WORKER_METRICS_PORT"])
-    assert str(port) in worker.get("expose", [])
-    assert "ports" not in worker  # not published on the host
-    for name in ("web", "worker"):
+    for name, setting in (
+        ("worker", "STREAMPOOLS_WORKER_METRICS_PORT"),
+        ("integrations", "STREAMPOOLS_INTEGRATIONS_METRICS_PORT"),
+    ):
+        service = services[name]
+        port = int(service["environment"][setting])
+        assert str(port) in service.get("expose", [])
+        assert "ports" not in service  # not published on the host (and replicas may scale)
+    for name in ("web", "worker", "integrations"):
         assert services[name]["environment"]["STREAMPOOLS_METRICS_TOKEN"].startswith(
             "${STREAMPOOLS_METRICS_TOKEN"
         )

@@ -1,23 +1,21 @@
 """The README's YouTube section as a newcomer runs it: the platform pointed at the fake YouTube,
 Ada's broadcast live (`make youtube-live`), the demo channel linked through Google OAuth as its
-owner, a viewer betting from the live chat (`make youtube-say`) read by a worker's poller — and a
-second time in a row (a new broadcast, the same pool)."""
+owner, a viewer betting from the live chat (`make youtube-say`) read by the integrations worker's
+poller — and a second time in a row (a new broadcast, the same pool)."""
 
 import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import SecretStr
 
-from app.kit.resources import Resources, open_resources
 from app.settings import Settings
-from app.stream.youtube import ChatPollers
 from tests.fakes.youtube import FakeYouTube
 from tests.fakes.youtube.cli import ADA, BOT
 from tests.served_at_port import live_server, port
 from tests.test_readme import Platform, platform, readme_block, run_block
+from workers.integrations import serve
 
 __all__ = ["live_server", "platform", "port"]
 
@@ -47,16 +45,15 @@ def settings(database_url: str, redis_url: str, fake_youtube: FakeYouTube, port:
 
 @pytest.fixture
 async def pollers(platform: Platform) -> AsyncIterator[None]:
-    """The worker's YouTube chat pollers, as `make run`'s worker starts them."""
-    resources: Resources = await open_resources(platform.settings)
-    task = asyncio.create_task(ChatPollers(resources).run())
+    """The integrations worker (its YouTube chat pollers), as `make run` starts it beside the
+    web process and the worker; stopped as by SIGTERM."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(platform.settings, stop))
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await resources.close()
+        stop.set()
+        assert await task == 0
 
 
 async def test_the_youtube_section_works_twice(

@@ -1,7 +1,8 @@
-"""The arq worker: every job and cron is registered here, under a stable dotted name."""
+"""The arq worker: every job and cron is registered here, under a stable dotted name. The stream
+platforms' long-lived tasks (YouTube chat pollers, Twitch's EventSub WebSocket listener) run in
+the integrations worker instead (``workers.integrations``, ``streampools integrations``)."""
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import time
@@ -21,7 +22,6 @@ from app.inbox import tasks as inbox_tasks
 from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.logging import configure_logging
 from app.kit.metrics import MetricsListener, start_metrics_listener
-from app.kit.platforms import youtube_configured
 from app.kit.resources import open_resources
 from app.kit.worker import JobContext, resources_of
 from app.kit.worker_metrics import instrumented, watch_queue_depth
@@ -32,8 +32,6 @@ from app.platform import tasks as platform_tasks
 from app.pool import tasks as pool_tasks
 from app.settings import get_settings
 from app.stream import tasks as stream_tasks
-from app.stream.listener import EventSubListener, listener_wanted
-from app.stream.youtube import ChatPollers
 from app.webhooks import register_inbox_handlers
 
 log = logging.getLogger(__name__)
@@ -208,28 +206,12 @@ async def startup(ctx: JobContext) -> None:
             resources.push.project_id,
             settings.fcm_api_base,
         )
-    if youtube_configured(settings):
-        # YouTube's live chats, polled by whichever worker holds each chat's lease.
-        ctx["youtube_pollers"] = asyncio.create_task(ChatPollers(resources).run())
-    if listener_wanted(settings):
-        # Twitch's EventSub over a WebSocket (no public callback): one worker holds it.
-        ctx["eventsub_listener"] = asyncio.create_task(EventSubListener(resources).run())
     # Pay what a crash or a Redis wipe left unpaid now, not at the next cron tick. A job, so
     # start-up does not wait on it; one a second however many workers start together.
     await resources.jobs.enqueue_job("pool.sweep", _job_id=f"pool.sweep:startup:{int(time.time())}")
 
 
 async def shutdown(ctx: JobContext) -> None:
-    pollers = ctx.pop("youtube_pollers", None)
-    if isinstance(pollers, asyncio.Task):
-        pollers.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await pollers  # each chat's lease given up: another worker takes over at once
-    listener = ctx.pop("eventsub_listener", None)
-    if isinstance(listener, asyncio.Task):
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener  # its connections closed and its lease given up
     watcher = ctx.pop("queue_depth", None)
     if isinstance(watcher, asyncio.Task):
         watcher.cancel()

@@ -1,9 +1,9 @@
 """The EventSub WebSocket transport, for a server without a public HTTPS callback (a streamer's
-laptop): one worker holds the connections, subscribes on each new session with users' tokens,
-and stores every notification and revocation in the inbox as the webhook does, so the same job
-handles both.
+laptop): one integrations worker (``workers.integrations``) holds the connections, subscribes
+on each new session with users' tokens, and stores every notification and revocation in the
+inbox as the webhook does, so the same job handles both.
 
-One worker at a time: the listener takes a Redis lease (``app.kit.lease``), renews it every
+One replica at a time: the listener takes a Redis lease (``app.kit.lease``), renews it every
 third of its ttl, and drops every connection as soon as a renewal fails; the others keep
 trying to take it, so a dead holder is replaced within a ttl. A stale holder never subscribes
 (the lease is checked right before), and what it may still store in the ttl is deduplicated by
@@ -253,7 +253,7 @@ class EventSubListener:
                 if key in connection.made:
                     continue
                 if not await self._lease.held(token):
-                    return  # another worker holds the connections now
+                    return  # another replica holds the connections now
                 if await self._create(item, session_id):
                     connection.made.add(key)
 

@@ -1,10 +1,11 @@
 """YouTube's side of the stream pipeline: which linked channels are live (their active
 broadcasts, looked at every ``youtube_live_check_seconds`` or sooner after a WebSub hint), and
-their live chats polled by long-lived tasks of the worker process.
+their live chats polled by long-lived tasks of the integrations worker process
+(``streampools integrations``, ``workers.integrations``).
 
 Each live chat's poller is owned through a Redis lease (``app.kit.lease``) with a fencing token:
-however many workers run, one polls a chat; when its owner dies the lease runs out within
-``youtube_poller_lease_seconds`` and another worker takes over from the page token the last
+however many integrations workers run, one polls a chat; when its owner dies the lease runs out
+within ``youtube_poller_lease_seconds`` and another replica takes over from the page token the last
 owner stored (written only while its lease holds). Every message goes through the inbox keyed on
 YouTube's message id, so a page read twice (a takeover, a crash before the page token was
 stored) runs no command twice. The first page of a chat is its history: it is skipped (its page
@@ -410,8 +411,8 @@ youtube_service = YouTubeService()
 
 
 class ChatPollers:
-    """The worker's YouTube chat pollers: every ``tick`` it tries to take the lease of each
-    live chat it does not poll yet, and starts a poller for each lease it gets."""
+    """An integrations worker's YouTube chat pollers: every ``tick`` it tries to take the lease
+    of each live chat it does not poll yet, and starts a poller for each lease it gets."""
 
     def __init__(
         self,
@@ -457,7 +458,7 @@ class ChatPollers:
         self.tasks.clear()
 
     async def tick(self) -> list[str]:
-        """Start a poller for each live chat whose lease this worker takes; the chats it
+        """Start a poller for each live chat whose lease this replica takes; the chats it
         started."""
         started: list[str] = []
         live = await live_chats(self.resources.redis)
@@ -482,7 +483,11 @@ class ChatPollers:
                 continue
             log.info(
                 "YouTube poller: lease taken",
-                extra={"youtube_channel": youtube_channel, "fencing_token": fence},
+                extra={
+                    "youtube_channel": youtube_channel,
+                    "fencing_token": fence,
+                    "owner": self.owner,
+                },
             )
             self._chats[youtube_channel] = chat.live_chat_id
             self.tasks[youtube_channel] = asyncio.create_task(
@@ -573,7 +578,7 @@ class ChatPollers:
                     continue
                 failures = 0
                 if not await lease.held(fence):
-                    return  # another worker owns the chat now: nothing from this one
+                    return  # another replica owns the chat now: nothing from this one
                 if page_token is not None:
                     received = self._clock()
                     for message in page.messages:
