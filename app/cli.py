@@ -204,14 +204,12 @@ def worker_command() -> list[str]:
 
 
 def _integrations() -> int:
-    """The integrations worker, ``workers.integrations.main``. Loaded by name, as arq loads
-    ``workers.settings``: ``workers`` is an entry point, which imports ``app`` and is imported
-    by nothing of it (DESIGN.md §3)."""
-    import importlib
+    """The integrations worker (``workers.integrations``): this command line is, with
+    ``app.asgi``, a composition root, the one place of ``app`` that starts a process of
+    ``workers`` (DESIGN.md §3)."""
+    from workers.integrations import main
 
-    entry = importlib.import_module("workers.integrations").main
-    code: int = entry()
-    return code
+    return main()
 
 
 def _web(settings: Settings, host: str | None, port: int | None, processes: int | None) -> int:
