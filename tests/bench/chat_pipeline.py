@@ -28,7 +28,14 @@ from app.settings import Settings
 from app.stream.youtube import PAGE, youtube_service
 from tests.bench import report
 from tests.bench.background import start_pollers, start_worker
-from tests.bench.stack import Stack, children, machine_busy_seconds, start_web, web_processes
+from tests.bench.stack import (
+    Stack,
+    children,
+    cpu_seconds,
+    machine_busy_seconds,
+    start_web,
+    web_processes,
+)
 from tests.bench.world import World, bench_settings, build_world
 from tests.factories import create_platform_account
 from tests.fakes.delivery import Delivery
@@ -441,6 +448,8 @@ class Phase:
 
     offers: dict[str, Offer]
     busy_cores: float = 0.0
+    #: CPU used by each of our processes (web, worker, ...), in cores.
+    cpu: dict[str, float] = field(default_factory=dict)
 
     def landed(self, seen: dict[str, float]) -> int:
         return sum(offer.landed(seen) for offer in self.offers.values())
@@ -455,12 +464,21 @@ class Phase:
         return self.landed(seen) / (max(lasts) - start) if lasts else 0.0
 
 
-async def timed(landings: Landings, offering: Awaitable[dict[str, Offer]]) -> Phase:
-    """Run a phase's offering, then wait for its bets; the cores the machine kept busy."""
+async def timed(
+    landings: Landings, processes: dict[str, int], offering: Awaitable[dict[str, Offer]]
+) -> Phase:
+    """Run a phase's offering, then wait for its bets; the cores the machine kept busy, and
+    those each of ``processes`` (name → pid) used."""
     busy, wall = machine_busy_seconds(), time.perf_counter()
+    cpu = {name: cpu_seconds(pid) for name, pid in processes.items()}
     offers = await offering
     await landings.wait_for(offers.values())
-    return Phase(offers, (machine_busy_seconds() - busy) / (time.perf_counter() - wall))
+    took = time.perf_counter() - wall
+    return Phase(
+        offers,
+        (machine_busy_seconds() - busy) / took,
+        {name: (cpu_seconds(pid) - cpu[name]) / took for name, pid in processes.items()},
+    )
 
 
 async def gathered(offers: dict[str, Awaitable[Offer]]) -> dict[str, Offer]:
@@ -528,10 +546,13 @@ async def measure(
             async with children() as started:
                 web, url = await start_web(stack, env)
                 started.append(web)
-                started.append(await start_worker(stack, env))
+                worker = await start_worker(stack, env)
+                started.append(worker)
+                processes = {"web": web.pid, "worker": worker.pid}
                 pollers, polled_by = await start_pollers(stack, env)
                 if pollers is not None:
                     started.append(pollers)
+                    processes["integrations"] = pollers.pid
                 chat = fakes.youtube.go_live(YOUTUBE_CHANNEL)
                 checked = await youtube_service.check_live(resources, force=True)
                 if checked.get("online") != 1:
@@ -544,7 +565,17 @@ async def measure(
                             print((stack.root / log).read_text()[-3000:], file=sys.stderr)
                     raise
                 results = await _drive(
-                    stack, resources, fakes, world, url, chat, rate, seconds, in_flight, warm_up
+                    stack,
+                    resources,
+                    fakes,
+                    world,
+                    url,
+                    chat,
+                    processes,
+                    rate,
+                    seconds,
+                    in_flight,
+                    warm_up,
                 )
                 results.pollers = polled_by
                 return results
@@ -559,6 +590,7 @@ async def _drive(
     world: World,
     url: str,
     chat: Chat,
+    processes: dict[str, int],
     rate: int,
     seconds: int,
     in_flight: int,
@@ -607,12 +639,15 @@ async def _drive(
         start = time.perf_counter() + 0.5
         ref_send = landings.tracking(rest(http, url, world, 0, "fixed"))
         fixed_ref = await timed(
-            landings, gathered({"rest": at_rate("rest", ref_send, 3 * count, 3 * rate, start)})
+            landings,
+            processes,
+            gathered({"rest": at_rate("rest", ref_send, 3 * count, 3 * rate, start)}),
         )
         sends = chat_sends(pool_a, count)
         start = time.perf_counter() + 0.5
         fixed = await timed(
             landings,
+            processes,
             gathered({p: at_rate(p, sends[p], count, rate, start) for p in PLATFORMS}),
         )
 
@@ -620,12 +655,14 @@ async def _drive(
         ref_send = landings.tracking(rest(http, url, world, 1, "flat"))
         flat_ref = await timed(
             landings,
+            processes,
             gathered({"rest": flat_out("rest", ref_send, 3 * count, 2 * in_flight, start)}),
         )
         sends = chat_sends(pool_b, count)  # the same chatters, known now
         start = time.perf_counter() + 0.5
         flat = await timed(
             landings,
+            processes,
             gathered(
                 {
                     "twitch": flat_out("twitch", sends["twitch"], count, in_flight, start),
@@ -716,10 +753,7 @@ def print_report(results: Results) -> None:
     report.columns(*names, "REST (ref.)")
     report.row("offered", *[f"{count:,} at {rate}/s"] * 3, f"{3 * count:,} at {3 * rate}/s")
     _outcomes(fixed, ref, seen)
-    print(
-        f"  (machine busy: {results.fixed.busy_cores:.2f} cores during the chat phase,"
-        f" {results.fixed_ref.busy_cores:.2f} during REST's)"
-    )
+    _cpu(results.fixed, results.fixed_ref)
     print()
     print(f"  Flat out, {count:,} from each platform (the same chatters, a second pool):")
     flat, ref = results.flat.offers, results.flat_ref.offers["rest"]
@@ -740,10 +774,7 @@ def print_report(results: Results) -> None:
     report.row(
         "all three platforms' commands placed/s", f"{chat_rate:,.0f}", "", "", f"{ref_rate:,.0f}"
     )
-    print(
-        f"  (machine busy: {results.flat.busy_cores:.2f} cores during the chat phase,"
-        f" {results.flat_ref.busy_cores:.2f} during REST's)"
-    )
+    _cpu(results.flat, results.flat_ref)
     print()
     print("  Chat commands recorded, and what the bots said in each chat by the end:")
     report.columns(*names)
@@ -779,6 +810,21 @@ def print_report(results: Results) -> None:
         "chat commands/s flat out at least 0.5x REST bets/s",
         ratio >= 0.5,
         f"{chat_rate:,.0f}/s against {ref_rate:,.0f}/s ({ratio:.2f}x)",
+    )
+
+
+def _cpu(chat: Phase, ref: Phase) -> None:
+    """CPU rows: each of our processes', and the whole machine's (others' work included)."""
+    for name in chat.cpu:
+        report.row(
+            f"CPU of the {name} process{'es' if name == 'web' else ''} (cores)",
+            f"{chat.cpu[name]:.2f}",
+            "",
+            "",
+            f"{ref.cpu[name]:.2f}",
+        )
+    report.row(
+        "the machine busy (cores)", f"{chat.busy_cores:.2f}", "", "", f"{ref.busy_cores:.2f}"
     )
 
 
