@@ -469,16 +469,14 @@ async def timed(
 ) -> Phase:
     """Run a phase's offering, then wait for its bets; the cores the machine kept busy, and
     those each of ``processes`` (name → pid) used."""
-    busy, wall = machine_busy_seconds(), time.perf_counter()
+    busy, wall, own = machine_busy_seconds(), time.perf_counter(), time.process_time()
     cpu = {name: cpu_seconds(pid) for name, pid in processes.items()}
     offers = await offering
     await landings.wait_for(offers.values())
     took = time.perf_counter() - wall
-    return Phase(
-        offers,
-        (machine_busy_seconds() - busy) / took,
-        {name: (cpu_seconds(pid) - cpu[name]) / took for name, pid in processes.items()},
-    )
+    used = {name: (cpu_seconds(pid) - cpu[name]) / took for name, pid in processes.items()}
+    used["bench"] = (time.process_time() - own) / took
+    return Phase(offers, (machine_busy_seconds() - busy) / took, used)
 
 
 async def gathered(offers: dict[str, Awaitable[Offer]]) -> dict[str, Offer]:
@@ -516,6 +514,11 @@ class Results:
     commands: dict[tuple[str, str], int]
 
 
+def postmaster(stack: Stack) -> int:
+    """PostgreSQL's server process (its backends are its children)."""
+    return int((stack.postgres.pgdata / "postmaster.pid").read_text().split()[0])
+
+
 async def wait_history_read(resources: Resources, chat: Chat, within: float = 60) -> None:
     """Until the poller read the chat's first page (its history, never run as commands)."""
     deadline = time.monotonic() + within
@@ -533,8 +536,10 @@ async def measure(
     in_flight: int = IN_FLIGHT,
     warm_up: int = WARM_UP,
     kick_key: RSAPrivateKey | None = None,
+    web: int | None = None,
 ) -> Results:
-    """The whole part on ``stack``: sizes smaller than the defaults make a smoke test of it."""
+    """The whole part on ``stack`` (``web`` processes: default, one per core); sizes smaller
+    than the defaults make a smoke test of it."""
     count = rate * seconds
     world = await build_world(stack, pools=2, bettors=3 * count + warm_up, funds=1_000)
     async with running_fakes(kick_key) as fakes:
@@ -544,11 +549,15 @@ async def measure(
             await link_platforms(resources, settings, world, fakes)
             env = fakes.env()
             async with children() as started:
-                web, url = await start_web(stack, env)
-                started.append(web)
+                server, url = await start_web(stack, env, web)
+                started.append(server)
                 worker = await start_worker(stack, env)
                 started.append(worker)
-                processes = {"web": web.pid, "worker": worker.pid}
+                processes = {
+                    "web": server.pid,
+                    "worker": worker.pid,
+                    "postgres": postmaster(stack),
+                }
                 pollers, polled_by = await start_pollers(stack, env)
                 if pollers is not None:
                     started.append(pollers)
@@ -578,6 +587,7 @@ async def measure(
                     warm_up,
                 )
                 results.pollers = polled_by
+                results.web = web or web_processes()
                 return results
         finally:
             await resources.close()
@@ -813,16 +823,20 @@ def print_report(results: Results) -> None:
     )
 
 
+_CPU_LABELS: Final = {
+    "web": "CPU of the web processes (cores)",
+    "worker": "CPU of the worker",
+    "integrations": "CPU of the integrations process",
+    "postgres": "CPU of PostgreSQL",
+    "bench": "CPU of the bench (fakes, senders)",
+}
+
+
 def _cpu(chat: Phase, ref: Phase) -> None:
-    """CPU rows: each of our processes', and the whole machine's (others' work included)."""
+    """CPU rows: each process's, and the whole machine's (others' work included)."""
     for name in chat.cpu:
-        report.row(
-            f"CPU of the {name} process{'es' if name == 'web' else ''} (cores)",
-            f"{chat.cpu[name]:.2f}",
-            "",
-            "",
-            f"{ref.cpu[name]:.2f}",
-        )
+        cells = (f"{chat.cpu[name]:.2f}", "", "", f"{ref.cpu[name]:.2f}")
+        report.row(_CPU_LABELS.get(name, f"CPU of {name}"), *cells)
     report.row(
         "the machine busy (cores)", f"{chat.busy_cores:.2f}", "", "", f"{ref.busy_cores:.2f}"
     )
