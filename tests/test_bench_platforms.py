@@ -29,7 +29,14 @@ async def test_chat_commands_from_three_platforms_place_their_bets(
     assert stack.database_url == database_url and stack.redis.url == redis_url
 
     results = await chat_pipeline.measure(
-        stack, rate=RATE, seconds=SECONDS, in_flight=2, warm_up=1, kick_key=kick_key, web=1
+        stack,
+        rate=RATE,
+        seconds=SECONDS,
+        in_flight=2,
+        warm_up=1,
+        kick_key=kick_key,
+        web=1,
+        youtube_poll_seconds=0.5,
     )
 
     count = RATE * SECONDS

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from app import cli
 from app.kit.migrate import PROJECT_ROOT
 from tests.bench.stack import JWT_SECRET, Child, Stack
 
@@ -26,13 +27,30 @@ def _env(stack: Stack, env: dict[str, str]) -> dict[str, str]:
     }
 
 
+def worker_command() -> list[str]:
+    """How `make run` starts the worker: ``app.cli.worker_command()`` where the command line
+    names it, else arq on the worker's settings."""
+    named = getattr(cli, "worker_command", None)
+    if callable(named):
+        return list(named())
+    return [str(Path(sys.executable).parent / "arq"), "workers.settings.WorkerSettings"]
+
+
+def integrations_command() -> list[str] | None:
+    """How `make run` starts the integrations process (``app.cli.integrations_command()``, or
+    ``python -m app.cli integrations`` where the command line offers it); None without one."""
+    named = getattr(cli, "integrations_command", None)
+    if callable(named):
+        return list(named())
+    if INTEGRATIONS in cli_commands():
+        return [sys.executable, "-m", "app.cli", INTEGRATIONS]
+    return None
+
+
 async def start_worker(stack: Stack, env: dict[str, str]) -> Child:
     """The arq worker with the platform's jobs (its log: ``worker.log`` in the stack's root)."""
     return await Child.start(
-        "worker",
-        [str(Path(sys.executable).parent / "arq"), "workers.settings.WorkerSettings"],
-        _env(stack, env),
-        log=stack.root / "worker.log",
+        "worker", worker_command(), _env(stack, env), log=stack.root / "worker.log"
     )
 
 
@@ -55,12 +73,10 @@ async def start_pollers(stack: Stack, env: dict[str, str]) -> tuple[Child | None
     """What polls the platforms' chats: ``streampools integrations`` started, when the command
     line has it (its log: ``integrations.log``); else nothing to start, the worker polls them.
     Returns the process started (None) and which process polls, for the report."""
-    if INTEGRATIONS not in cli_commands():
+    command = integrations_command()
+    if command is None:
         return None, "the arq worker"
     child = await Child.start(
-        INTEGRATIONS,
-        [sys.executable, "-m", "app.cli", INTEGRATIONS],
-        _env(stack, env),
-        log=stack.root / "integrations.log",
+        INTEGRATIONS, command, _env(stack, env), log=stack.root / "integrations.log"
     )
     return child, "the integrations process"

@@ -537,32 +537,44 @@ async def measure(
     warm_up: int = WARM_UP,
     kick_key: RSAPrivateKey | None = None,
     web: int | None = None,
+    youtube_poll_seconds: float | None = None,
 ) -> Results:
     """The whole part on ``stack`` (``web`` processes: default, one per core); sizes smaller
-    than the defaults make a smoke test of it."""
+    than the defaults make a smoke test of it, and so does a shorter ``youtube_poll_seconds``
+    (YouTube's pollingIntervalMillis and STREAMPOOLS_YOUTUBE_MIN_POLL_SECONDS; default: 2 s
+    and the setting's default)."""
     count = rate * seconds
     world = await build_world(stack, pools=2, bettors=3 * count + warm_up, funds=1_000)
     async with running_fakes(kick_key) as fakes:
-        settings = fakes.settings(stack)
+        settings, env = fakes.settings(stack), fakes.env()
+        if youtube_poll_seconds is not None:
+            env["STREAMPOOLS_YOUTUBE_MIN_POLL_SECONDS"] = str(youtube_poll_seconds)
+            settings = settings.model_copy(
+                update={"youtube_min_poll_seconds": youtube_poll_seconds}
+            )
         resources = await open_resources(settings)
         try:
             await link_platforms(resources, settings, world, fakes)
-            env = fakes.env()
             async with children() as started:
-                server, url = await start_web(stack, env, web)
-                started.append(server)
+                # The worker (and the pollers) start while web does: they need no waiting for.
                 worker = await start_worker(stack, env)
                 started.append(worker)
+                pollers, polled_by = await start_pollers(stack, env)
+                if pollers is not None:
+                    started.append(pollers)
+                server, url = await start_web(stack, env, web)
+                started.append(server)
                 processes = {
                     "web": server.pid,
                     "worker": worker.pid,
                     "postgres": postmaster(stack),
                 }
-                pollers, polled_by = await start_pollers(stack, env)
                 if pollers is not None:
-                    started.append(pollers)
                     processes["integrations"] = pollers.pid
-                chat = fakes.youtube.go_live(YOUTUBE_CHANNEL)
+                chat = fakes.youtube.go_live(
+                    YOUTUBE_CHANNEL,
+                    interval_ms=int((youtube_poll_seconds or 2) * 1000),
+                )
                 checked = await youtube_service.check_live(resources, force=True)
                 if checked.get("online") != 1:
                     raise RuntimeError(f"YouTube's live check did not find the stream: {checked}")
@@ -681,9 +693,16 @@ async def _drive(
                 }
             ),
         )
-        # The last replies' coalescing window, and their flush.
-        await asyncio.sleep(settings.chat_reply_coalesce_ms / 1000 + 2)
+        # The last replies' coalescing window and their flush: until every bet is confirmed in
+        # its chat, or the time it takes has passed (the outboxes' rate limits hold the rest).
+        offered = sum(o.count for p in (fixed, flat) for o in p.offers.values())
+        deadline = time.monotonic() + settings.chat_reply_coalesce_ms / 1000 + 2
         replies = await _replies(resources, fakes, chat)
+        while (
+            time.monotonic() < deadline and sum(replies.confirmed.values()) < offered + 3 * warm_up
+        ):
+            await asyncio.sleep(0.1)
+            replies = await _replies(resources, fakes, chat)
         async with landings.engine.connect() as connection:
             rows = await connection.execute(
                 text("SELECT platform, result, count(*) FROM chat_commands GROUP BY 1, 2")
