@@ -450,6 +450,8 @@ class Phase:
     busy_cores: float = 0.0
     #: CPU used by each of our processes (web, worker, ...), in cores.
     cpu: dict[str, float] = field(default_factory=dict)
+    #: From the first offer until the last bet placed (or the wait for it ended).
+    seconds: float = 0.0
 
     def landed(self, seen: dict[str, float]) -> int:
         return sum(offer.landed(seen) for offer in self.offers.values())
@@ -476,7 +478,7 @@ async def timed(
     took = time.perf_counter() - wall
     used = {name: (cpu_seconds(pid) - cpu[name]) / took for name, pid in processes.items()}
     used["bench"] = (time.process_time() - own) / took
-    return Phase(offers, (machine_busy_seconds() - busy) / took, used)
+    return Phase(offers, (machine_busy_seconds() - busy) / took, used, took)
 
 
 async def gathered(offers: dict[str, Awaitable[Offer]]) -> dict[str, Offer]:
@@ -695,7 +697,7 @@ async def _drive(
         )
         # The last replies' coalescing window and their flush: until every bet is confirmed in
         # its chat, or the time it takes has passed (the outboxes' rate limits hold the rest).
-        offered = sum(o.count for p in (fixed, flat) for o in p.offers.values())
+        offered = fixed.offered() + flat.offered()
         deadline = time.monotonic() + settings.chat_reply_coalesce_ms / 1000 + 2
         replies = await _replies(resources, fakes, chat)
         while (
@@ -782,7 +784,7 @@ def print_report(results: Results) -> None:
     report.columns(*names, "REST (ref.)")
     report.row("offered", *[f"{count:,} at {rate}/s"] * 3, f"{3 * count:,} at {3 * rate}/s")
     _outcomes(fixed, ref, seen)
-    _cpu(results.fixed, results.fixed_ref)
+    _cpu(results.fixed, results.fixed_ref, seen)
     print()
     print(f"  Flat out, {count:,} from each platform (the same chatters, a second pool):")
     flat, ref = results.flat.offers, results.flat_ref.offers["rest"]
@@ -803,7 +805,7 @@ def print_report(results: Results) -> None:
     report.row(
         "all three platforms' commands placed/s", f"{chat_rate:,.0f}", "", "", f"{ref_rate:,.0f}"
     )
-    _cpu(results.flat, results.flat_ref)
+    _cpu(results.flat, results.flat_ref, seen)
     print()
     print("  Chat commands recorded, and what the bots said in each chat by the end:")
     report.columns(*names)
@@ -851,11 +853,19 @@ _CPU_LABELS: Final = {
 }
 
 
-def _cpu(chat: Phase, ref: Phase) -> None:
-    """CPU rows: each process's, and the whole machine's (others' work included)."""
+def _cpu(chat: Phase, ref: Phase, seen: dict[str, float]) -> None:
+    """CPU rows: each process's, the servers' per bet placed (the figure least moved by what
+    else the machine runs), and the whole machine's (others' work included)."""
     for name in chat.cpu:
         cells = (f"{chat.cpu[name]:.2f}", "", "", f"{ref.cpu[name]:.2f}")
         report.row(_CPU_LABELS.get(name, f"CPU of {name}"), *cells)
+
+    def per_bet(phase: Phase) -> str:
+        servers = sum(cores for name, cores in phase.cpu.items() if name != "bench")
+        landed = phase.landed(seen)
+        return f"{servers * phase.seconds / landed * 1000:.1f} ms" if landed else "-"
+
+    report.row("servers' CPU per bet placed", per_bet(chat), "", "", per_bet(ref))
     report.row(
         "the machine busy (cores)", f"{chat.busy_cores:.2f}", "", "", f"{ref.busy_cores:.2f}"
     )
