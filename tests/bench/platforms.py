@@ -1,11 +1,5 @@
-"""Platforms benchmark, the YouTube quota planner's part: 100 YouTube channels live from noon
-Pacific until Google's reset at midnight, each chat polled as the planner says (every poll's
-units reserved in Redis, as the workers do), on a simulated clock. Figures: units spent against
-the day's budget, polls, and how often each chat was polled early and late in the day.
-
-Reference: what polling every chat at YouTube's own ``pollingIntervalMillis`` (2 s here) would
-cost over the same hours, the naive poller's bill. Targets: never more than the budget; the
-budget used (at least 90 % of what polls may take); polling still going in the last hour."""
+"""`make bench ONLY=platforms`: the YouTube quota planner (simulated), then chat commands through
+the whole pipeline from Twitch, Kick and YouTube (``tests.bench.chat_pipeline``)."""
 
 import asyncio
 import shutil
@@ -21,11 +15,23 @@ from app.kit.migrate import PROJECT_ROOT
 from app.settings import Settings
 from app.stream.youtube_quota import QuotaPlanner, seconds_to_reset
 from app.stream.youtube_simulation import simulate_day
-from tests.bench import report
+from tests.bench import chat_pipeline, report
+from tests.bench.stack import embedded_stack
 
 LIVE_CHATS = 100
 INTERVAL_MS = 2000
 NOON_PT = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)
+
+QUOTA_EXPLANATION = """
+100 YouTube channels live from noon Pacific until Google's reset at midnight, each chat polled
+as the planner says (every poll's units reserved in Redis, as the workers do), on a simulated
+clock. Figures: units spent against the day's budget, polls, and how often each chat was polled
+early and late in the day.
+
+Reference: what polling every chat at YouTube's own ``pollingIntervalMillis`` (2 s here) would
+cost over the same hours, the naive poller's bill. Targets: never more than the budget; the
+budget used (at least 90 % of what polls may take); polling still going in the last hour.
+"""
 
 
 async def measure(redis_url: str) -> None:
@@ -46,7 +52,7 @@ async def measure(redis_url: str) -> None:
     naive = int(LIVE_CHATS * hours * 3600 / (INTERVAL_MS / 1000) * 5)
     report.header(
         f"platforms: the YouTube quota planner, {LIVE_CHATS} live chats for {hours:.0f} h",
-        __doc__ or "",
+        QUOTA_EXPLANATION,
     )
     report.columns("planner", "poll every 2 s")
     report.row(f"units spent (budget {budget})", f"{used:,}", f"{naive:,}")
@@ -68,6 +74,17 @@ async def measure(redis_url: str) -> None:
 
 
 def main() -> None:
+    quota_planner()
+    print(
+        f"platforms: !bet from Twitch, Kick and YouTube chat, {chat_pipeline.RATE}/s each for"
+        f" {chat_pipeline.SECONDS} s, then flat out, beside REST ..."
+    )
+    with embedded_stack("bench_platforms") as stack:
+        results = asyncio.run(chat_pipeline.measure(stack))
+        chat_pipeline.print_report(results)
+
+
+def quota_planner() -> None:
     print(f"platforms: the YouTube quota planner at {LIVE_CHATS} live chats (simulated) ...")
     (PROJECT_ROOT / ".data").mkdir(exist_ok=True)
     root = tempfile.mkdtemp(prefix="bench-", dir=PROJECT_ROOT / ".data")
