@@ -52,7 +52,6 @@ async def test_chat_commands_from_three_platforms_place_their_bets(
     # confirmed in the platform's chat.
     assert results.commands == {(p, "ok"): 2 * count + 1 for p in chat_pipeline.PLATFORMS}
     assert results.replies.confirmed == dict.fromkeys(chat_pipeline.PLATFORMS, 2 * count + 1)
-    assert results.pollers in {"the arq worker", "the integrations process"}
 
     chat_pipeline.print_report(results)
     printed = capsys.readouterr().out

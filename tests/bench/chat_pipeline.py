@@ -27,7 +27,7 @@ from app.models.platform import TokenPurpose
 from app.settings import Settings
 from app.stream.youtube import PAGE, youtube_service
 from tests.bench import report
-from tests.bench.background import start_pollers, start_worker
+from tests.bench.background import start_integrations, start_worker
 from tests.bench.stack import (
     Stack,
     children,
@@ -79,8 +79,8 @@ NAMES: Final = {"twitch": "Twitch", "kick": "Kick", "youtube": "YouTube"}
 
 EXPLANATION = """
 One channel is linked (verified) to a Twitch, a Kick and a YouTube channel, with a chat bot on
-each. Web ({web}) and the arq worker run as `make run` starts them, YouTube's chat pollers in
-{pollers}, against the fakes of the three platforms. Chatters send `!bet #<pool> 1 10`: Twitch's
+each. Web ({web}), the arq worker and the integrations process (YouTube's chat pollers) run as
+`make run` starts them, against the fakes of the three platforms. Chatters send `!bet #<pool> 1 10`: Twitch's
 as signed EventSub channel.chat.message notifications POSTed to /webhooks/twitch, Kick's as
 chat.message.sent deliveries RSA-signed with a key whose public half is configured, POSTed to
 /webhooks/kick, YouTube's written in the fake live chat that the poller reads (every
@@ -504,7 +504,6 @@ class Results:
     seconds: int
     in_flight: int
     web: int
-    pollers: str
     interval: float
     fixed: Phase
     fixed_ref: Phase
@@ -558,21 +557,19 @@ async def measure(
         try:
             await link_platforms(resources, settings, world, fakes)
             async with children() as started:
-                # The worker (and the pollers) start while web does: they need no waiting for.
+                # The worker and the pollers start while web does: they need no waiting for.
                 worker = await start_worker(stack, env)
                 started.append(worker)
-                pollers, polled_by = await start_pollers(stack, env)
-                if pollers is not None:
-                    started.append(pollers)
+                pollers = await start_integrations(stack, env)
+                started.append(pollers)
                 server, url = await start_web(stack, env, web)
                 started.append(server)
                 processes = {
                     "web": server.pid,
                     "worker": worker.pid,
+                    "integrations": pollers.pid,
                     "postgres": postmaster(stack),
                 }
-                if pollers is not None:
-                    processes["integrations"] = pollers.pid
                 chat = fakes.youtube.go_live(
                     YOUTUBE_CHANNEL,
                     interval_ms=int((youtube_poll_seconds or 2) * 1000),
@@ -600,7 +597,6 @@ async def measure(
                     in_flight,
                     warm_up,
                 )
-                results.pollers = polled_by
                 results.web = web or web_processes()
                 return results
         finally:
@@ -715,7 +711,6 @@ async def _drive(
             seconds=seconds,
             in_flight=in_flight,
             web=web_processes(),
-            pollers="",
             interval=max(settings.youtube_min_poll_seconds, chat.polling_interval_millis / 1000),
             fixed=fixed,
             fixed_ref=fixed_ref,
@@ -769,7 +764,6 @@ def print_report(results: Results) -> None:
         "platforms: chat commands through the whole pipeline (Twitch, Kick, YouTube)",
         EXPLANATION.format(
             web=f"{results.web} process{'es' if results.web > 1 else ''}",
-            pollers=results.pollers,
             interval=results.interval,
             poll_ms=POLL_SECONDS * 1000,
             rate=rate,
