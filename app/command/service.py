@@ -77,6 +77,10 @@ LIVE = (PoolStatus.open, PoolStatus.locked)
 
 #: Winners named in a chat's result message (the biggest payouts first).
 ANNOUNCED_WINNERS = 5
+#: The pool moves told in every linked chat (``announce_pool``), each while the pool is still
+#: where the move left it, and how long the record that one was told is kept.
+ANNOUNCED_STATUS = {"pool:opened": PoolStatus.open, "pool:locked": PoolStatus.locked}
+ANNOUNCED_KEY_SECONDS = 7 * 24 * 3600
 
 #: Short words for refusals in chat (the API's messages are written for a screen).
 REFUSALS = {
@@ -176,6 +180,41 @@ class CommandService:
         await command_repository.finish(session, claimed, result, context.user_id, context.pool_id)
         if reply is not None:
             self._reply(session, resources, context, reply)
+
+    async def announce_pool(
+        self, session: AsyncSession, resources: Resources, pool_id: int, event: str
+    ) -> int:
+        """Tell the chats linked to a pool's channel that it opened (how to bet) or locked,
+        whoever moved it (dashboard, REST, a chat command on any platform, automation). Told
+        once per pool and move, and only while the pool is still where the move left it.
+        Returns the chats told."""
+        pool = await pool_repository.get(session, pool_id)
+        expected = ANNOUNCED_STATUS.get(event)
+        if pool is None or expected is None or pool.status is not expected:
+            return 0
+        chats = await command_repository.linked_chats(session, pool.channel_id)
+        if not chats:
+            return 0
+        if not await resources.redis.set(
+            f"command:announced:{pool.id}:{event}", 1, nx=True, ex=ANNOUNCED_KEY_SECONDS
+        ):
+            return 0  # a run of this job before, or one at the same time, told them
+        if event == "pool:opened":
+            outcomes = await pool_repository.outcomes(session, pool.id)
+            labels = " ".join(f"{o.position}) {o.label}" for o in outcomes)
+            if is_cash(pool.currency):
+                channel = await session.get(Channel, pool.channel_id)
+                assert channel is not None
+                how = f"bet at {resources.settings.public_url}/c/{channel.slug}?pool={pool.id}"
+            else:
+                how = "!bet <number> <amount>"
+            text = f"Pool #{pool.id} is open: {pool.title} {labels} — {how}"
+        else:
+            text = f"Pool #{pool.id} is locked: no more bets."
+        line = schemas.ReplyLine(kind="text", text=text, at=time.time())
+        for platform, broadcaster_id in chats:
+            await reply_outbox.queue(resources, platform.value, broadcaster_id, [line])
+        return len(chats)
 
     async def announce_result(
         self, session: AsyncSession, resources: Resources, pool_id: int
@@ -312,7 +351,9 @@ class CommandService:
         resources: Resources,
         context: _Context,
         command: schemas.Command,
-    ) -> schemas.ReplyLine:
+    ) -> schemas.ReplyLine | None:
+        """A staff command carried out. Opening and locking are told in every linked chat
+        (``announce_pool``), this one included, so they need no reply of their own."""
         actor, holder = await self._actor(session, context)
         channel = context.channel
         match command:
@@ -322,12 +363,11 @@ class CommandService:
                     session, resources, actor, channel.id, template
                 )
                 context.pool_id = view.id
-                labels = " ".join(f"{o.position}) {o.label}" for o in view.outcomes)
-                text = f"Pool #{view.id} is open: {view.title} {labels} — !bet <number> <amount>"
+                return None
             case schemas.LockPool():
                 pool = await self._pool(session, context, command.pool_id, OPEN, "open")
                 await pool_lifecycle.lock(session, resources, actor, pool.id)
-                text = f"Pool #{pool.id} is locked: no more bets."
+                return None
             case schemas.ResolvePool():
                 pool = await self._pool(session, context, command.pool_id, LOCKED, "locked")
                 outcomes = await pool_repository.outcomes(session, pool.id)
