@@ -227,16 +227,20 @@ class CommandService:
         chats = await command_repository.linked_chats(session, pool.channel_id)
         if not chats:
             return 0
-        outcomes = await pool_repository.bettor_outcomes(session, pool_id)
+        outcomes = [o for o in await pool_repository.bettor_outcomes(session, pool_id) if o.paid]
         labels = {o.id: o.label for o in await pool_repository.outcomes(session, pool_id)}
-        winners = sorted((o for o in outcomes if o.paid > 0), key=lambda o: (-o.paid, o.user_id))[
-            :ANNOUNCED_WINNERS
-        ]
+        # A viewer who bet from two platforms' chats, then joined both identities, is one winner.
+        holders = await command_repository.holders(session, [o.user_id for o in outcomes])
+        paid: dict[int, int] = {}
+        for outcome in outcomes:
+            holder = holders[outcome.user_id]
+            paid[holder] = paid.get(holder, 0) + outcome.paid
+        winners = sorted(paid.items(), key=lambda w: (-w[1], w[0]))[:ANNOUNCED_WINNERS]
         for platform, broadcaster_id in chats:
             names = await command_repository.names_in_chat(
-                session, [o.user_id for o in winners], platform
+                session, [user_id for user_id, _ in winners], platform
             )
-            text = _result_text(pool, labels, [(names[o.user_id], o.paid) for o in winners])
+            text = _result_text(pool, labels, [(names[user], amount) for user, amount in winners])
             line = schemas.ReplyLine(kind="text", text=text, at=time.time())
             call_after_commit(session, _queue(resources, platform, broadcaster_id, line))
         return len(chats)

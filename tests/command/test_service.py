@@ -8,6 +8,7 @@ from typing import Literal
 import pytest
 from sqlalchemy import delete, func, select
 
+from app.command.service import command_service
 from app.kit.currency import points
 from app.kit.errors import AppError
 from app.kit.uow import unit_of_work
@@ -19,6 +20,7 @@ from app.models.pool import Bet, Pool, PoolOutcome, PoolStatus, PoolTemplate, Po
 from app.models.user import User
 from app.platform.tokens import platform_token_service
 from app.pool.betting import pool_betting
+from app.pool.lifecycle import pool_lifecycle
 from app.pool.schemas import BetCreate
 from app.settings import Settings
 from tests.command.conftest import BROADCASTER, COALESCE_MS, Chatter, Stream
@@ -223,6 +225,33 @@ async def test_refusals_are_told_briefly_and_nothing_moves(stream: Stream) -> No
     async with unit_of_work(stream.resources) as session:
         results = (await session.scalars(select(ChatCommand.result).order_by(ChatCommand.id))).all()
     assert sorted(results) == ["insufficient_funds", "no_pool", "unknown_outcome"]
+
+
+async def test_a_pools_opening_and_locking_are_announced_once_and_only_while_true(
+    stream: Stream,
+) -> None:
+    pool_id = await _pool(stream)  # opened (as from the dashboard): announced, as _pool checks
+    async with unit_of_work(stream.resources) as session:  # the job again: told already
+        assert (
+            await command_service.announce_pool(session, stream.resources, pool_id, "pool:opened")
+            == 0
+        )
+    async with unit_of_work(stream.resources) as session:
+        await pool_lifecycle.lock(session, stream.resources, None, pool_id)  # the timer
+    await stream.run_jobs()
+    async with unit_of_work(stream.resources) as session:  # run twice: told once
+        await command_service.announce_pool(session, stream.resources, pool_id, "pool:locked")
+    assert await _said(stream) == [f"Pool #{pool_id} is locked: no more bets."]
+
+    # A pool locked before its opening's announcement ran is not said to be open.
+    async with unit_of_work(stream.resources) as session:
+        channel = await session.get_one(Channel, stream.channel_id)
+        other = (await create_pool(session, stream.resources, channel)).id
+    async with unit_of_work(stream.resources) as session:
+        await pool_lifecycle.lock(session, stream.resources, None, other)
+    await stream.run_jobs()
+    assert (await _said(stream))[-1] == f"Pool #{other} is locked: no more bets."
+    assert not any(f"Pool #{other} is open" in line for line in await _said(stream))
 
 
 async def test_cash_is_never_staked_from_chat(stream: Stream, settings: Settings) -> None:
