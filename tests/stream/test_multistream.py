@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from app.channel.service import channel_service
+from app.chat.service import chat_service
 from app.kit.currency import points
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
@@ -317,6 +318,13 @@ async def test_one_pool_across_twitch_kick_and_youtube_from_go_live_to_the_winne
     await ms.run_jobs()
     live = (await client.get(f"/api/v1/pools/{pool_id}")).json()
     assert [o["total"] for o in live["outcomes"]] == [300 + 150 + 100 + 50, 200 + 400]
+    # The channel's one chat shows the three platforms' messages.
+    merged = await chat_service.history(ms.resources.redis, ms.channel_id)
+    assert {(m.platform, m.text) for m in merged} >= {
+        ("twitch", "!bet 1 300"),
+        ("kick", "!bet 2 200"),
+        ("youtube", "!bet 1 100"),
+    }
 
     # Twitch ends first: the stream goes on on Kick and YouTube, the pool stays open.
     await ms.twitch_event("stream.offline", twitch_objects.stream_offline_event(TWITCH, "streamer"))
