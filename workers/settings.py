@@ -66,6 +66,7 @@ FUNCTIONS: list[Function] = [
     func(stream_tasks.renew_youtube_websub, name="youtube.websub.renew"),
     func(command_tasks.send_replies, name="command.send_replies"),
     func(command_tasks.sweep_replies, name="command.sweep_replies"),
+    func(command_tasks.announce_pool, name="command.announce_pool"),
     func(command_tasks.announce_result, name="command.announce_result"),
     # One pass over an event's devices (200 batches for 100,000), retried with backoff.
     func(notification_tasks.push_event, name="notification.push", max_tries=8, timeout=900),

@@ -13,7 +13,9 @@ from app.models.automation import (
     AutomationRule,
     ChannelStream,
     FiringStatus,
+    PlatformStream,
 )
+from app.models.channel import Platform
 
 #: Before any event: every real event is newer.
 DAWN = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
@@ -131,6 +133,22 @@ class AutomationRepository:
 
     async def stream(self, session: AsyncSession, channel_id: int) -> ChannelStream | None:
         return await session.get(ChannelStream, channel_id)
+
+    async def platform_streams(
+        self, session: AsyncSession, channel_id: int
+    ) -> dict[Platform, PlatformStream]:
+        """Each platform's side of the channel's stream, as its events told it (read under
+        the channel's ``stream_for_update`` lock, which every writer of these rows holds)."""
+        result = await session.execute(
+            select(PlatformStream)
+            .where(PlatformStream.channel_id == channel_id)
+            .execution_options(populate_existing=True)
+        )
+        return {row.platform: row for row in result.scalars()}
+
+    async def add_platform_stream(self, session: AsyncSession, row: PlatformStream) -> None:
+        session.add(row)
+        await session.flush()
 
     # -- pools the rules act on -----------------------------------------------------------------
 

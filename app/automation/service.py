@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.tokens import Principal
 from app.automation import schemas
 from app.automation.errors import AutomationNotFound, MirrorAutomationExists
-from app.automation.repository import automation_repository
+from app.automation.repository import DAWN, automation_repository
 from app.channel.permissions import channel_or_404, require_staff
 from app.channel.service import channel_service
 from app.kit.effects import enqueue_after_commit
@@ -38,6 +38,7 @@ from app.models.automation import (
     AutomationRule,
     ChannelStream,
     FiringStatus,
+    PlatformStream,
 )
 from app.models.channel import Channel, Platform
 from app.models.notification import NotificationKind
@@ -81,6 +82,11 @@ def session_occurrence(event: PlatformEvent, stream: ChannelStream) -> str:
     """The stream session an event belongs to: the platform's stream id, else the session
     known online, else the event's time (a platform that names no session)."""
     return event.stream_id or stream.stream_id or f"at:{event.occurred_at.isoformat()}"
+
+
+def _live_elsewhere(sides: dict[Platform, PlatformStream], platform: Platform) -> bool:
+    """Whether a platform other than ``platform`` is live now."""
+    return any(side.online for other, side in sides.items() if other is not platform)
 
 
 class AutomationService:
@@ -226,24 +232,34 @@ class AutomationService:
         stream: ChannelStream,
         event: PlatformEvent,
     ) -> None:
+        """A platform went live: the first one live begins the channel's stream session (its
+        stream names the session); one going live while another is still live joins it, so a
+        multistream fires each rule once."""
+        platform = Platform(event.platform)
+        sides = await automation_repository.platform_streams(session, channel.id)
+        side = await self._side(session, sides, channel.id, platform)
         occurrence = event.stream_id or f"at:{event.occurred_at.isoformat()}"
-        if stream.stream_id == occurrence:
-            if not stream.online:
-                return  # that session already ended (its offline came first, or before this)
-        elif stream.event_at > event.occurred_at:
-            return  # older than what we know: a late event of an earlier session
+        if side.stream_id == occurrence:
+            if not side.online or not stream.online:
+                return  # that platform's stream already ended (its offline came first)
+        elif side.event_at > event.occurred_at:
+            return  # older than what we know of this platform: a late event
         else:
-            stream.online, stream.stream_id = True, occurrence
-            stream.started_at, stream.ended_at = event.occurred_at, None
-            stream.event_at = event.occurred_at
+            side.online, side.stream_id, side.event_at = True, occurrence, event.occurred_at
+            if not (stream.online and _live_elsewhere(sides, platform)):
+                stream.online, stream.stream_id = True, occurrence
+                stream.started_at, stream.ended_at = event.occurred_at, None
+            stream.event_at = max(stream.event_at, event.occurred_at)
             await session.flush()
+        assert stream.stream_id is not None
+        session_id = stream.stream_id
         for rule in await automation_repository.rules(
             session, channel.id, AutomationKind.stream_online, enabled_only=True
         ):
             assert rule.template_id is not None
             if rule.delay_seconds:
                 firing = await automation_repository.claim_firing(
-                    session, rule.id, occurrence, FiringStatus.scheduled
+                    session, rule.id, session_id, FiringStatus.scheduled
                 )
                 if firing is not None:
                     enqueue_after_commit(
@@ -255,7 +271,7 @@ class AutomationService:
                     )
                 continue
             firing = await automation_repository.claim_firing(
-                session, rule.id, occurrence, FiringStatus.done
+                session, rule.id, session_id, FiringStatus.done
             )
             if firing is not None:
                 await self._open_template(session, resources, rule, firing)
@@ -268,11 +284,23 @@ class AutomationService:
         stream: ChannelStream,
         event: PlatformEvent,
     ) -> None:
-        if stream.event_at > event.occurred_at:
+        """A platform went offline: the session ends, and the offline rules fire, when no other
+        platform is still live."""
+        platform = Platform(event.platform)
+        sides = await automation_repository.platform_streams(session, channel.id)
+        side = await self._side(session, sides, channel.id, platform)
+        if side.event_at > event.occurred_at:
             return
-        occurrence = session_occurrence(event, stream)
+        side.online, side.event_at = False, event.occurred_at
+        side.stream_id = event.stream_id or side.stream_id
+        stream.event_at = max(stream.event_at, event.occurred_at)
+        if stream.online and _live_elsewhere(sides, platform):
+            await session.flush()
+            return  # the stream goes on on another platform
+        occurrence = stream.stream_id if stream.online else session_occurrence(event, stream)
+        assert occurrence is not None
         stream.online, stream.stream_id = False, occurrence
-        stream.ended_at = stream.event_at = event.occurred_at
+        stream.ended_at = event.occurred_at
         await session.flush()
         for rule in await automation_repository.rules(
             session, channel.id, AutomationKind.stream_offline, enabled_only=True
@@ -288,6 +316,23 @@ class AutomationService:
                     acted.append(pool_id)
             firing.details = {"pools": acted, "action": rule.offline_action}
             await session.flush()
+
+    async def _side(
+        self,
+        session: AsyncSession,
+        sides: dict[Platform, PlatformStream],
+        channel_id: int,
+        platform: Platform,
+    ) -> PlatformStream:
+        """The platform's side of the channel's stream, created offline the first time."""
+        side = sides.get(platform)
+        if side is None:
+            side = PlatformStream(
+                channel_id=channel_id, platform=platform, online=False, event_at=DAWN
+            )
+            await automation_repository.add_platform_stream(session, side)
+            sides[platform] = side
+        return side
 
     async def open_delayed(
         self, session: AsyncSession, resources: Resources, firing_id: int

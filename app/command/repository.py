@@ -89,6 +89,14 @@ class CommandRepository:
         )
         return {user_id: name for user_id, name in result.tuples()}
 
+    async def holders(self, session: AsyncSession, user_ids: list[int]) -> dict[int, int]:
+        """The account that holds each user's money now: the user, or the account a chat-only
+        one merged into."""
+        result = await session.execute(
+            select(User.id, func.coalesce(User.merged_into, User.id)).where(User.id.in_(user_ids))
+        )
+        return {user_id: holder for user_id, holder in result.tuples()}
+
     async def linked_chats(
         self, session: AsyncSession, channel_id: int
     ) -> list[tuple[Platform, str]]:

@@ -77,6 +77,10 @@ LIVE = (PoolStatus.open, PoolStatus.locked)
 
 #: Winners named in a chat's result message (the biggest payouts first).
 ANNOUNCED_WINNERS = 5
+#: The pool moves told in every linked chat (``announce_pool``), each while the pool is still
+#: where the move left it, and how long the record that one was told is kept.
+ANNOUNCED_STATUS = {"pool:opened": PoolStatus.open, "pool:locked": PoolStatus.locked}
+ANNOUNCED_KEY_SECONDS = 7 * 24 * 3600
 
 #: Short words for refusals in chat (the API's messages are written for a screen).
 REFUSALS = {
@@ -177,6 +181,41 @@ class CommandService:
         if reply is not None:
             self._reply(session, resources, context, reply)
 
+    async def announce_pool(
+        self, session: AsyncSession, resources: Resources, pool_id: int, event: str
+    ) -> int:
+        """Tell the chats linked to a pool's channel that it opened (how to bet) or locked,
+        whoever moved it (dashboard, REST, a chat command on any platform, automation). Told
+        once per pool and move, and only while the pool is still where the move left it.
+        Returns the chats told."""
+        pool = await pool_repository.get(session, pool_id)
+        expected = ANNOUNCED_STATUS.get(event)
+        if pool is None or expected is None or pool.status is not expected:
+            return 0
+        chats = await command_repository.linked_chats(session, pool.channel_id)
+        if not chats:
+            return 0
+        if not await resources.redis.set(
+            f"command:announced:{pool.id}:{event}", 1, nx=True, ex=ANNOUNCED_KEY_SECONDS
+        ):
+            return 0  # a run of this job before, or one at the same time, told them
+        if event == "pool:opened":
+            outcomes = await pool_repository.outcomes(session, pool.id)
+            labels = " ".join(f"{o.position}) {o.label}" for o in outcomes)
+            if is_cash(pool.currency):
+                channel = await session.get(Channel, pool.channel_id)
+                assert channel is not None
+                how = f"bet at {resources.settings.public_url}/c/{channel.slug}?pool={pool.id}"
+            else:
+                how = "!bet <number> <amount>"
+            text = f"Pool #{pool.id} is open: {pool.title} {labels} — {how}"
+        else:
+            text = f"Pool #{pool.id} is locked: no more bets."
+        line = schemas.ReplyLine(kind="text", text=text, at=time.time())
+        for platform, broadcaster_id in chats:
+            await reply_outbox.queue(resources, platform.value, broadcaster_id, [line])
+        return len(chats)
+
     async def announce_result(
         self, session: AsyncSession, resources: Resources, pool_id: int
     ) -> int:
@@ -188,16 +227,20 @@ class CommandService:
         chats = await command_repository.linked_chats(session, pool.channel_id)
         if not chats:
             return 0
-        outcomes = await pool_repository.bettor_outcomes(session, pool_id)
+        outcomes = [o for o in await pool_repository.bettor_outcomes(session, pool_id) if o.paid]
         labels = {o.id: o.label for o in await pool_repository.outcomes(session, pool_id)}
-        winners = sorted((o for o in outcomes if o.paid > 0), key=lambda o: (-o.paid, o.user_id))[
-            :ANNOUNCED_WINNERS
-        ]
+        # A viewer who bet from two platforms' chats, then joined both identities, is one winner.
+        holders = await command_repository.holders(session, [o.user_id for o in outcomes])
+        paid: dict[int, int] = {}
+        for outcome in outcomes:
+            holder = holders[outcome.user_id]
+            paid[holder] = paid.get(holder, 0) + outcome.paid
+        winners = sorted(paid.items(), key=lambda w: (-w[1], w[0]))[:ANNOUNCED_WINNERS]
         for platform, broadcaster_id in chats:
             names = await command_repository.names_in_chat(
-                session, [o.user_id for o in winners], platform
+                session, [user_id for user_id, _ in winners], platform
             )
-            text = _result_text(pool, labels, [(names[o.user_id], o.paid) for o in winners])
+            text = _result_text(pool, labels, [(names[user], amount) for user, amount in winners])
             line = schemas.ReplyLine(kind="text", text=text, at=time.time())
             call_after_commit(session, _queue(resources, platform, broadcaster_id, line))
         return len(chats)
@@ -312,7 +355,9 @@ class CommandService:
         resources: Resources,
         context: _Context,
         command: schemas.Command,
-    ) -> schemas.ReplyLine:
+    ) -> schemas.ReplyLine | None:
+        """A staff command carried out. Opening and locking are told in every linked chat
+        (``announce_pool``), this one included, so they need no reply of their own."""
         actor, holder = await self._actor(session, context)
         channel = context.channel
         match command:
@@ -322,12 +367,11 @@ class CommandService:
                     session, resources, actor, channel.id, template
                 )
                 context.pool_id = view.id
-                labels = " ".join(f"{o.position}) {o.label}" for o in view.outcomes)
-                text = f"Pool #{view.id} is open: {view.title} {labels} — !bet <number> <amount>"
+                return None
             case schemas.LockPool():
                 pool = await self._pool(session, context, command.pool_id, OPEN, "open")
                 await pool_lifecycle.lock(session, resources, actor, pool.id)
-                text = f"Pool #{pool.id} is locked: no more bets."
+                return None
             case schemas.ResolvePool():
                 pool = await self._pool(session, context, command.pool_id, LOCKED, "locked")
                 outcomes = await pool_repository.outcomes(session, pool.id)

@@ -1,6 +1,12 @@
 """All ORM models, imported here so the metadata is complete wherever it is used."""
 
-from app.models.automation import AutomationFiring, AutomationKind, AutomationRule, ChannelStream
+from app.models.automation import (
+    AutomationFiring,
+    AutomationKind,
+    AutomationRule,
+    ChannelStream,
+    PlatformStream,
+)
 from app.models.base import Base
 from app.models.channel import (
     Channel,
@@ -85,6 +91,7 @@ __all__ = [
     "OverlayKey",
     "Platform",
     "PlatformAccount",
+    "PlatformStream",
     "PlatformToken",
     "PointsGrant",
     "Pool",

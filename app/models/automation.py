@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, CreatedAtMixin, IdMixin
+from app.models.channel import Platform, platform_enum
 
 
 class AutomationKind(enum.StrEnum):
@@ -74,8 +75,10 @@ class AutomationFiring(IdMixin, CreatedAtMixin, Base):
 
 
 class ChannelStream(Base):
-    """A channel's current stream session as its platform events told it. ``event_at`` is the
-    time of the last event applied: an older event that arrives late changes nothing."""
+    """A channel's current stream session, across its platforms: it begins when the first of
+    them goes live and ends when the last one goes offline (a multistream is one session).
+    ``stream_id`` names the session (the id of the platform stream that began it); ``event_at``
+    is the time of the last event applied."""
 
     __tablename__ = "channel_streams"
 
@@ -84,4 +87,18 @@ class ChannelStream(Base):
     stream_id: Mapped[str | None] = mapped_column(String(128))
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
+    event_at: Mapped[datetime]
+
+
+class PlatformStream(Base):
+    """One platform's side of a channel's stream, as that platform's events told it. Its
+    ``event_at`` is the time of the platform's last event applied: an older event of that
+    platform that arrives late changes nothing."""
+
+    __tablename__ = "channel_platform_streams"
+
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"), primary_key=True)
+    platform: Mapped[Platform] = mapped_column(platform_enum, primary_key=True)
+    online: Mapped[bool]
+    stream_id: Mapped[str | None] = mapped_column(String(128))
     event_at: Mapped[datetime]

@@ -35,6 +35,10 @@ MAX_CLOSE_AHEAD = timedelta(hours=24)
 MIN_CLOSE_AHEAD = timedelta(seconds=10)
 
 
+#: The moves told in the linked platforms' chats as they happen (a result is told once paid).
+CHAT_ANNOUNCED = ("pool:opened", "pool:locked")
+
+
 def outcome_at_stake(action: str, status: PoolStatus) -> bool:
     """Whether ``action`` on a pool in ``status`` decides who gets its money, so that nobody
     holding a position may take it. Resolving always does. Cancelling a locked pool does: the
@@ -272,6 +276,16 @@ class PoolLifecycleService:
         view = await pool_views.view(session, resources.redis, pool.id, None)
         if published(pool):  # the channel's room is public: a draft called off stays unseen
             emit_after_commit(session, event, view, room(pool))
+        if event in CHAT_ANNOUNCED:
+            # Every chat of the channel's linked platforms hears it, whoever moved the pool
+            # (app.command, which this package must not import: it builds on the pool services).
+            enqueue_after_commit(
+                session,
+                "command.announce_pool",
+                pool.id,
+                event,
+                job_id=f"command.announce_pool:{pool.id}:{event}",
+            )
         return view
 
     # -- timers -------------------------------------------------------------------------------

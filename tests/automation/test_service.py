@@ -28,11 +28,11 @@ T0 = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
 BROADCASTER_ID = "555"
 
 
-def _event(kind: str, at: datetime, **fields: Any) -> PlatformEvent:
+def _event(kind: str, at: datetime, platform: str = "twitch", **fields: Any) -> PlatformEvent:
     return PlatformEvent(
-        platform="twitch",
+        platform=platform,  # type: ignore[arg-type]
         kind=kind,  # type: ignore[arg-type]
-        delivery_id=f"{kind}:{at.isoformat()}",
+        delivery_id=f"{platform}:{kind}:{at.isoformat()}",
         occurred_at=at,
         received_at=at,
         channel_id=fields.pop("channel", BROADCASTER_ID),
@@ -124,6 +124,96 @@ async def test_stream_online_opens_the_template_once_per_session_and_offline_loc
     # The next stream is a new session: a new pool.
     await _handle(resources, _event("stream.online", T0 + timedelta(days=1), stream_id="s2"))
     assert [status for _, status, _ in await _pools(resources)] == ["locked", "open"]
+
+
+async def _multistream(resources: Resources, settings: Settings) -> Channel:
+    """A channel linked to Twitch, Kick and YouTube (the same id on each, for brevity), with
+    a stream-online rule and a stream-offline rule."""
+    channel, template_id = await _channel(resources, settings)
+    async with unit_of_work(resources) as session:
+        for platform in ("kick", "youtube"):
+            account = await create_platform_account(
+                session, channel.owner_id, platform=platform, platform_user_id=BROADCASTER_ID
+            )
+            await channel_service.link_verified(session, channel, account)
+    await _rule(
+        resources, channel, schemas.AutomationCreate(kind="stream_online", template_id=template_id)
+    )
+    await _rule(resources, channel, schemas.AutomationCreate(kind="stream_offline"))
+    return channel
+
+
+async def test_a_multistream_is_one_session_one_pool_locked_when_the_last_platform_ends(
+    resources: Resources, settings: Settings
+) -> None:
+    await _multistream(resources, settings)
+    onlines = [
+        _event("stream.online", T0, "twitch", stream_id="t1"),
+        _event("stream.online", T0 + timedelta(seconds=4), "kick", stream_id="k1"),
+        _event("stream.online", T0 + timedelta(seconds=9), "youtube", stream_id="y1"),
+    ]
+    for event in onlines:
+        await _handle(resources, event)
+    ((pool_id, status, _),) = await _pools(resources)
+    assert status == "open"
+
+    # Twitch ends first, then Kick: the stream goes on on YouTube.
+    await _handle(resources, _event("stream.offline", T0 + timedelta(hours=1), "twitch"))
+    await _handle(resources, _event("stream.offline", T0 + timedelta(hours=2), "kick"))
+    for event in onlines:  # redelivered: nothing opens, nothing restarts
+        await _handle(resources, event)
+    assert await _pools(resources) == [(pool_id, "open", None)]
+    # Twitch comes back (a new Twitch stream) while YouTube is still live: the same session.
+    await _handle(
+        resources, _event("stream.online", T0 + timedelta(hours=2, minutes=5), stream_id="t2")
+    )
+    await _handle(resources, _event("stream.offline", T0 + timedelta(hours=2, minutes=30)))
+    assert await _pools(resources) == [(pool_id, "open", None)]
+
+    # The last platform ends: the session ends and the offline rule locks the pool, once.
+    offline = _event("stream.offline", T0 + timedelta(hours=3), "youtube")
+    await _handle(resources, offline)
+    await _handle(resources, offline)
+    assert await _pools(resources) == [(pool_id, "locked", None)]
+
+    # The next day's stream, begun on Kick, is a new session: a new pool.
+    await _handle(
+        resources, _event("stream.online", T0 + timedelta(days=1), "kick", stream_id="k2")
+    )
+    assert [status for _, status, _ in await _pools(resources)] == ["locked", "open"]
+
+
+async def test_two_platforms_going_live_at_once_open_one_pool(
+    resources: Resources, settings: Settings
+) -> None:
+    await _multistream(resources, settings)
+    await asyncio.gather(
+        *(
+            _handle(resources, _event("stream.online", T0, platform, stream_id=f"{platform}-1"))
+            for platform in ("twitch", "kick", "youtube")
+        )
+    )
+    assert [status for _, status, _ in await _pools(resources)] == ["open"]
+
+
+async def test_a_platforms_late_offline_does_not_end_the_stream_it_came_back_to(
+    resources: Resources, settings: Settings
+) -> None:
+    await _multistream(resources, settings)
+    await _handle(resources, _event("stream.online", T0, "twitch", stream_id="t1"))
+    await _handle(
+        resources, _event("stream.online", T0 + timedelta(minutes=1), "kick", stream_id="k1")
+    )
+    kick_drop = _event("stream.offline", T0 + timedelta(hours=1), "kick")
+    await _handle(resources, kick_drop)
+    await _handle(
+        resources, _event("stream.online", T0 + timedelta(minutes=90), "kick", stream_id="k2")
+    )
+    await _handle(resources, kick_drop)  # redelivered after Kick came back: older, ignored
+    await _handle(resources, _event("stream.offline", T0 + timedelta(hours=2), "twitch"))
+    assert [status for _, status, _ in await _pools(resources)] == ["open"]  # live on Kick
+    await _handle(resources, _event("stream.offline", T0 + timedelta(hours=3), "kick"))
+    assert [status for _, status, _ in await _pools(resources)] == ["locked"]
 
 
 async def test_an_offline_arriving_before_its_online_opens_nothing(

@@ -8,6 +8,7 @@ from typing import Literal
 import pytest
 from sqlalchemy import delete, func, select
 
+from app.command.service import command_service
 from app.kit.currency import points
 from app.kit.errors import AppError
 from app.kit.uow import unit_of_work
@@ -19,6 +20,7 @@ from app.models.pool import Bet, Pool, PoolOutcome, PoolStatus, PoolTemplate, Po
 from app.models.user import User
 from app.platform.tokens import platform_token_service
 from app.pool.betting import pool_betting
+from app.pool.lifecycle import pool_lifecycle
 from app.pool.schemas import BetCreate
 from app.settings import Settings
 from tests.command.conftest import BROADCASTER, COALESCE_MS, Chatter, Stream
@@ -39,7 +41,11 @@ async def _pool(
     currency: Literal["points", "cash"] = "points",
     outcomes: tuple[str, ...] = ("Yes", "No"),
     max_stake: int = 1_000_000,
+    announced: bool = True,
 ) -> int:
+    """A pool opened in the channel (as from the dashboard), and its announcement in chat (if
+    the channel has a bot), which is taken out of what the bot said for the test to look at."""
+    said_before = len(await stream.replies())  # what waits goes out on its own
     async with unit_of_work(stream.resources) as session:
         channel = await session.get(Channel, stream.channel_id)
         assert channel is not None
@@ -54,9 +60,18 @@ async def _pool(
             min_stake=10,
             max_stake=max_stake,
         )
-    # What opening queued (the members' notifications) runs before anyone chats: the chat
-    # jobs of a test then run side by side with nothing else, in the order they came.
+    # What opening queued (the members' notifications, the announcement in chat) runs before
+    # anyone chats: the chat jobs of a test then run side by side with nothing else, in the
+    # order they came.
     await stream.run_jobs()
+    said = (await stream.replies())[said_before:]
+    if announced:
+        how = "bet at http" if currency == "cash" else "!bet <number> <amount>"
+        [line] = said
+        assert line.startswith(f"Pool #{pool.id} is open: Test pool 1) ") and how in line, line
+    else:
+        assert said == []
+    del stream.twitch.chat_messages[said_before:]
     return pool.id
 
 
@@ -126,8 +141,9 @@ async def test_a_new_chatter_bets_by_number_and_label_from_their_sign_up_grant(
     async with unit_of_work(stream.resources) as session:
         users = await session.scalar(select(func.count()).select_from(User).where(User.chat_only))
     assert users == 1  # created once, joined once (one sign-up grant)
-    replies = await stream.replies()
-    assert replies == ["@Ana 300 on Yes, @Ana 200 on Yes ✓"]
+    [reply] = await stream.replies()
+    # Handled by concurrent jobs: in either order, in one message.
+    assert sorted(reply.removesuffix(" ✓").split(", ")) == ["@Ana 200 on Yes", "@Ana 300 on Yes"]
 
 
 async def test_all_and_percent_stake_from_the_balance(stream: Stream) -> None:
@@ -211,6 +227,33 @@ async def test_refusals_are_told_briefly_and_nothing_moves(stream: Stream) -> No
     assert sorted(results) == ["insufficient_funds", "no_pool", "unknown_outcome"]
 
 
+async def test_a_pools_opening_and_locking_are_announced_once_and_only_while_true(
+    stream: Stream,
+) -> None:
+    pool_id = await _pool(stream)  # opened (as from the dashboard): announced, as _pool checks
+    async with unit_of_work(stream.resources) as session:  # the job again: told already
+        assert (
+            await command_service.announce_pool(session, stream.resources, pool_id, "pool:opened")
+            == 0
+        )
+    async with unit_of_work(stream.resources) as session:
+        await pool_lifecycle.lock(session, stream.resources, None, pool_id)  # the timer
+    await stream.run_jobs()
+    async with unit_of_work(stream.resources) as session:  # run twice: told once
+        await command_service.announce_pool(session, stream.resources, pool_id, "pool:locked")
+    assert await _said(stream) == [f"Pool #{pool_id} is locked: no more bets."]
+
+    # A pool locked before its opening's announcement ran is not said to be open.
+    async with unit_of_work(stream.resources) as session:
+        channel = await session.get_one(Channel, stream.channel_id)
+        other = (await create_pool(session, stream.resources, channel)).id
+    async with unit_of_work(stream.resources) as session:
+        await pool_lifecycle.lock(session, stream.resources, None, other)
+    await stream.run_jobs()
+    assert (await _said(stream))[-1] == f"Pool #{other} is locked: no more bets."
+    assert not any(f"Pool #{other} is open" in line for line in await _said(stream))
+
+
 async def test_cash_is_never_staked_from_chat(stream: Stream, settings: Settings) -> None:
     pool_id = await _pool(stream, currency="cash")
     # Even a full, signed-up account's Twitch identity.
@@ -222,9 +265,11 @@ async def test_cash_is_never_staked_from_chat(stream: Stream, settings: Settings
     await stream.handle()
 
     assert await _bets(stream, pool_id) == {}
-    assert await stream.replies() == [
-        "@Jo cash pools take bets on the website only · @Kim cash pools take bets on the"
-        " website only"
+    # One message; the two commands ran in concurrent jobs: either order.
+    [reply] = await stream.replies()
+    assert sorted(reply.split(" · ")) == [
+        "@Jo cash pools take bets on the website only",
+        "@Kim cash pools take bets on the website only",
     ]
 
 
@@ -417,7 +462,7 @@ async def test_redelivered_staff_commands_act_once(stream: Stream) -> None:
 async def test_without_a_bot_commands_still_work_and_nothing_is_said(stream: Stream) -> None:
     async with unit_of_work(stream.resources) as session:
         await session.execute(delete(PlatformToken))  # the bot's grant is gone
-    pool_id = await _pool(stream)
+    pool_id = await _pool(stream, announced=False)
     await stream.say("!bet 1 100", chatter="760", login="wes")
     await stream.handle()
     assert await _bets(stream, pool_id) == {"wes": (1, 100)}
@@ -430,8 +475,11 @@ async def test_a_rate_limited_reply_waits_and_goes_out_once(stream: Stream) -> N
     await stream.say("!bet 1 100", chatter="770", login="xia")
     await stream.handle()
     assert await stream.replies() == []  # refused with 429: put back, retried when it resets
-    await asyncio.sleep(1.5 + COALESCE_MS / 1000)
-    assert await stream.replies() == ["@Xia 100 on Yes ✓"]
+    # Twitch's reset is a whole second: the retry is due one to two seconds later.
+    deadline = asyncio.get_running_loop().time() + 10
+    while not (said := await stream.replies()) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+    assert said == ["@Xia 100 on Yes ✓"]
     await asyncio.sleep(COALESCE_MS / 1000)
     assert await stream.replies() == ["@Xia 100 on Yes ✓"]
 

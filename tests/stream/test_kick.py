@@ -202,6 +202,14 @@ async def test_a_kick_chatter_bets_from_chat_and_the_bot_answers_in_kick_chat(
     )
     assert opened.status_code == 201, opened.text
     pool = opened.json()
+    # Opened from the dashboard: announced in Kick's chat.
+    await stream.run_jobs()
+    await asyncio.sleep(COALESCE_MS / 1000 + 0.05)
+    await stream.run_jobs()
+    said = [message["content"] for message in stream.kick.chat_messages]
+    assert said == [
+        f"Pool #{pool['id']} is open: Boss first try? 1) Yes 2) No — !bet <number> <amount>"
+    ]
 
     await stream.say("!bet 1 100", sender=701, name="Alice")
     await stream.say("!bet no 250", sender=702, name="Bob")
@@ -210,7 +218,7 @@ async def test_a_kick_chatter_bets_from_chat_and_the_bot_answers_in_kick_chat(
 
     await asyncio.sleep(COALESCE_MS / 1000 + 0.05)
     await stream.run_jobs()
-    said = [message["content"] for message in stream.kick.chat_messages]
+    said = [message["content"] for message in stream.kick.chat_messages][1:]
     assert said == ["@Alice 100 on Yes, @Bob 250 on No ✓"], said
     assert {m["broadcaster_user_id"] for m in stream.kick.chat_messages} == {int(BROADCASTER)}
     assert {m["sender_user_id"] for m in stream.kick.chat_messages} == {BOT}

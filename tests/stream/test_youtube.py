@@ -195,10 +195,15 @@ async def test_a_youtube_chat_bet_lands_in_the_pool_and_is_answered_in_youtube_c
 
     await asyncio.sleep(COALESCE_MS / 1000 + 0.05)
     await stream.run_jobs()
-    # One coalesced reply (the two commands ran in concurrent jobs: either order).
+    # One coalesced message: the pool's announcement, which waited for the chat to go live
+    # (opened before), and the bets (run in concurrent jobs: either order).
     [reply] = stream.youtube.inserted(chat, BOT)
-    assert reply.endswith(" ✓")
-    assert set(reply.removesuffix(" ✓").split(", ")) == {"@Alice 100 on Yes", "@Bob 250 on No"}
+    announced, bets = reply.split(" · ")
+    assert announced == (
+        f"Pool #{pool['id']} is open: Boss first try? 1) Yes 2) No — !bet <number> <amount>"
+    )
+    assert bets.endswith(" ✓")
+    assert set(bets.removesuffix(" ✓").split(", ")) == {"@Alice 100 on Yes", "@Bob 250 on No"}
     # Units: the live check (5), three polls (15), one insert (20), all reserved first.
     state = await QuotaPlanner(stream.resources.settings, stream.resources.redis).state(
         datetime.now(UTC)

@@ -8,7 +8,12 @@ import type { Channel, ChatMessage } from "../lib/types";
 import type { Action } from "./state";
 
 const TIMEOUT_SECONDS = 600;
-const PLATFORMS: Record<string, string> = { streampools: "Site", twitch: "Twitch" };
+const PLATFORMS: Record<string, string> = {
+  streampools: "Site",
+  twitch: "Twitch",
+  kick: "Kick",
+  youtube: "YouTube",
+};
 
 interface Props {
   channel: Channel;
