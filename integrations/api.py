@@ -19,6 +19,7 @@ from integrations.errors import (
     TokenRevoked,
     request_failed,
 )
+from integrations.tls import client_context
 
 Params = Mapping[str, str] | list[tuple[str, str]] | None
 
@@ -44,7 +45,10 @@ class ApiClient:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/", timeout=timeout_seconds, transport=transport
+            base_url=base_url.rstrip("/") + "/",
+            timeout=timeout_seconds,
+            transport=transport,
+            verify=client_context(),
         )
         self._max_retries = max_retries
         self._max_rate_limit_wait = max_rate_limit_wait_seconds

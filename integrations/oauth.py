@@ -22,6 +22,7 @@ from integrations.errors import (
     TokenRevoked,
     request_failed,
 )
+from integrations.tls import client_context
 
 
 class TokenSet(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,7 +88,10 @@ class OAuthClient:
         self._client_secret = client_secret
         self._base_url = (base_url or self.default_base_url).rstrip("/")
         self._http = httpx.AsyncClient(
-            base_url=self._base_url, timeout=timeout_seconds, transport=transport
+            base_url=self._base_url,
+            timeout=timeout_seconds,
+            transport=transport,
+            verify=client_context(),
         )
 
     def authorize_url(

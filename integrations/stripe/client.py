@@ -9,6 +9,8 @@ import msgspec
 import stripe
 from stripe.params.checkout import SessionCreateParams
 
+from integrations.tls import client_context
+
 # The version the installed library is generated for: its types describe this version's objects.
 # Upgrading the library means reading Stripe's changelog and moving this pin on purpose.
 STRIPE_API_VERSION: Final = "2026-10-28.endive"
@@ -181,7 +183,9 @@ class _HttpxClient(stripe.HTTPClient):
 
     def __init__(self, *, timeout_seconds: float, transport: httpx.AsyncBaseTransport | None):
         super().__init__()
-        self._client = httpx.AsyncClient(timeout=timeout_seconds, transport=transport)
+        self._client = httpx.AsyncClient(
+            timeout=timeout_seconds, transport=transport, verify=client_context()
+        )
 
     async def request_async(
         self, method: str, url: str, headers: Mapping[str, str], post_data: str | None = None

@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 import httpx
 
 from integrations.errors import ApiUnavailable, request_failed
+from integrations.tls import client_context
 
 FEED_TOPIC: Final = "https://www.youtube.com/xml/feeds/videos.xml?channel_id={channel_id}"
 _ATOM: Final = "{http://www.w3.org/2005/Atom}"
@@ -74,7 +75,9 @@ async def subscribe(
         "hub.secret": secret,
         "hub.lease_seconds": str(lease_seconds),
     }
-    async with httpx.AsyncClient(timeout=10, transport=transport) as client:
+    async with httpx.AsyncClient(
+        timeout=10, transport=transport, verify=client_context()
+    ) as client:
         try:
             response = await client.post(hub, data=form)
         except httpx.HTTPError as exc:
