@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -167,7 +168,7 @@ class Multistream:
             where: " · ".join(said).split(" · ") if said else [] for where, said in messages.items()
         }
 
-    async def pools(self) -> list[dict[str, object]]:
+    async def pools(self) -> list[dict[str, Any]]:
         answer = await self.client.get(f"/api/v1/channels/{self.channel_id}/pools")
         assert answer.status_code == 200, answer.text
         return list(answer.json()["pools"])
@@ -308,7 +309,7 @@ async def test_one_pool_across_twitch_kick_and_youtube_from_go_live_to_the_winne
     web_headers = bearer(web["access_token"])
     joined = await client.post(f"/api/v1/channels/{ms.channel_id}/join", headers=web_headers)
     assert joined.status_code == 200, joined.text
-    outcomes = [o["id"] for o in pool["outcomes"]]  # type: ignore[index]
+    outcomes = [o["id"] for o in pool["outcomes"]]
     bet = await client.post(
         f"/api/v1/pools/{pool_id}/bets",
         json={"outcome_id": outcomes[1], "amount": 400},
