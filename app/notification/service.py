@@ -10,6 +10,8 @@ gone out, and are never sent again. That is at-most-once per device by choice: a
 is the visible fault (the inbox row is there either way), a missed one is not. Only answers in
 which FCM says it did not take the message (quota, 5xx, unreachable) make a push go again."""
 
+import asyncio
+import contextlib
 import logging
 import zoneinfo
 from dataclasses import dataclass
@@ -32,7 +34,7 @@ from app.models.notification import (
 )
 from app.notification import schemas
 from app.notification.errors import DeviceNotFound, NotificationNotFound
-from app.notification.repository import PushTarget, Row, notification_repository
+from app.notification.repository import ALL_USERS, PushTarget, Row, notification_repository
 from integrations.firebase.client import MAX_BATCH, Outcome, Push, PushResult
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,13 @@ log = logging.getLogger(__name__)
 KINDS: tuple[str, ...] = tuple(kind.value for kind in NotificationKind)
 #: Devices a user keeps registered; registering more forgets the least recently seen.
 MAX_DEVICES_PER_USER = 20
+#: An event with more pending rows than this is pushed in parts of about as many rows, by
+#: user id, each its own job: one pass over 100,000 devices is bound by one process's CPU
+#: (firebase-admin's per-message work), and parts spread it over the worker processes.
+PART_ROWS = 5_000
+MAX_PARTS = 20
+#: How far apart the parts come due (see NotificationService._push_in_parts).
+PART_STAGGER_SECONDS = 0.1
 
 _STATUS = {
     Outcome.sent: DeliveryStatus.sent,
@@ -119,6 +128,8 @@ class PushReport:
     quota: bool = False
     #: Pushes refused for now, to send again after a backoff.
     retries_left: int = 0
+    #: The event was split into this many parts, each its own job: none was pushed here.
+    parts: int = 0
 
 
 class NotificationService:
@@ -319,74 +330,121 @@ class NotificationService:
 
     # -- pushes --------------------------------------------------------------------------------
 
-    async def push(self, resources: Resources, event_key: str) -> PushReport:
+    async def push(
+        self, resources: Resources, event_key: str, users: tuple[int, int] | None = None
+    ) -> PushReport:
         """Push the event's pending notifications to their users' devices, 500 a call, in one
-        pass by (user, device). Each batch is claimed and committed before it is sent (see the
-        module's docstring); FCM's answers are recorded after. Dead tokens are deleted; pushes
-        refused for now stay to retry, the rest of the pass goes on unless the quota is spent.
-        Safe to run twice, even at once: each push is claimed by one run only."""
+        pass by (user, device): of every user, or of those in ``users`` ([first, end)) when
+        this is one part of the event's pushes. An event with more than ``PART_ROWS`` pending
+        rows is not pushed here but split into parts by user id, each enqueued as its own
+        job, for worker processes to run side by side.
+
+        Each batch is claimed and committed right before it is sent, never sooner (see the
+        module's docstring); FCM's answers are recorded while the next batch goes out, and the
+        next page of devices is read meanwhile. Dead tokens are deleted; pushes refused for now
+        stay to retry, the rest of the pass goes on unless the quota is spent. Safe to run
+        twice, even at once, whole or in parts that overlap: each push is claimed by one run."""
         report = PushReport()
         client = resources.push
         if client is None:
             return report
+        if users is None:
+            parts = await self._parts(resources, event_key)
+            if len(parts) > 1:
+                await self._push_in_parts(resources, event_key, parts)
+                report.parts = len(parts)
+                return report
+            users = ALL_USERS
         max_attempts = resources.settings.push_max_attempts
-        after = (0, 0)
-        while True:
-            async with unit_of_work(resources) as session:
-                page = await notification_repository.push_page(
-                    session, event_key, after, MAX_BATCH, max_attempts
-                )
-                if not page:
-                    break
+        after = (users[0], 0)
+        recording: asyncio.Task[None] | None = None
+        upcoming = asyncio.create_task(self._page(resources, event_key, after, users, max_attempts))
+        try:
+            while page := await upcoming:
                 after = (page[-1].user_id, page[-1].device_id)
-                claimed = await notification_repository.claim(
-                    session, [(t.notification_id, t.device_id) for t in page], max_attempts
+                async with unit_of_work(resources) as session:
+                    claimed = await notification_repository.claim(
+                        session, [(t.notification_id, t.device_id) for t in page], max_attempts
+                    )
+                # Read the next page while this batch is out (it is claimed: not in it).
+                upcoming = asyncio.create_task(
+                    self._page(resources, event_key, after, users, max_attempts)
                 )
-            batch = [t for t in page if (t.notification_id, t.device_id) in claimed]
-            if not batch:
-                continue
-            results = await client.send([_push(target) for target in batch])
-            report.batches += 1
-            async with unit_of_work(resources) as session:
-                await self._record(session, batch, results, report, max_attempts)
-            if report.quota:
-                break
+                batch = [t for t in page if (t.notification_id, t.device_id) in claimed]
+                if not batch:
+                    continue
+                results = await client.send([_push(target) for target in batch])
+                report.batches += 1
+                rows, dead = _tally(batch, results, report)
+                if recording is not None:
+                    await recording
+                recording = asyncio.create_task(self._record(resources, rows, dead, max_attempts))
+                if report.quota:
+                    break
+        finally:
+            upcoming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upcoming
+            if recording is not None:
+                await recording
         async with unit_of_work(resources) as session:
             if not report.quota:
-                await notification_repository.finish_event(session, event_key)
-            report.retries_left = await notification_repository.retries_left(session, event_key)
+                await notification_repository.finish_event(session, event_key, users)
+            report.retries_left = await notification_repository.retries_left(
+                session, event_key, users
+            )
         return report
+
+    async def _parts(self, resources: Resources, event_key: str) -> list[tuple[int, int]]:
+        async with unit_of_work(resources) as session:
+            pending = await notification_repository.pending_count(session, event_key)
+            if pending <= PART_ROWS:
+                return [ALL_USERS]
+            parts = min(MAX_PARTS, -(-pending // PART_ROWS))
+            return await notification_repository.user_parts(session, event_key, parts)
+
+    async def _push_in_parts(
+        self, resources: Resources, event_key: str, parts: list[tuple[int, int]]
+    ) -> None:
+        """One ``notification.push`` job per part. arq gives a worker process every due job
+        it has room for when it polls: the parts come due a moment apart, each taken by the
+        first process to poll after it (a process busy pushing polls late), so that they spread
+        over the processes rather than all going to the one that polled first."""
+        for index, (first, end) in enumerate(parts):
+            await resources.jobs.enqueue_job(
+                "notification.push",
+                event_key,
+                first,
+                end,
+                _job_id=f"{push_job_id(event_key)}:users:{first}-{end}",
+                _defer_by=index * PART_STAGGER_SECONDS,
+            )
+
+    async def _page(
+        self,
+        resources: Resources,
+        event_key: str,
+        after: tuple[int, int],
+        users: tuple[int, int],
+        max_attempts: int,
+    ) -> list[PushTarget]:
+        async with unit_of_work(resources) as session:
+            return await notification_repository.push_page(
+                session, event_key, after, MAX_BATCH, max_attempts, before_user=users[1]
+            )
 
     async def _record(
         self,
-        session: AsyncSession,
-        batch: list[PushTarget],
-        results: list[PushResult],
-        report: PushReport,
+        resources: Resources,
+        rows: list[tuple[int, int, str, str | None, str | None]],
+        dead: list[int],
         max_attempts: int,
     ) -> None:
-        rows: list[tuple[int, int, str, str | None, str | None]] = []
-        dead: list[int] = []
-        for target, result in zip(batch, results, strict=True):
-            setattr(report, result.outcome.value, getattr(report, result.outcome.value) + 1)
-            report.quota = report.quota or result.quota
-            if result.outcome is Outcome.dead:
-                dead.append(target.device_id)
-                continue
-            status = _STATUS[result.outcome]
-            rows.append(
-                (
-                    target.notification_id,
-                    target.device_id,
-                    status.value,
-                    result.message_id,
-                    result.error,
-                )
-            )
-        await notification_repository.record(session, rows, max_attempts)
-        if dead:
-            log.info("deleting %d dead FCM tokens", len(dead))
-            await notification_repository.delete_devices(session, dead)
+        async with unit_of_work(resources) as session:
+            await notification_repository.record(session, rows, max_attempts)
+            if dead:
+                log.info("deleting %d dead FCM tokens", len(dead))
+                await notification_repository.delete_devices(session, dead)
 
     async def sweep(self, resources: Resources) -> int:
         """Pushes held for quiet hours that are over, and pending ones whose job was lost or
@@ -409,6 +467,32 @@ class NotificationService:
             )
             enqueued += job is not None
         return enqueued
+
+
+def _tally(
+    batch: list[PushTarget], results: list[PushResult], report: PushReport
+) -> tuple[list[tuple[int, int, str, str | None, str | None]], list[int]]:
+    """FCM's answers counted in the report; the delivery records to write and the devices
+    whose tokens are dead."""
+    rows: list[tuple[int, int, str, str | None, str | None]] = []
+    dead: list[int] = []
+    for target, result in zip(batch, results, strict=True):
+        setattr(report, result.outcome.value, getattr(report, result.outcome.value) + 1)
+        report.quota = report.quota or result.quota
+        if result.outcome is Outcome.dead:
+            dead.append(target.device_id)
+            continue
+        status = _STATUS[result.outcome]
+        rows.append(
+            (
+                target.notification_id,
+                target.device_id,
+                status.value,
+                result.message_id,
+                result.error,
+            )
+        )
+    return rows, dead
 
 
 def _push(target: PushTarget) -> Push:
