@@ -499,7 +499,8 @@ class NotificationRepository:
         max_attempts: int,
     ) -> None:
         """What FCM answered: (notification, device, status, message id, error) each; a push
-        refused for now on its last attempt is given up."""
+        refused for now on its last attempt is given up. A notification with a push to retry
+        stays pending (again, if a run that covered its user marked it done meanwhile)."""
         if not results:
             return
         await session.execute(
@@ -522,6 +523,17 @@ class NotificationRepository:
                 "max_attempts": max_attempts,
             },
         )
+        retried = [r[0] for r in results if r[2] == "retry"]
+        if retried:
+            await session.execute(
+                text(
+                    "UPDATE notifications n SET push_state = 'pending'"
+                    " WHERE n.id = ANY(CAST(:ids AS bigint[])) AND n.push_state = 'done'"
+                    " AND EXISTS (SELECT 1 FROM notification_deliveries x"
+                    "  WHERE x.notification_id = n.id AND x.status = 'retry')"
+                ),
+                {"ids": retried},
+            )
 
     async def finish_event(
         self, session: AsyncSession, event_key: str, users: tuple[int, int] = ALL_USERS

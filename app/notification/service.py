@@ -339,14 +339,18 @@ class NotificationService:
         rows is not pushed here but split into parts by user id, each enqueued as its own
         job, for worker processes to run side by side.
 
+        A part, its own users done, goes on over the rest of the event's (whatever the other
+        parts have not claimed yet), so that the parts end together however they were spread
+        over the processes; it marks only its own users' rows done.
+
         Each batch is claimed and committed right before it is sent, never sooner (see the
         module's docstring); FCM's answers are recorded while the next batch goes out, and the
         next page of devices is read meanwhile. Dead tokens are deleted; pushes refused for now
-        stay to retry, the rest of the pass goes on unless the quota is spent. Safe to run
-        twice, even at once, whole or in parts that overlap: each push is claimed by one run."""
+        stay to retry (their rows pending, even if another run marked them done meanwhile),
+        the rest of the pass goes on unless the quota is spent. Safe to run twice, even at
+        once, whole or in parts that overlap: each push is claimed by one run."""
         report = PushReport()
-        client = resources.push
-        if client is None:
+        if resources.push is None:
             return report
         if users is None:
             parts = await self._parts(resources, event_key)
@@ -356,6 +360,39 @@ class NotificationService:
                 return report
             users = ALL_USERS
         max_attempts = resources.settings.push_max_attempts
+        await self._pass(resources, event_key, users, report, max_attempts)
+        helped_retries = 0
+        if users != ALL_USERS and not report.quota:
+            # This part's users are done: help with the parts still going (on this process
+            # or another), from the next range on, so that no process idles while another
+            # has parts left. The claims give each push to one run; a part's rows are marked
+            # done by its own job only.
+            before = report.retry
+            for others in ((users[1], ALL_USERS[1]), (ALL_USERS[0], users[0])):
+                await self._pass(resources, event_key, others, report, max_attempts)
+                if report.quota:
+                    break
+            helped_retries = report.retry - before
+        async with unit_of_work(resources) as session:
+            if not report.quota:
+                await notification_repository.finish_event(session, event_key, users)
+            report.retries_left = helped_retries + await notification_repository.retries_left(
+                session, event_key, users
+            )
+        return report
+
+    async def _pass(
+        self,
+        resources: Resources,
+        event_key: str,
+        users: tuple[int, int],
+        report: PushReport,
+        max_attempts: int,
+    ) -> None:
+        """One pass over the event's pending pushes to the users in ``users``, counted in
+        ``report``; it stops early when FCM says the quota is spent."""
+        client = resources.push
+        assert client is not None
         after = (users[0], 0)
         recording: asyncio.Task[None] | None = None
         upcoming = asyncio.create_task(self._page(resources, event_key, after, users, max_attempts))
@@ -387,13 +424,6 @@ class NotificationService:
                 await upcoming
             if recording is not None:
                 await recording
-        async with unit_of_work(resources) as session:
-            if not report.quota:
-                await notification_repository.finish_event(session, event_key, users)
-            report.retries_left = await notification_repository.retries_left(
-                session, event_key, users
-            )
-        return report
 
     async def _parts(self, resources: Resources, event_key: str) -> list[tuple[int, int]]:
         async with unit_of_work(resources) as session:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import aiohttp
 import httpx
-from arq.constants import result_key_prefix
+from arq.constants import job_key_prefix
 from arq.jobs import Job
 from pydantic import SecretStr
 from sqlalchemy import text
@@ -140,20 +140,16 @@ async def wait_notified(settings: Settings, pool_id: int, since: float) -> Notif
         assert written.success, written.result
         fanned_out = time.perf_counter()
         parent = Job(push_job_id(key), resources.jobs, _deserializer=deserialize)
-        parts = -1
-        done: set[bytes] = set()  # results are kept a minute: seen once is enough
+        parts = 0
         async with asyncio.timeout(PUSH_TIMEOUT_SECONDS):
-            while True:
-                if parts < 0 and (info := await parent.result_info()) is not None:
-                    assert info.success, info.result
-                    parts = int(info.result["parts"])
-                if parts == 0:
-                    break
-                done.update(
-                    await resources.jobs.keys(f"{result_key_prefix}{push_job_id(key)}:users:*")
-                )
-                if len(done) == parts:
-                    break
+            while (info := await parent.result_info()) is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            assert info.success, info.result
+            parts = int(info.result["parts"])
+            # Done when no push job of the event is queued or running: its parts, and any the
+            # sweep added (a part enqueues nothing; the parent enqueued its parts before it
+            # ended).
+            while await resources.jobs.keys(f"{job_key_prefix}{push_job_id(key)}:*"):  # noqa: ASYNC110
                 await asyncio.sleep(0.05)
         ended = time.perf_counter()
         async with unit_of_work(resources) as session:

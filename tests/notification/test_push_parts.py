@@ -121,35 +121,80 @@ async def test_parts_that_overlap_and_a_whole_pass_at_once_send_each_push_once(
     assert set(fake_fcm.per_token().values()) == {1}
 
 
-@pytest.mark.usefixtures("small_parts")
-async def test_a_part_retries_only_its_own_refusals(
+async def test_a_part_done_with_its_users_helps_with_the_rest_and_retries_what_it_sent(
     client: httpx.AsyncClient,
     world: World,
     resources: Resources,
     push: FcmClient,
     fake_fcm: FakeFcm,
 ) -> None:
-    key, tokens = await _opened(client, world, resources, 600, "partretry")
+    key, tokens = await _opened(client, world, resources, 600, "help")
     async with unit_of_work(resources) as session:
         first, second = await notification_repository.user_parts(session, key, 2)
     fake_fcm.fail_token(tokens[0], "BAD_GATEWAY", times=1)  # the first part's first user
+    fake_fcm.fail_token(tokens[-1], "BAD_GATEWAY", times=1)  # the second part's last user
+
+    # The first part alone: its own users, then the second part's (nobody else is on them).
     with pytest.raises(Retry):
         await tasks.push_event({"resources": resources, "job_try": 1}, key, *first)
+    assert len(fake_fcm.messages) == 598
+    states = dict(
+        await _rows(
+            resources,
+            "SELECT n.user_id >= :second, array_agg(DISTINCT n.push_state)"
+            " FROM notifications n WHERE n.event_key = :k GROUP BY 1",
+            k=key,
+            second=second[0],
+        )
+    )
+    # Its own rows done but the one to retry; the second part's left for that part to mark.
+    assert states == {False: ["done", "pending"], True: ["pending"]}
+
+    # The second part: the push refused in its range goes again, and, helping, the one in
+    # the first part's; its rows are done.
     assert (await tasks.push_event({"resources": resources, "job_try": 1}, key, *second))[
         "sent"
-    ] == 300
+    ] == 2
+    # The first part's retry finds nothing left to send, and marks its last row done.
+    assert (await tasks.push_event({"resources": resources, "job_try": 2}, key, *first))[
+        "sent"
+    ] == 0
+    assert sorted(fake_fcm.tokens()) == sorted(tokens)
+    assert set(fake_fcm.per_token().values()) == {1}
+    [(left,)] = await _rows(
+        resources,
+        "SELECT count(*) FROM notifications WHERE event_key = :k AND push_state <> 'done'",
+        k=key,
+    )
+    assert left == 0
+
+
+async def test_a_push_to_retry_keeps_its_row_pending_even_if_another_run_marked_it_done(
+    client: httpx.AsyncClient,
+    world: World,
+    resources: Resources,
+    push: FcmClient,
+    fake_fcm: FakeFcm,
+) -> None:
+    key, tokens = await _opened(client, world, resources, 3, "reopen")
+    fake_fcm.fail_token(tokens[1], "BAD_GATEWAY", times=1)
+    fake_fcm.hold_after(0)  # the run's batch waits at FCM ...
+    run = asyncio.create_task(notification_service.push(resources, key, ALL_USERS))
+    await fake_fcm.held(3)
+    async with unit_of_work(resources) as session:  # ... while another run finishes the event
+        await notification_repository.finish_event(session, key)
+    fake_fcm.release()
+    report = await run
+    assert (report.sent, report.retry, report.retries_left) == (2, 1, 1)
     pending = await _rows(
         resources,
         "SELECT d.token FROM notifications n JOIN devices d ON d.user_id = n.user_id"
         " WHERE n.event_key = :k AND n.push_state = 'pending'",
         k=key,
     )
-    assert pending == [(tokens[0],)]  # the rest of both parts is done
-    assert (await tasks.push_event({"resources": resources, "job_try": 2}, key, *first))[
-        "sent"
-    ] == 1
+    assert pending == [(tokens[1],)]  # the sweep, or the job's retry, finds it
+    assert (await notification_service.push(resources, key)).sent == 1
     assert sorted(fake_fcm.tokens()) == sorted(tokens)
-    assert set(fake_fcm.per_token().values()) == {1}
 
 
 async def test_no_push_is_sent_twice_after_a_worker_running_parts_is_killed(
@@ -165,6 +210,9 @@ async def test_no_push_is_sent_twice_after_a_worker_running_parts_is_killed(
     """A real worker process runs two parts side by side and is killed while FCM holds some
     of their batches; the event pushed again (whole) sends the rest, and nobody twice."""
     key, tokens = await _opened(client, world, resources, 1_600, "killparts")
+    resources.push = None  # the jobs the opening queued find pushes off and send nothing
+    await run_jobs()
+    resources.push = push
     async with unit_of_work(resources) as session:
         parts = await notification_repository.user_parts(session, key, 2)
     fake_fcm.hold_after(900)
