@@ -13,6 +13,7 @@ which FCM says it did not take the message (quota, 5xx, unreachable) make a push
 import asyncio
 import contextlib
 import logging
+import secrets
 import zoneinfo
 from dataclasses import dataclass
 from datetime import time
@@ -42,13 +43,21 @@ log = logging.getLogger(__name__)
 KINDS: tuple[str, ...] = tuple(kind.value for kind in NotificationKind)
 #: Devices a user keeps registered; registering more forgets the least recently seen.
 MAX_DEVICES_PER_USER = 20
-#: An event with more pending rows than this is pushed in parts of about as many rows, by
-#: user id, each its own job: one pass over 100,000 devices is bound by one process's CPU
-#: (firebase-admin's per-message work), and parts spread it over the worker processes.
+#: An event with more pending rows than this is split: its users in ranges of about
+#: ``RANGE_ROWS`` rows (``MAX_RANGES`` at most) on a Redis list, taken one after the other by
+#: ``LANES`` jobs that worker processes run side by side. One pass over 100,000 devices is
+#: bound by one process's CPU (firebase-admin's work per message): lanes spread it.
 PART_ROWS = 5_000
-MAX_PARTS = 20
-#: How far apart the parts come due (see NotificationService._push_in_parts).
-PART_STAGGER_SECONDS = 0.1
+RANGE_ROWS = 2_500
+MAX_RANGES = 200
+LANES = 8
+#: How far apart the lanes come due (see NotificationService._split).
+LANE_STAGGER_SECONDS = 0.1
+#: A range with pushes refused for now goes on as a job of its own this much later.
+RANGE_RETRY_SECONDS = 2
+#: A split's list of ranges is dropped this long after it was made (the sweep covers a
+#: range a lane took and never finished, e.g. its worker was killed).
+RANGES_TTL_SECONDS = 3600
 
 _STATUS = {
     Outcome.sent: DeliveryStatus.sent,
@@ -128,7 +137,8 @@ class PushReport:
     quota: bool = False
     #: Pushes refused for now, to send again after a backoff.
     retries_left: int = 0
-    #: The event was split into this many parts, each its own job: none was pushed here.
+    #: The event was split into this many ranges (none pushed here); of a lane, the ranges
+    #: it pushed.
     parts: int = 0
 
 
@@ -335,50 +345,64 @@ class NotificationService:
     ) -> PushReport:
         """Push the event's pending notifications to their users' devices, 500 a call, in one
         pass by (user, device): of every user, or of those in ``users`` ([first, end)) when
-        this is one part of the event's pushes. An event with more than ``PART_ROWS`` pending
-        rows is not pushed here but split into parts by user id, each enqueued as its own
-        job, for worker processes to run side by side.
-
-        A part, its own users done, goes on over the rest of the event's (whatever the other
-        parts have not claimed yet), so that the parts end together however they were spread
-        over the processes; it marks only its own users' rows done.
+        this is one range of the event's pushes. An event with more than ``PART_ROWS`` pending
+        rows is not pushed here but split (see :meth:`push_lane`).
 
         Each batch is claimed and committed right before it is sent, never sooner (see the
         module's docstring); FCM's answers are recorded while the next batch goes out, and the
         next page of devices is read meanwhile. Dead tokens are deleted; pushes refused for now
         stay to retry (their rows pending, even if another run marked them done meanwhile),
         the rest of the pass goes on unless the quota is spent. Safe to run twice, even at
-        once, whole or in parts that overlap: each push is claimed by one run."""
+        once, whole or in ranges that overlap: each push is claimed by one run."""
         report = PushReport()
         if resources.push is None:
             return report
         if users is None:
-            parts = await self._parts(resources, event_key)
-            if len(parts) > 1:
-                await self._push_in_parts(resources, event_key, parts)
-                report.parts = len(parts)
+            ranges = await self._ranges(resources, event_key)
+            if len(ranges) > 1:
+                await self._split(resources, event_key, ranges)
+                report.parts = len(ranges)
                 return report
             users = ALL_USERS
         max_attempts = resources.settings.push_max_attempts
         await self._pass(resources, event_key, users, report, max_attempts)
-        helped_retries = 0
-        if users != ALL_USERS and not report.quota:
-            # This part's users are done: help with the parts still going (on this process
-            # or another), from the next range on, so that no process idles while another
-            # has parts left. The claims give each push to one run; a part's rows are marked
-            # done by its own job only.
-            before = report.retry
-            for others in ((users[1], ALL_USERS[1]), (ALL_USERS[0], users[0])):
-                await self._pass(resources, event_key, others, report, max_attempts)
-                if report.quota:
-                    break
-            helped_retries = report.retry - before
         async with unit_of_work(resources) as session:
             if not report.quota:
                 await notification_repository.finish_event(session, event_key, users)
-            report.retries_left = helped_retries + await notification_repository.retries_left(
+            report.retries_left = await notification_repository.retries_left(
                 session, event_key, users
             )
+        return report
+
+    async def push_lane(self, resources: Resources, event_key: str, ranges: str) -> PushReport:
+        """One lane of a split event: take the next range of users off the Redis list
+        ``ranges`` and push it, until none is left. A split event has ``LANES`` lanes, each
+        its own job; the lanes a worker process runs take ranges as fast as that process gets
+        through them, so the processes finish together however arq spread the lanes. A range
+        with pushes refused for now goes on as a job of its own, which retries them with
+        backoff; a lane stops when FCM says the quota is spent (its range then retried so,
+        what is left of the list by the sweep)."""
+        report = PushReport()
+        if resources.push is None:
+            return report
+        while (taken := await resources.redis.lpop(ranges)) is not None:  # type: ignore[misc]
+            first, end = (int(bound) for bound in str(taken).split("-"))
+            done = await self.push(resources, event_key, (first, end))
+            for name in ("sent", "dead", "retry", "failed", "unknown", "batches"):
+                setattr(report, name, getattr(report, name) + getattr(done, name))
+            report.parts += 1
+            if done.retries_left or done.quota:
+                await resources.jobs.enqueue_job(
+                    "notification.push",
+                    event_key,
+                    first,
+                    end,
+                    _job_id=f"{push_job_id(event_key)}:users:{first}-{end}",
+                    _defer_by=RANGE_RETRY_SECONDS,
+                )
+            if done.quota:
+                report.quota = True
+                break
         return report
 
     async def _pass(
@@ -425,29 +449,34 @@ class NotificationService:
             if recording is not None:
                 await recording
 
-    async def _parts(self, resources: Resources, event_key: str) -> list[tuple[int, int]]:
+    async def _ranges(self, resources: Resources, event_key: str) -> list[tuple[int, int]]:
         async with unit_of_work(resources) as session:
             pending = await notification_repository.pending_count(session, event_key)
             if pending <= PART_ROWS:
                 return [ALL_USERS]
-            parts = min(MAX_PARTS, -(-pending // PART_ROWS))
-            return await notification_repository.user_parts(session, event_key, parts)
+            count = min(MAX_RANGES, -(-pending // RANGE_ROWS))
+            return await notification_repository.user_parts(session, event_key, count)
 
-    async def _push_in_parts(
-        self, resources: Resources, event_key: str, parts: list[tuple[int, int]]
+    async def _split(
+        self, resources: Resources, event_key: str, ranges: list[tuple[int, int]]
     ) -> None:
-        """One ``notification.push`` job per part. arq gives a worker process every due job
-        it has room for when it polls: the parts come due a moment apart, each taken by the
-        first process to poll after it (a process busy pushing polls late), so that they spread
-        over the processes rather than all going to the one that polled first."""
-        for index, (first, end) in enumerate(parts):
+        """The ranges on a Redis list of their own, and the lanes that take them, each a
+        ``notification.push`` job. arq gives a worker process every due job it has room for
+        when it polls: the lanes come due a moment apart, each taken by the first process to
+        poll after it, so that every process is likely to get some."""
+        split = secrets.token_hex(4)
+        queue = f"notification.push:ranges:{event_key}:{split}"
+        await resources.redis.rpush(queue, *(f"{first}-{end}" for first, end in ranges))  # type: ignore[misc]
+        await resources.redis.expire(queue, RANGES_TTL_SECONDS)
+        for lane in range(min(LANES, len(ranges))):
             await resources.jobs.enqueue_job(
                 "notification.push",
                 event_key,
-                first,
-                end,
-                _job_id=f"{push_job_id(event_key)}:users:{first}-{end}",
-                _defer_by=index * PART_STAGGER_SECONDS,
+                None,
+                None,
+                queue,
+                _job_id=f"{push_job_id(event_key)}:lane:{split}:{lane}",
+                _defer_by=lane * LANE_STAGGER_SECONDS,
             )
 
     async def _page(

@@ -16,14 +16,23 @@ MAX_BACKOFF_SECONDS = 60
 
 
 async def push_event(
-    ctx: JobContext, event_key: str, first_user: int | None = None, end_user: int | None = None
+    ctx: JobContext,
+    event_key: str,
+    first_user: int | None = None,
+    end_user: int | None = None,
+    ranges: str | None = None,
 ) -> dict[str, int]:
-    """Push the event's notifications, or one part of them: the users in [first_user,
-    end_user). A big event is split into parts, each its own job. Pushes refused for now are
-    retried with backoff (only those, and only in their part: every other push of the event is
-    claimed and never sent again)."""
+    """Push the event's notifications; or those of the users in [first_user, end_user), one
+    range of a split event; or, with ``ranges``, be one lane of a split event, pushing the
+    ranges it takes off that list. Pushes refused for now are retried with backoff (only
+    those, and only in their range: every other push of the event is claimed and never sent
+    again)."""
+    resources = resources_of(ctx)
     users = None if first_user is None or end_user is None else (first_user, end_user)
-    report = await notification_service.push(resources_of(ctx), event_key, users)
+    if ranges is not None:
+        report = await notification_service.push_lane(resources, event_key, ranges)
+    else:
+        report = await notification_service.push(resources, event_key, users)
     summary = {
         "sent": report.sent,
         "dead": report.dead,

@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from arq import Retry
 from sqlalchemy import text
 
 from app.kit.embedded import free_port
@@ -51,9 +50,11 @@ async def _opened(
 
 @pytest.fixture
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Events of more than 250 pending rows go in parts, all due at once."""
+    """Events of more than 250 pending rows are split in ranges of about 250, the lanes all
+    due at once."""
     monkeypatch.setattr(service_module, "PART_ROWS", 250)
-    monkeypatch.setattr(service_module, "PART_STAGGER_SECONDS", 0)
+    monkeypatch.setattr(service_module, "RANGE_ROWS", 250)
+    monkeypatch.setattr(service_module, "LANE_STAGGER_SECONDS", 0)
 
 
 async def test_the_parts_cover_every_user_once_in_ranges_of_about_equal_size(
@@ -121,44 +122,42 @@ async def test_parts_that_overlap_and_a_whole_pass_at_once_send_each_push_once(
     assert set(fake_fcm.per_token().values()) == {1}
 
 
-async def test_a_part_done_with_its_users_helps_with_the_rest_and_retries_what_it_sent(
+@pytest.mark.usefixtures("small_parts")
+async def test_lanes_take_the_ranges_one_by_one_and_a_range_refused_goes_on_alone(
     client: httpx.AsyncClient,
     world: World,
     resources: Resources,
     push: FcmClient,
     fake_fcm: FakeFcm,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    key, tokens = await _opened(client, world, resources, 600, "help")
-    async with unit_of_work(resources) as session:
-        first, second = await notification_repository.user_parts(session, key, 2)
-    fake_fcm.fail_token(tokens[0], "BAD_GATEWAY", times=1)  # the first part's first user
-    fake_fcm.fail_token(tokens[-1], "BAD_GATEWAY", times=1)  # the second part's last user
-
-    # The first part alone: its own users, then the second part's (nobody else is on them).
-    with pytest.raises(Retry):
-        await tasks.push_event({"resources": resources, "job_try": 1}, key, *first)
-    assert len(fake_fcm.messages) == 598
-    states = dict(
-        await _rows(
-            resources,
-            "SELECT n.user_id >= :second, array_agg(DISTINCT n.push_state)"
-            " FROM notifications n WHERE n.event_key = :k GROUP BY 1",
-            k=key,
-            second=second[0],
-        )
+    monkeypatch.setattr(service_module, "LANES", 2)
+    key, tokens = await _opened(client, world, resources, 1_000, "lanes")
+    fake_fcm.fail_token(tokens[0], "BAD_GATEWAY", times=1)  # in the first range
+    assert (await notification_service.push(resources, key)).parts == 4
+    [first_lane, second_lane] = [
+        job.args
+        for job in await resources.jobs.queued_jobs()
+        if job.job_id and ":lane:" in job.job_id
+    ]
+    assert first_lane == second_lane  # the same list of ranges
+    ranges = first_lane[3]
+    # Two lanes side by side take the four ranges between them, each range once.
+    one, two = await asyncio.gather(
+        notification_service.push_lane(resources, key, ranges),
+        notification_service.push_lane(resources, key, ranges),
     )
-    # Its own rows done but the one to retry; the second part's left for that part to mark.
-    assert states == {False: ["done", "pending"], True: ["pending"]}
-
-    # The second part: the push refused in its range goes again, and, helping, the one in
-    # the first part's; its rows are done.
-    assert (await tasks.push_event({"resources": resources, "job_try": 1}, key, *second))[
+    assert one.parts + two.parts == 4 and one.sent + two.sent == 999
+    assert await resources.redis.exists(ranges) == 0  # all taken
+    # The range with the refusal goes on as a job of its own, two seconds on.
+    [retry] = [
+        job for job in await resources.jobs.queued_jobs() if job.job_id and ":users:" in job.job_id
+    ]
+    first, end = retry.args[1:3]
+    assert first == 0
+    assert (await tasks.push_event({"resources": resources, "job_try": 1}, key, first, end))[
         "sent"
-    ] == 2
-    # The first part's retry finds nothing left to send, and marks its last row done.
-    assert (await tasks.push_event({"resources": resources, "job_try": 2}, key, *first))[
-        "sent"
-    ] == 0
+    ] == 1
     assert sorted(fake_fcm.tokens()) == sorted(tokens)
     assert set(fake_fcm.per_token().values()) == {1}
     [(left,)] = await _rows(
