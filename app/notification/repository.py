@@ -33,7 +33,7 @@ QUIET = (
 #: The push state of a new row of kind ``:kind`` for preferences ``p`` (a LEFT JOIN).
 PUSH_STATE = "CASE WHEN CAST(:kind AS varchar) = ANY(p.push_off) THEN 'off' ELSE 'pending' END"
 
-#: Every user id, as a [first, end) range: what a push job covers unless it is one part of an
+#: Every user id, as a [first, end) range: what a push job covers unless it is one range of an
 #: event's pushes.
 USERS_END = 2**63 - 1
 ALL_USERS = (0, USERS_END)
@@ -579,7 +579,7 @@ class NotificationRepository:
         )
         return int(result.scalar_one())
 
-    async def user_parts(
+    async def user_ranges(
         self, session: AsyncSession, event_key: str, parts: int
     ) -> list[tuple[int, int]]:
         """The users of the event's pending rows in ``parts`` ranges of about as many rows each,

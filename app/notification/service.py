@@ -47,7 +47,7 @@ MAX_DEVICES_PER_USER = 20
 #: ``RANGE_ROWS`` rows (``MAX_RANGES`` at most) on a Redis list, taken one after the other by
 #: ``LANES`` jobs that worker processes run side by side. One pass over 100,000 devices is
 #: bound by one process's CPU (firebase-admin's work per message): lanes spread it.
-PART_ROWS = 5_000
+SPLIT_ROWS = 5_000
 RANGE_ROWS = 2_500
 MAX_RANGES = 200
 LANES = 8
@@ -345,7 +345,7 @@ class NotificationService:
     ) -> PushReport:
         """Push the event's pending notifications to their users' devices, 500 a call, in one
         pass by (user, device): of every user, or of those in ``users`` ([first, end)) when
-        this is one range of the event's pushes. An event with more than ``PART_ROWS`` pending
+        this is one range of the event's pushes. An event with more than ``SPLIT_ROWS`` pending
         rows is not pushed here but split (see :meth:`push_lane`).
 
         Each batch is claimed and committed right before it is sent, never sooner (see the
@@ -452,10 +452,10 @@ class NotificationService:
     async def _ranges(self, resources: Resources, event_key: str) -> list[tuple[int, int]]:
         async with unit_of_work(resources) as session:
             pending = await notification_repository.pending_count(session, event_key)
-            if pending <= PART_ROWS:
+            if pending <= SPLIT_ROWS:
                 return [ALL_USERS]
             count = min(MAX_RANGES, -(-pending // RANGE_ROWS))
-            return await notification_repository.user_parts(session, event_key, count)
+            return await notification_repository.user_ranges(session, event_key, count)
 
     async def _split(
         self, resources: Resources, event_key: str, ranges: list[tuple[int, int]]

@@ -1,7 +1,8 @@
-"""A big event's pushes in parts (user id ranges, each its own job, run side by side): still
-exactly one push per device, every device reached, each part retrying only its own refusals,
-and a worker killed in the middle of parts sends nobody a push twice. The HTTP client under
-firebase-admin: a refused connection is retried later, never taken as delivered."""
+"""A big event's pushes split into user ranges that lanes (jobs run side by side) take one after
+the other: still exactly one push per device, every device reached, a range with refusals
+retried on its own, and a worker killed in the middle of ranges sends nobody a push twice. The
+HTTP client under firebase-admin: a refused connection is retried later, never taken as
+delivered."""
 
 import asyncio
 import itertools
@@ -49,34 +50,34 @@ async def _opened(
 
 
 @pytest.fixture
-def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+def small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
     """Events of more than 250 pending rows are split in ranges of about 250, the lanes all
     due at once."""
-    monkeypatch.setattr(service_module, "PART_ROWS", 250)
+    monkeypatch.setattr(service_module, "SPLIT_ROWS", 250)
     monkeypatch.setattr(service_module, "RANGE_ROWS", 250)
     monkeypatch.setattr(service_module, "LANE_STAGGER_SECONDS", 0)
 
 
-async def test_the_parts_cover_every_user_once_in_ranges_of_about_equal_size(
+async def test_the_ranges_cover_every_user_once_with_about_equal_rows(
     client: httpx.AsyncClient, world: World, resources: Resources
 ) -> None:
     key, _tokens = await _opened(client, world, resources, 1_003, "ranges")
     async with unit_of_work(resources) as session:
-        parts = await notification_repository.user_parts(session, key, 4)
-    assert parts[0][0] == 0 and parts[-1][1] == USERS_END
-    assert all(end == first for (_, end), (first, _) in itertools.pairwise(parts))
+        ranges = await notification_repository.user_ranges(session, key, 4)
+    assert ranges[0][0] == 0 and ranges[-1][1] == USERS_END
+    assert all(end == first for (_, end), (first, _) in itertools.pairwise(ranges))
     users = [
         user
         for (user,) in await _rows(
             resources, "SELECT user_id FROM notifications WHERE event_key = :k", k=key
         )
     ]
-    sizes = [sum(first <= user < end for user in users) for first, end in parts]
+    sizes = [sum(first <= user < end for user in users) for first, end in ranges]
     assert sum(sizes) == 1_003 and max(sizes) - min(sizes) <= 1
 
 
-@pytest.mark.usefixtures("small_parts")
-async def test_a_big_event_is_pushed_in_parts_each_device_once(
+@pytest.mark.usefixtures("small_ranges")
+async def test_a_big_event_is_split_in_ranges_and_reaches_each_device_once(
     client: httpx.AsyncClient,
     world: World,
     resources: Resources,
@@ -84,11 +85,13 @@ async def test_a_big_event_is_pushed_in_parts_each_device_once(
     fake_fcm: FakeFcm,
     run_jobs: RunJobs,
 ) -> None:
-    key, tokens = await _opened(client, world, resources, 1_001, "parts")
+    key, tokens = await _opened(client, world, resources, 1_001, "ranges")
     summary = await tasks.push_event({"resources": resources, "job_try": 1}, key)
-    assert summary["parts"] == 5 and summary["sent"] == 0  # split, nothing sent by the split
+    assert (
+        summary["parts"] == 5 and summary["sent"] == 0
+    )  # split in five ranges, nothing sent by the split
     assert fake_fcm.requests == []
-    await run_jobs()  # the five parts (and the jobs the pool's opening queued)
+    await run_jobs()  # the lanes (and the jobs the pool's opening queued)
     assert sorted(fake_fcm.tokens()) == sorted(tokens)
     assert set(fake_fcm.per_token().values()) == {1}
     [(states,)] = await _rows(
@@ -97,12 +100,12 @@ async def test_a_big_event_is_pushed_in_parts_each_device_once(
         k=key,
     )
     assert states == ["done"]
-    # The whole event again, and each part again: nothing more goes out.
+    # The whole event again: nothing more goes out.
     assert (await tasks.push_event({"resources": resources, "job_try": 1}, key))["parts"] == 0
     assert len(fake_fcm.messages) == 1_001
 
 
-async def test_parts_that_overlap_and_a_whole_pass_at_once_send_each_push_once(
+async def test_ranges_that_overlap_and_a_whole_pass_at_once_send_each_push_once(
     client: httpx.AsyncClient,
     world: World,
     resources: Resources,
@@ -111,7 +114,7 @@ async def test_parts_that_overlap_and_a_whole_pass_at_once_send_each_push_once(
 ) -> None:
     key, tokens = await _opened(client, world, resources, 1_200, "overlap")
     async with unit_of_work(resources) as session:
-        halves = await notification_repository.user_parts(session, key, 2)
+        halves = await notification_repository.user_ranges(session, key, 2)
     middle = halves[1][0]
     ranges = [ALL_USERS, (0, middle + 100), (middle - 100, USERS_END), halves[0], halves[1]]
     reports = await asyncio.gather(
@@ -122,7 +125,7 @@ async def test_parts_that_overlap_and_a_whole_pass_at_once_send_each_push_once(
     assert set(fake_fcm.per_token().values()) == {1}
 
 
-@pytest.mark.usefixtures("small_parts")
+@pytest.mark.usefixtures("small_ranges")
 async def test_lanes_take_the_ranges_one_by_one_and_a_range_refused_goes_on_alone(
     client: httpx.AsyncClient,
     world: World,
@@ -196,7 +199,7 @@ async def test_a_push_to_retry_keeps_its_row_pending_even_if_another_run_marked_
     assert sorted(fake_fcm.tokens()) == sorted(tokens)
 
 
-async def test_no_push_is_sent_twice_after_a_worker_running_parts_is_killed(
+async def test_no_push_is_sent_twice_after_a_worker_pushing_ranges_is_killed(
     client: httpx.AsyncClient,
     world: World,
     resources: Resources,
@@ -206,14 +209,14 @@ async def test_no_push_is_sent_twice_after_a_worker_running_parts_is_killed(
     run_jobs: RunJobs,
     tmp_path: Path,
 ) -> None:
-    """A real worker process runs two parts side by side and is killed while FCM holds some
+    """A real worker process pushes two ranges side by side and is killed while FCM holds some
     of their batches; the event pushed again (whole) sends the rest, and nobody twice."""
-    key, tokens = await _opened(client, world, resources, 1_600, "killparts")
+    key, tokens = await _opened(client, world, resources, 1_600, "killranges")
     resources.push = None  # the jobs the opening queued find pushes off and send nothing
     await run_jobs()
     resources.push = push
     async with unit_of_work(resources) as session:
-        parts = await notification_repository.user_parts(session, key, 2)
+        ranges = await notification_repository.user_ranges(session, key, 2)
     fake_fcm.hold_after(900)
     env = {
         **os.environ,
@@ -232,9 +235,9 @@ async def test_no_push_is_sent_twice_after_a_worker_running_parts_is_killed(
         stderr=subprocess.DEVNULL,
     )
     try:
-        for first, end in parts:
+        for first, end in ranges:
             await resources.jobs.enqueue_job(
-                "notification.push", key, first, end, _job_id=f"part-{key}-{first}"
+                "notification.push", key, first, end, _job_id=f"range-{key}-{first}"
             )
         await fake_fcm.held(1)
         await asyncio.sleep(0.5)  # as many as the worker's connections allow reach FCM
