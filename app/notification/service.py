@@ -55,6 +55,9 @@ LANES = 8
 LANE_STAGGER_SECONDS = 0.1
 #: A range with pushes refused for now goes on as a job of its own this much later.
 RANGE_RETRY_SECONDS = 2
+#: A split event's lanes are taken for at work while one of them took a range this recently
+#: (or the split was made): the event is not split again meanwhile.
+LANES_ALIVE = 60
 #: A split's list of ranges is dropped this long after it was made (the sweep covers a
 #: range a lane took and never finished, e.g. its worker was killed).
 RANGES_TTL_SECONDS = 3600
@@ -70,6 +73,11 @@ _STATUS = {
 
 def push_job_id(event_key: str) -> str:
     return f"notification.push:{event_key}"
+
+
+def lanes_key(event_key: str) -> str:
+    """Redis: set while a split of the event's pushes has lanes at work."""
+    return f"notification.push:lanes:{event_key}"
 
 
 def pool_result_key(pool_id: int) -> str:
@@ -360,8 +368,11 @@ class NotificationService:
         if users is None:
             ranges = await self._ranges(resources, event_key)
             if len(ranges) > 1:
-                await self._split(resources, event_key, ranges)
-                report.parts = len(ranges)
+                # Lanes at work on the event already (the sweep runs this again for a big
+                # event still going after a minute): more of them would only take job slots.
+                if await resources.redis.set(lanes_key(event_key), "1", nx=True, ex=LANES_ALIVE):
+                    await self._split(resources, event_key, ranges)
+                    report.parts = len(ranges)
                 return report
             users = ALL_USERS
         max_attempts = resources.settings.push_max_attempts
@@ -381,11 +392,13 @@ class NotificationService:
         through them, so the processes finish together however arq spread the lanes. A range
         with pushes refused for now goes on as a job of its own, which retries them with
         backoff; a lane stops when FCM says the quota is spent (its range then retried so,
-        what is left of the list by the sweep)."""
+        what is left of the list by the sweep). Each range taken tells the event's push job
+        that lanes are at work (``lanes_key``), so it does not split the event again."""
         report = PushReport()
         if resources.push is None:
             return report
         while (taken := await resources.redis.lpop(ranges)) is not None:  # type: ignore[misc]
+            await resources.redis.set(lanes_key(event_key), "1", ex=LANES_ALIVE)
             first, end = (int(bound) for bound in str(taken).split("-"))
             done = await self.push(resources, event_key, (first, end))
             for name in ("sent", "dead", "retry", "failed", "unknown", "batches"):

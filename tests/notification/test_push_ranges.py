@@ -171,6 +171,31 @@ async def test_lanes_take_the_ranges_one_by_one_and_a_range_refused_goes_on_alon
     assert left == 0
 
 
+@pytest.mark.usefixtures("small_ranges")
+async def test_an_event_whose_lanes_are_at_work_is_not_split_again(
+    client: httpx.AsyncClient,
+    world: World,
+    resources: Resources,
+    push: FcmClient,
+    fake_fcm: FakeFcm,
+    run_jobs: RunJobs,
+) -> None:
+    key, tokens = await _opened(client, world, resources, 600, "again")
+    assert (await notification_service.push(resources, key)).parts == 3
+    # The sweep's run a minute on, the lanes still at it: nothing more queued.
+    assert (await notification_service.push(resources, key)).parts == 0
+    lanes = [
+        job for job in await resources.jobs.queued_jobs() if job.job_id and ":lane:" in job.job_id
+    ]
+    assert len(lanes) == 3
+    # Once the lanes are gone (their worker killed, say), the next run splits what is left.
+    await resources.redis.delete(service_module.lanes_key(key))
+    assert (await notification_service.push(resources, key)).parts == 3
+    await run_jobs()
+    assert sorted(fake_fcm.tokens()) == sorted(tokens)
+    assert set(fake_fcm.per_token().values()) == {1}
+
+
 async def test_a_push_to_retry_keeps_its_row_pending_even_if_another_run_marked_it_done(
     client: httpx.AsyncClient,
     world: World,
