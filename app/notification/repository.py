@@ -1,6 +1,7 @@
 """All SQL of notifications: inbox rows (one at a time or set-based for a channel's members,
 a pool's bettors), preferences, devices, and the push's delivery records."""
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,11 @@ QUIET = (
 
 #: The push state of a new row of kind ``:kind`` for preferences ``p`` (a LEFT JOIN).
 PUSH_STATE = "CASE WHEN CAST(:kind AS varchar) = ANY(p.push_off) THEN 'off' ELSE 'pending' END"
+
+#: Every user id, as a [first, end) range: what a push job covers unless it is one range of an
+#: event's pushes.
+USERS_END = 2**63 - 1
+ALL_USERS = (0, USERS_END)
 
 #: The columns an inbox row is shown with, in :class:`Row`'s order.
 COLUMNS = "id, user_id, kind, title, body, link, channel_id, pool_id, data, created_at, read_at"
@@ -431,10 +437,11 @@ class NotificationRepository:
         after: tuple[int, int],
         limit: int,
         max_attempts: int,
+        before_user: int = USERS_END,
     ) -> list[PushTarget]:
-        """The next devices to push the event's notifications to, by (user, device) keyset:
-        pending rows of users outside their quiet hours, devices never claimed for that
-        notification or refused for now with attempts left."""
+        """The next devices to push the event's notifications to, by (user, device) keyset
+        (users below ``before_user``): pending rows of users outside their quiet hours, devices
+        never claimed for that notification or refused for now with attempts left."""
         result = await session.execute(
             text(
                 "SELECT n.id, n.user_id, d.id, d.token, n.kind, n.title, n.body, n.link,"
@@ -446,6 +453,7 @@ class NotificationRepository:
                 "  ON x.notification_id = n.id AND x.device_id = d.id"
                 " WHERE n.event_key = :key AND n.push_state = 'pending'"
                 "  AND (n.user_id, d.id) > (:after_user, :after_device)"
+                "  AND n.user_id < :before_user"
                 f"  AND NOT {QUIET}"
                 "  AND (x.notification_id IS NULL"
                 "   OR (x.status = 'retry' AND x.attempts < :max_attempts))"
@@ -455,6 +463,7 @@ class NotificationRepository:
                 "key": event_key,
                 "after_user": after[0],
                 "after_device": after[1],
+                "before_user": before_user,
                 "limit": limit,
                 "max_attempts": max_attempts,
             },
@@ -490,7 +499,8 @@ class NotificationRepository:
         max_attempts: int,
     ) -> None:
         """What FCM answered: (notification, device, status, message id, error) each; a push
-        refused for now on its last attempt is given up."""
+        refused for now on its last attempt is given up. A notification with a push to retry
+        stays pending (again, if a run that covered its user marked it done meanwhile)."""
         if not results:
             return
         await session.execute(
@@ -513,32 +523,82 @@ class NotificationRepository:
                 "max_attempts": max_attempts,
             },
         )
+        retried = [r[0] for r in results if r[2] == "retry"]
+        if retried:
+            await session.execute(
+                text(
+                    "UPDATE notifications n SET push_state = 'pending'"
+                    " WHERE n.id = ANY(CAST(:ids AS bigint[])) AND n.push_state = 'done'"
+                    " AND EXISTS (SELECT 1 FROM notification_deliveries x"
+                    "  WHERE x.notification_id = n.id AND x.status = 'retry')"
+                ),
+                {"ids": retried},
+            )
 
-    async def finish_event(self, session: AsyncSession, event_key: str) -> None:
-        """After a full pass: the event's pending rows are done, or held for users in their
-        quiet hours; rows with a push still to retry stay pending."""
+    async def finish_event(
+        self, session: AsyncSession, event_key: str, users: tuple[int, int] = ALL_USERS
+    ) -> None:
+        """After a full pass over the users in ``users`` ([first, end)): their pending rows of
+        the event are done, or held for users in their quiet hours; rows with a push still to
+        retry stay pending."""
         await session.execute(
             text(
                 "UPDATE notifications n SET push_state = CASE WHEN EXISTS ("
                 f"  SELECT 1 FROM notification_preferences p WHERE p.user_id = n.user_id AND {QUIET}"
                 " ) THEN 'held' ELSE 'done' END"
                 " WHERE n.event_key = :key AND n.push_state = 'pending'"
+                " AND n.user_id >= :first AND n.user_id < :end"
                 " AND NOT EXISTS (SELECT 1 FROM notification_deliveries x"
                 "  WHERE x.notification_id = n.id AND x.status = 'retry')"
             ),
-            {"key": event_key},
+            {"key": event_key, "first": users[0], "end": users[1]},
         )
 
-    async def retries_left(self, session: AsyncSession, event_key: str) -> int:
+    async def retries_left(
+        self, session: AsyncSession, event_key: str, users: tuple[int, int] = ALL_USERS
+    ) -> int:
         result = await session.execute(
             text(
                 "SELECT count(*) FROM notification_deliveries x"
                 " JOIN notifications n ON n.id = x.notification_id"
                 " WHERE n.event_key = :key AND x.status = 'retry'"
+                " AND n.user_id >= :first AND n.user_id < :end"
+            ),
+            {"key": event_key, "first": users[0], "end": users[1]},
+        )
+        return int(result.scalar_one())
+
+    async def pending_count(self, session: AsyncSession, event_key: str) -> int:
+        """The event's rows whose pushes are still to go."""
+        result = await session.execute(
+            text(
+                "SELECT count(*) FROM notifications"
+                " WHERE event_key = :key AND push_state = 'pending'"
             ),
             {"key": event_key},
         )
         return int(result.scalar_one())
+
+    async def user_ranges(
+        self, session: AsyncSession, event_key: str, parts: int
+    ) -> list[tuple[int, int]]:
+        """The users of the event's pending rows in ``parts`` ranges of about as many rows each,
+        as [first, end) pairs that cover every user id between them: the first starts at 0,
+        the last ends at the largest id there is."""
+        result = await session.execute(
+            text(
+                "SELECT min(user_id) FROM ("
+                " SELECT user_id, ntile(:parts) OVER (ORDER BY user_id) AS part"
+                " FROM notifications WHERE event_key = :key AND push_state = 'pending'"
+                ") AS pending GROUP BY part ORDER BY 1"
+            ),
+            {"key": event_key, "parts": parts},
+        )
+        starts = [int(first) for first in result.scalars()]
+        if not starts:
+            return []
+        starts[0] = ALL_USERS[0]
+        return list(itertools.pairwise([*starts, ALL_USERS[1]]))
 
     async def release_held(self, session: AsyncSession) -> list[str]:
         """Held rows whose users' quiet hours are over become pending again; their events."""

@@ -10,7 +10,10 @@ gone out, and are never sent again. That is at-most-once per device by choice: a
 is the visible fault (the inbox row is there either way), a missed one is not. Only answers in
 which FCM says it did not take the message (quota, 5xx, unreachable) make a push go again."""
 
+import asyncio
+import contextlib
 import logging
+import secrets
 import zoneinfo
 from dataclasses import dataclass
 from datetime import time
@@ -32,7 +35,7 @@ from app.models.notification import (
 )
 from app.notification import schemas
 from app.notification.errors import DeviceNotFound, NotificationNotFound
-from app.notification.repository import PushTarget, Row, notification_repository
+from app.notification.repository import ALL_USERS, PushTarget, Row, notification_repository
 from integrations.firebase.client import MAX_BATCH, Outcome, Push, PushResult
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,24 @@ log = logging.getLogger(__name__)
 KINDS: tuple[str, ...] = tuple(kind.value for kind in NotificationKind)
 #: Devices a user keeps registered; registering more forgets the least recently seen.
 MAX_DEVICES_PER_USER = 20
+#: An event with more pending rows than this is split: its users in ranges of about
+#: ``RANGE_ROWS`` rows (``MAX_RANGES`` at most) on a Redis list, taken one after the other by
+#: ``LANES`` jobs that worker processes run side by side. One pass over 100,000 devices is
+#: bound by one process's CPU (firebase-admin's work per message): lanes spread it.
+SPLIT_ROWS = 5_000
+RANGE_ROWS = 2_500
+MAX_RANGES = 200
+LANES = 8
+#: How far apart the lanes come due (see NotificationService._split).
+LANE_STAGGER_SECONDS = 0.1
+#: A range with pushes refused for now goes on as a job of its own this much later.
+RANGE_RETRY_SECONDS = 2
+#: A split event's lanes are taken for at work while one of them took a range this recently
+#: (or the split was made): the event is not split again meanwhile.
+LANES_ALIVE = 60
+#: A split's list of ranges is dropped this long after it was made (the sweep covers a
+#: range a lane took and never finished, e.g. its worker was killed).
+RANGES_TTL_SECONDS = 3600
 
 _STATUS = {
     Outcome.sent: DeliveryStatus.sent,
@@ -52,6 +73,11 @@ _STATUS = {
 
 def push_job_id(event_key: str) -> str:
     return f"notification.push:{event_key}"
+
+
+def lanes_key(event_key: str) -> str:
+    """Redis: set while a split of the event's pushes has lanes at work."""
+    return f"notification.push:lanes:{event_key}"
 
 
 def pool_result_key(pool_id: int) -> str:
@@ -119,6 +145,9 @@ class PushReport:
     quota: bool = False
     #: Pushes refused for now, to send again after a backoff.
     retries_left: int = 0
+    #: The event was split into this many ranges (none pushed here); of a lane, the ranges
+    #: it pushed.
+    parts: int = 0
 
 
 class NotificationService:
@@ -319,74 +348,175 @@ class NotificationService:
 
     # -- pushes --------------------------------------------------------------------------------
 
-    async def push(self, resources: Resources, event_key: str) -> PushReport:
+    async def push(
+        self, resources: Resources, event_key: str, users: tuple[int, int] | None = None
+    ) -> PushReport:
         """Push the event's pending notifications to their users' devices, 500 a call, in one
-        pass by (user, device). Each batch is claimed and committed before it is sent (see the
-        module's docstring); FCM's answers are recorded after. Dead tokens are deleted; pushes
-        refused for now stay to retry, the rest of the pass goes on unless the quota is spent.
-        Safe to run twice, even at once: each push is claimed by one run only."""
+        pass by (user, device): of every user, or of those in ``users`` ([first, end)) when
+        this is one range of the event's pushes. An event with more than ``SPLIT_ROWS`` pending
+        rows is not pushed here but split (see :meth:`push_lane`).
+
+        Each batch is claimed and committed right before it is sent, never sooner (see the
+        module's docstring); FCM's answers are recorded while the next batch goes out, and the
+        next page of devices is read meanwhile. Dead tokens are deleted; pushes refused for now
+        stay to retry (their rows pending, even if another run marked them done meanwhile),
+        the rest of the pass goes on unless the quota is spent. Safe to run twice, even at
+        once, whole or in ranges that overlap: each push is claimed by one run."""
         report = PushReport()
-        client = resources.push
-        if client is None:
+        if resources.push is None:
             return report
+        if users is None:
+            ranges = await self._ranges(resources, event_key)
+            if len(ranges) > 1:
+                # Lanes at work on the event already (the sweep runs this again for a big
+                # event still going after a minute): more of them would only take job slots.
+                if await resources.redis.set(lanes_key(event_key), "1", nx=True, ex=LANES_ALIVE):
+                    await self._split(resources, event_key, ranges)
+                    report.parts = len(ranges)
+                return report
+            users = ALL_USERS
         max_attempts = resources.settings.push_max_attempts
-        after = (0, 0)
-        while True:
-            async with unit_of_work(resources) as session:
-                page = await notification_repository.push_page(
-                    session, event_key, after, MAX_BATCH, max_attempts
-                )
-                if not page:
-                    break
-                after = (page[-1].user_id, page[-1].device_id)
-                claimed = await notification_repository.claim(
-                    session, [(t.notification_id, t.device_id) for t in page], max_attempts
-                )
-            batch = [t for t in page if (t.notification_id, t.device_id) in claimed]
-            if not batch:
-                continue
-            results = await client.send([_push(target) for target in batch])
-            report.batches += 1
-            async with unit_of_work(resources) as session:
-                await self._record(session, batch, results, report, max_attempts)
-            if report.quota:
-                break
+        await self._pass(resources, event_key, users, report, max_attempts)
         async with unit_of_work(resources) as session:
             if not report.quota:
-                await notification_repository.finish_event(session, event_key)
-            report.retries_left = await notification_repository.retries_left(session, event_key)
+                await notification_repository.finish_event(session, event_key, users)
+            report.retries_left = await notification_repository.retries_left(
+                session, event_key, users
+            )
         return report
 
-    async def _record(
+    async def push_lane(self, resources: Resources, event_key: str, ranges: str) -> PushReport:
+        """One lane of a split event: take the next range of users off the Redis list
+        ``ranges`` and push it, until none is left. A split event has ``LANES`` lanes, each
+        its own job; the lanes a worker process runs take ranges as fast as that process gets
+        through them, so the processes finish together however arq spread the lanes. A range
+        with pushes refused for now goes on as a job of its own, which retries them with
+        backoff; a lane stops when FCM says the quota is spent (its range then retried so,
+        what is left of the list by the sweep). Each range taken tells the event's push job
+        that lanes are at work (``lanes_key``), so it does not split the event again."""
+        report = PushReport()
+        if resources.push is None:
+            return report
+        while (taken := await resources.redis.lpop(ranges)) is not None:  # type: ignore[misc]
+            await resources.redis.set(lanes_key(event_key), "1", ex=LANES_ALIVE)
+            first, end = (int(bound) for bound in str(taken).split("-"))
+            done = await self.push(resources, event_key, (first, end))
+            for name in ("sent", "dead", "retry", "failed", "unknown", "batches"):
+                setattr(report, name, getattr(report, name) + getattr(done, name))
+            report.parts += 1
+            if done.retries_left or done.quota:
+                await resources.jobs.enqueue_job(
+                    "notification.push",
+                    event_key,
+                    first,
+                    end,
+                    _job_id=f"{push_job_id(event_key)}:users:{first}-{end}",
+                    _defer_by=RANGE_RETRY_SECONDS,
+                )
+            if done.quota:
+                report.quota = True
+                break
+        return report
+
+    async def _pass(
         self,
-        session: AsyncSession,
-        batch: list[PushTarget],
-        results: list[PushResult],
+        resources: Resources,
+        event_key: str,
+        users: tuple[int, int],
         report: PushReport,
         max_attempts: int,
     ) -> None:
-        rows: list[tuple[int, int, str, str | None, str | None]] = []
-        dead: list[int] = []
-        for target, result in zip(batch, results, strict=True):
-            setattr(report, result.outcome.value, getattr(report, result.outcome.value) + 1)
-            report.quota = report.quota or result.quota
-            if result.outcome is Outcome.dead:
-                dead.append(target.device_id)
-                continue
-            status = _STATUS[result.outcome]
-            rows.append(
-                (
-                    target.notification_id,
-                    target.device_id,
-                    status.value,
-                    result.message_id,
-                    result.error,
+        """One pass over the event's pending pushes to the users in ``users``, counted in
+        ``report``; it stops early when FCM says the quota is spent."""
+        client = resources.push
+        assert client is not None
+        after = (users[0], 0)
+        recording: asyncio.Task[None] | None = None
+        upcoming = asyncio.create_task(self._page(resources, event_key, after, users, max_attempts))
+        try:
+            while page := await upcoming:
+                after = (page[-1].user_id, page[-1].device_id)
+                async with unit_of_work(resources) as session:
+                    claimed = await notification_repository.claim(
+                        session, [(t.notification_id, t.device_id) for t in page], max_attempts
+                    )
+                # Read the next page while this batch is out (it is claimed: not in it).
+                upcoming = asyncio.create_task(
+                    self._page(resources, event_key, after, users, max_attempts)
                 )
+                batch = [t for t in page if (t.notification_id, t.device_id) in claimed]
+                if not batch:
+                    continue
+                results = await client.send([_push(target) for target in batch])
+                report.batches += 1
+                rows, dead = _tally(batch, results, report)
+                if recording is not None:
+                    await recording
+                recording = asyncio.create_task(self._record(resources, rows, dead, max_attempts))
+                if report.quota:
+                    break
+        finally:
+            upcoming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await upcoming
+            if recording is not None:
+                await recording
+
+    async def _ranges(self, resources: Resources, event_key: str) -> list[tuple[int, int]]:
+        async with unit_of_work(resources) as session:
+            pending = await notification_repository.pending_count(session, event_key)
+            if pending <= SPLIT_ROWS:
+                return [ALL_USERS]
+            count = min(MAX_RANGES, -(-pending // RANGE_ROWS))
+            return await notification_repository.user_ranges(session, event_key, count)
+
+    async def _split(
+        self, resources: Resources, event_key: str, ranges: list[tuple[int, int]]
+    ) -> None:
+        """The ranges on a Redis list of their own, and the lanes that take them, each a
+        ``notification.push`` job. arq gives a worker process every due job it has room for
+        when it polls: the lanes come due a moment apart, each taken by the first process to
+        poll after it, so that every process is likely to get some."""
+        split = secrets.token_hex(4)
+        queue = f"notification.push:ranges:{event_key}:{split}"
+        await resources.redis.rpush(queue, *(f"{first}-{end}" for first, end in ranges))  # type: ignore[misc]
+        await resources.redis.expire(queue, RANGES_TTL_SECONDS)
+        for lane in range(min(LANES, len(ranges))):
+            await resources.jobs.enqueue_job(
+                "notification.push",
+                event_key,
+                None,
+                None,
+                queue,
+                _job_id=f"{push_job_id(event_key)}:lane:{split}:{lane}",
+                _defer_by=lane * LANE_STAGGER_SECONDS,
             )
-        await notification_repository.record(session, rows, max_attempts)
-        if dead:
-            log.info("deleting %d dead FCM tokens", len(dead))
-            await notification_repository.delete_devices(session, dead)
+
+    async def _page(
+        self,
+        resources: Resources,
+        event_key: str,
+        after: tuple[int, int],
+        users: tuple[int, int],
+        max_attempts: int,
+    ) -> list[PushTarget]:
+        async with unit_of_work(resources) as session:
+            return await notification_repository.push_page(
+                session, event_key, after, MAX_BATCH, max_attempts, before_user=users[1]
+            )
+
+    async def _record(
+        self,
+        resources: Resources,
+        rows: list[tuple[int, int, str, str | None, str | None]],
+        dead: list[int],
+        max_attempts: int,
+    ) -> None:
+        async with unit_of_work(resources) as session:
+            await notification_repository.record(session, rows, max_attempts)
+            if dead:
+                log.info("deleting %d dead FCM tokens", len(dead))
+                await notification_repository.delete_devices(session, dead)
 
     async def sweep(self, resources: Resources) -> int:
         """Pushes held for quiet hours that are over, and pending ones whose job was lost or
@@ -409,6 +539,32 @@ class NotificationService:
             )
             enqueued += job is not None
         return enqueued
+
+
+def _tally(
+    batch: list[PushTarget], results: list[PushResult], report: PushReport
+) -> tuple[list[tuple[int, int, str, str | None, str | None]], list[int]]:
+    """FCM's answers counted in the report; the delivery records to write and the devices
+    whose tokens are dead."""
+    rows: list[tuple[int, int, str, str | None, str | None]] = []
+    dead: list[int] = []
+    for target, result in zip(batch, results, strict=True):
+        setattr(report, result.outcome.value, getattr(report, result.outcome.value) + 1)
+        report.quota = report.quota or result.quota
+        if result.outcome is Outcome.dead:
+            dead.append(target.device_id)
+            continue
+        status = _STATUS[result.outcome]
+        rows.append(
+            (
+                target.notification_id,
+                target.device_id,
+                status.value,
+                result.message_id,
+                result.error,
+            )
+        )
+    return rows, dead
 
 
 def _push(target: PushTarget) -> Push:

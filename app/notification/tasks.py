@@ -15,20 +15,35 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 60
 
 
-async def push_event(ctx: JobContext, event_key: str) -> dict[str, int]:
-    """Push the event's notifications; pushes refused for now are retried with backoff (only
-    those: every other push of the event is claimed and never sent again)."""
-    report = await notification_service.push(resources_of(ctx), event_key)
+async def push_event(
+    ctx: JobContext,
+    event_key: str,
+    first_user: int | None = None,
+    end_user: int | None = None,
+    ranges: str | None = None,
+) -> dict[str, int]:
+    """Push the event's notifications; or those of the users in [first_user, end_user), one
+    range of a split event; or, with ``ranges``, be one lane of a split event, pushing the
+    ranges it takes off that list. Pushes refused for now are retried with backoff (only
+    those, and only in their range: every other push of the event is claimed and never sent
+    again)."""
+    resources = resources_of(ctx)
+    users = None if first_user is None or end_user is None else (first_user, end_user)
+    if ranges is not None:
+        report = await notification_service.push_lane(resources, event_key, ranges)
+    else:
+        report = await notification_service.push(resources, event_key, users)
     summary = {
         "sent": report.sent,
         "dead": report.dead,
         "retry": report.retry,
         "failed": report.failed,
         "unknown": report.unknown,
+        "parts": report.parts,
     }
     if report.retries_left or report.quota:
         tries = int(ctx.get("job_try", 1))
-        log.info("push %s: %s; %d to retry", event_key, summary, report.retries_left)
+        log.info("push %s %s: %s; %d to retry", event_key, users, summary, report.retries_left)
         raise Retry(defer=min(2**tries, MAX_BACKOFF_SECONDS))
     return summary
 
