@@ -4,45 +4,25 @@ OAuth as its owner, a chatter betting from Kick chat through signed deliveries
 (`make kick-event`) — and a second time in a row."""
 
 import re
-from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from app.settings import Settings
 from tests.fakes.kick import FakeKick
-from tests.fakes.kick.signing import private_pem
+from tests.readme_platforms import fake_kick, kick_settings
 from tests.served_at_port import live_server, port
 from tests.test_readme import Platform, platform, readme_block, run_block
 
-__all__ = ["live_server", "platform", "port"]
-
-
-@pytest.fixture
-async def fake_kick(
-    fake_kick: FakeKick, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> FakeKick:
-    """The fake as `make fake-kick` runs it: its users, its key in the file `make kick-event`
-    signs with."""
-    fake_kick.add_user("1337", "Ada")
-    fake_kick.add_user("4242", "StreampoolsBot")
-    key_file = tmp_path / "fake-kick-key.pem"
-    key_file.write_text(private_pem(fake_kick.key))
-    monkeypatch.setenv("KICK_KEY_FILE", str(key_file))
-    return fake_kick
+__all__ = ["fake_kick", "live_server", "platform", "port"]
 
 
 @pytest.fixture
 def settings(database_url: str, redis_url: str, fake_kick: FakeKick, port: int) -> Settings:
-    # No public key configured: the platform fetches the fake's, as it would Kick's.
     return Settings(
         database_url=database_url,
         redis_url=redis_url,
         public_url=f"http://127.0.0.1:{port}",
-        kick_client_id=fake_kick.client_id,
-        kick_client_secret=SecretStr(fake_kick.client_secret),
-        kick_id_base=fake_kick.url,
-        kick_api_base=fake_kick.url,
+        **kick_settings(fake_kick),
     )
 
 

@@ -3,28 +3,16 @@
 chat through signed EventSub deliveries (`make twitch-event`) — and a second time in a row."""
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-from pydantic import SecretStr
 
 from app.settings import Settings
 from tests.fakes.twitch import FakeTwitch
+from tests.readme_platforms import fake_twitch, twitch_settings
 from tests.served_at_port import live_server, port
 from tests.test_readme import Platform, platform, readme_block, run_block
 
-__all__ = ["live_server", "platform", "port"]
-
-#: What the README's `make run` line and `make twitch-event` use.
-EVENTSUB_SECRET = "demo-eventsub-secret"
-
-
-@pytest.fixture
-async def fake_twitch() -> AsyncIterator[FakeTwitch]:
-    async with FakeTwitch() as fake:
-        fake.add_user("1337", "ada", "Ada")  # as `make fake-twitch` knows them
-        fake.add_user("4242", "streampools_bot")
-        yield fake
+__all__ = ["fake_twitch", "live_server", "platform", "port"]
 
 
 @pytest.fixture
@@ -34,11 +22,7 @@ def settings(database_url: str, redis_url: str, fake_twitch: FakeTwitch, port: i
         database_url=database_url,
         redis_url=redis_url,
         public_url=f"http://127.0.0.1:{port}",
-        twitch_client_id=fake_twitch.client_id,
-        twitch_client_secret=SecretStr(fake_twitch.client_secret),
-        twitch_eventsub_secret=SecretStr(EVENTSUB_SECRET),
-        twitch_id_base=fake_twitch.id_url,
-        twitch_api_base=fake_twitch.helix_url,
+        **twitch_settings(fake_twitch),
     )
 
 

@@ -3,30 +3,18 @@ Ada's broadcast live (`make youtube-live`), the demo channel linked through Goog
 owner, a viewer betting from the live chat (`make youtube-say`) read by the integrations worker's
 poller — and a second time in a row (a new broadcast, the same pool)."""
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-from pydantic import SecretStr
 
 from app.settings import Settings
 from tests.fakes.youtube import FakeYouTube
-from tests.fakes.youtube.cli import ADA, BOT
+from tests.fakes.youtube.cli import ADA
+from tests.readme_platforms import fake_youtube, pollers, youtube_settings
 from tests.served_at_port import live_server, port
 from tests.test_readme import Platform, platform, readme_block, run_block
-from workers.integrations import serve
 
-__all__ = ["live_server", "platform", "port"]
-
-
-@pytest.fixture
-async def fake_youtube(fake_youtube: FakeYouTube, monkeypatch: pytest.MonkeyPatch) -> FakeYouTube:
-    """The fake as `make fake-youtube` runs it, where `make youtube-live` finds it."""
-    fake_youtube.add_user(ADA, "Ada")
-    fake_youtube.add_user(BOT, "StreampoolsBot")
-    monkeypatch.setenv("FAKE_YOUTUBE_URL", fake_youtube.url)
-    return fake_youtube
+__all__ = ["fake_youtube", "live_server", "platform", "pollers", "port"]
 
 
 @pytest.fixture
@@ -35,25 +23,8 @@ def settings(database_url: str, redis_url: str, fake_youtube: FakeYouTube, port:
         database_url=database_url,
         redis_url=redis_url,
         public_url=f"http://127.0.0.1:{port}",
-        youtube_client_id=fake_youtube.client_id,
-        youtube_client_secret=SecretStr(fake_youtube.client_secret),
-        google_oauth_base=fake_youtube.url,
-        google_accounts_base=fake_youtube.url,
-        youtube_api_base=fake_youtube.api_url,
+        **youtube_settings(fake_youtube),
     )
-
-
-@pytest.fixture
-async def pollers(platform: Platform) -> AsyncIterator[None]:
-    """The integrations worker (its YouTube chat pollers), as `make run` starts it beside the
-    web process and the worker; stopped as by SIGTERM."""
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(platform.settings, stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        assert await task == 0
 
 
 async def test_the_youtube_section_works_twice(

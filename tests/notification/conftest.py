@@ -1,15 +1,23 @@
 """Notification tests: the shared world, the fake FCM, and pushes on (the real firebase-admin
 send path pointed at the fake)."""
 
-from collections.abc import AsyncIterator
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
+from app.settings import Settings
 from integrations.firebase.client import FcmClient
-from tests.fakes.fcm import FakeFcm, StaticCredential
+from tests.fakes.fcm import FakeFcm, StaticCredential, service_account
 from tests.worlds import world
 
 __all__ = ["world"]
@@ -62,3 +70,54 @@ async def crowd(resources: Resources, channel_id: int, size: int, prefix: str) -
             {"p": f"{prefix}-token-%"},
         )
         return list(result.scalars())
+
+
+async def rows(resources: Resources, sql: str, **params: Any) -> list[Any]:
+    async with unit_of_work(resources) as session:
+        return list((await session.execute(text(sql), params)).all())
+
+
+async def kill_mid_push(
+    settings: Settings,
+    fake_fcm: FakeFcm,
+    tmp_path: Path,
+    hold_after: int,
+    enqueue: Callable[[], Awaitable[Any]],
+) -> int:
+    """A real worker process (its own firebase-admin app, from a service account key whose
+    token endpoint is the fake's) runs what ``enqueue`` queues and is killed while FCM holds
+    what it sends past the first ``hold_after`` messages; then FCM takes the held ones after
+    all (they reached their devices). Returns how many were held."""
+    fake_fcm.hold_after(hold_after)
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "STREAMPOOLS_LOG_LEVEL": "WARNING",
+        "STREAMPOOLS_FIREBASE_CREDENTIALS": str(
+            service_account(fake_fcm.url, fake_fcm.project, tmp_path / "key.json")
+        ),
+        "STREAMPOOLS_FCM_API_BASE": fake_fcm.url,
+    }
+    worker = subprocess.Popen(  # noqa: ASYNC220 - a real worker process, killed below
+        [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        await enqueue()
+        await fake_fcm.held(1)
+        await asyncio.sleep(0.5)  # as many as the worker's connections allow reach FCM
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    held = fake_fcm.holding
+    assert held > 0
+    fake_fcm.release()
+    async with asyncio.timeout(15):
+        while len(fake_fcm.messages) < hold_after + held:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    return held

@@ -2,11 +2,6 @@
 a pool opened in batches of 500, dead tokens pruned, refusals retried alone, preferences and
 quiet hours obeyed, and no push twice, even after a worker is killed mid-batch."""
 
-import asyncio
-import os
-import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +10,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from arq import Retry
-from sqlalchemy import text
 
 from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
@@ -25,8 +19,8 @@ from app.notification.service import notification_service
 from app.settings import Settings
 from integrations.firebase.client import FcmClient
 from tests.conftest import RunJobs
-from tests.fakes.fcm import FakeFcm, service_account
-from tests.notification.conftest import add_device, crowd
+from tests.fakes.fcm import FakeFcm
+from tests.notification.conftest import add_device, crowd, kill_mid_push, rows
 from tests.worlds import World, bet, open_pool
 
 
@@ -40,11 +34,6 @@ async def _open_for(
 
 async def _run_push(resources: Resources, key: str) -> dict[str, int]:
     return await tasks.push_event({"resources": resources, "job_try": 1}, key)
-
-
-async def _rows(resources: Resources, sql: str, **params: Any) -> list[Any]:
-    async with unit_of_work(resources) as session:
-        return list((await session.execute(text(sql), params)).all())
 
 
 async def test_a_pool_opened_in_a_big_channel_reaches_every_member_in_batches_of_500(
@@ -74,7 +63,7 @@ async def test_a_pool_opened_in_a_big_channel_reaches_every_member_in_batches_of
     assert message["data"]["kind"] == "pool.opened"
     assert message["data"]["pool_id"] == str(pool_id)
     # Every member (the streamer who opened it is not told) has it in their inbox.
-    [(count,)] = await _rows(
+    [(count,)] = await rows(
         resources,
         "SELECT count(*) FROM notifications WHERE event_key = :k",
         k=f"pool.opened:{pool_id}",
@@ -104,9 +93,9 @@ async def test_dead_tokens_are_deleted_and_the_others_delivered(
     await run_jobs()
 
     assert sorted(fake_fcm.tokens()) == sorted(tokens[4:])
-    left = {token for (token,) in await _rows(resources, "SELECT token FROM devices")}
+    left = {token for (token,) in await rows(resources, "SELECT token FROM devices")}
     assert left == set(tokens[3:])  # the three dead ones are gone; an APNs misconfig is not theirs
-    [(failed,)] = await _rows(
+    [(failed,)] = await rows(
         resources, "SELECT count(*) FROM notification_deliveries WHERE status = 'failed'"
     )
     assert failed == 1
@@ -139,14 +128,14 @@ async def test_quota_and_5xx_back_off_and_retry_only_what_failed(
     assert sorted(fake_fcm.tokens()) == sorted(tokens)
     assert set(fake_fcm.per_token().values()) == {1}
     retried = dict(
-        await _rows(
+        await rows(
             resources,
             "SELECT d.token, x.attempts FROM notification_deliveries x"
             " JOIN devices d ON d.id = x.device_id WHERE x.status = 'sent'",
         )
     )
     assert (retried[tokens[0]], retried[tokens[1]], retried[tokens[2]]) == (2, 3, 1)
-    [(state,)] = await _rows(
+    [(state,)] = await rows(
         resources,
         "SELECT DISTINCT push_state FROM notifications n JOIN devices d ON d.user_id = n.user_id"
         " WHERE n.event_key = :k",
@@ -174,7 +163,7 @@ async def test_a_push_fcm_keeps_refusing_is_given_up_after_the_attempts(
     assert (await _run_push(resources, key))["retry"] == 1  # the last attempt: no Retry
     assert (await _run_push(resources, key))["retry"] == 0
     assert len(fake_fcm.requests) == resources.settings.push_max_attempts
-    [(status, state)] = await _rows(
+    [(status, state)] = await rows(
         resources,
         "SELECT x.status, n.push_state FROM notification_deliveries x"
         " JOIN notifications n ON n.id = x.notification_id",
@@ -291,38 +280,14 @@ async def test_no_push_is_sent_twice_after_a_worker_is_killed_mid_batch(
     await run_jobs()
     resources.push = push
     key = f"pool.opened:{pool_id}"
-    fake_fcm.hold_after(700)  # the first batch, 200 of the second, then FCM stalls
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "STREAMPOOLS_LOG_LEVEL": "WARNING",
-        "STREAMPOOLS_FIREBASE_CREDENTIALS": str(
-            service_account(fake_fcm.url, fake_fcm.project, tmp_path / "key.json")
-        ),
-        "STREAMPOOLS_FCM_API_BASE": fake_fcm.url,
-    }
-    worker = subprocess.Popen(  # noqa: ASYNC220 - a real worker process, killed below
-        [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    # The first batch, 200 of the second, then FCM stalls.
+    held = await kill_mid_push(
+        settings,
+        fake_fcm,
+        tmp_path,
+        700,
+        lambda: resources.jobs.enqueue_job("notification.push", key, _job_id=f"push-{key}"),
     )
-    try:
-        await resources.jobs.enqueue_job("notification.push", key, _job_id=f"push-{key}")
-        await fake_fcm.held(1)
-        await asyncio.sleep(0.5)  # as many as the worker's connections allow reach FCM
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    held = fake_fcm.holding
-    assert held > 0
-    fake_fcm.release()  # FCM took the held ones after all: they reached their devices
-    async with asyncio.timeout(15):
-        while len(fake_fcm.messages) < 700 + held:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
 
     # arq runs the job again once the dead worker's lease runs out; here, at once.
     await resources.jobs.enqueue_job("notification.push", key, _job_id=f"again-{key}")
@@ -330,7 +295,7 @@ async def test_no_push_is_sent_twice_after_a_worker_is_killed_mid_batch(
     assert set(fake_fcm.per_token().values()) == {1}  # nobody got it twice
     assert len(fake_fcm.messages) == 700 + held + 200  # the third batch went on the rerun
     statuses = dict(
-        await _rows(
+        await rows(
             resources,
             "SELECT status, count(*) FROM notification_deliveries GROUP BY status",
         )
@@ -340,7 +305,7 @@ async def test_no_push_is_sent_twice_after_a_worker_is_killed_mid_batch(
     assert statuses == {"sent": 700, "sending": 500}
     in_flight = {
         token
-        for (token,) in await _rows(
+        for (token,) in await rows(
             resources,
             "SELECT d.token FROM notification_deliveries x JOIN devices d ON d.id = x.device_id"
             " WHERE x.status = 'sending'",

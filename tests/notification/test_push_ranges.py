@@ -6,16 +6,10 @@ delivered."""
 
 import asyncio
 import itertools
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
 from app.kit.embedded import free_port
 from app.kit.resources import Resources
@@ -27,14 +21,9 @@ from app.notification.service import notification_service
 from app.settings import Settings
 from integrations.firebase.client import FcmClient, Outcome, Push
 from tests.conftest import RunJobs
-from tests.fakes.fcm import FakeFcm, StaticCredential, service_account
-from tests.notification.conftest import crowd
+from tests.fakes.fcm import FakeFcm, StaticCredential
+from tests.notification.conftest import crowd, kill_mid_push, rows
 from tests.worlds import World, open_pool
-
-
-async def _rows(resources: Resources, sql: str, **params: Any) -> list[Any]:
-    async with unit_of_work(resources) as session:
-        return list((await session.execute(text(sql), params)).all())
 
 
 async def _opened(
@@ -58,7 +47,7 @@ def small_ranges(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service_module, "LANE_STAGGER_SECONDS", 0)
 
 
-async def test_the_ranges_cover_every_user_once_with_about_equal_rows(
+async def test_the_ranges_cover_every_user_once_with_about_equalrows(
     client: httpx.AsyncClient, world: World, resources: Resources
 ) -> None:
     key, _tokens = await _opened(client, world, resources, 1_003, "ranges")
@@ -68,7 +57,7 @@ async def test_the_ranges_cover_every_user_once_with_about_equal_rows(
     assert all(end == first for (_, end), (first, _) in itertools.pairwise(ranges))
     users = [
         user
-        for (user,) in await _rows(
+        for (user,) in await rows(
             resources, "SELECT user_id FROM notifications WHERE event_key = :k", k=key
         )
     ]
@@ -94,7 +83,7 @@ async def test_a_big_event_is_split_in_ranges_and_reaches_each_device_once(
     await run_jobs()  # the lanes (and the jobs the pool's opening queued)
     assert sorted(fake_fcm.tokens()) == sorted(tokens)
     assert set(fake_fcm.per_token().values()) == {1}
-    [(states,)] = await _rows(
+    [(states,)] = await rows(
         resources,
         "SELECT array_agg(DISTINCT push_state) FROM notifications WHERE event_key = :k",
         k=key,
@@ -163,7 +152,7 @@ async def test_lanes_take_the_ranges_one_by_one_and_a_range_refused_goes_on_alon
     ] == 1
     assert sorted(fake_fcm.tokens()) == sorted(tokens)
     assert set(fake_fcm.per_token().values()) == {1}
-    [(left,)] = await _rows(
+    [(left,)] = await rows(
         resources,
         "SELECT count(*) FROM notifications WHERE event_key = :k AND push_state <> 'done'",
         k=key,
@@ -213,7 +202,7 @@ async def test_a_push_to_retry_keeps_its_row_pending_even_if_another_run_marked_
     fake_fcm.release()
     report = await run
     assert (report.sent, report.retry, report.retries_left) == (2, 1, 1)
-    pending = await _rows(
+    pending = await rows(
         resources,
         "SELECT d.token FROM notifications n JOIN devices d ON d.user_id = n.user_id"
         " WHERE n.event_key = :k AND n.push_state = 'pending'",
@@ -242,44 +231,17 @@ async def test_no_push_is_sent_twice_after_a_worker_pushing_ranges_is_killed(
     resources.push = push
     async with unit_of_work(resources) as session:
         ranges = await notification_repository.user_ranges(session, key, 2)
-    fake_fcm.hold_after(900)
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "STREAMPOOLS_LOG_LEVEL": "WARNING",
-        "STREAMPOOLS_FIREBASE_CREDENTIALS": str(
-            service_account(fake_fcm.url, fake_fcm.project, tmp_path / "key.json")
-        ),
-        "STREAMPOOLS_FCM_API_BASE": fake_fcm.url,
-    }
-    worker = subprocess.Popen(  # noqa: ASYNC220 - a real worker process, killed below
-        [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+
+    async def ranges_queued() -> None:
         for first, end in ranges:
             await resources.jobs.enqueue_job(
                 "notification.push", key, first, end, _job_id=f"range-{key}-{first}"
             )
-        await fake_fcm.held(1)
-        await asyncio.sleep(0.5)  # as many as the worker's connections allow reach FCM
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    held = fake_fcm.holding
-    assert held > 0
-    fake_fcm.release()  # FCM took the held ones after all
-    async with asyncio.timeout(15):
-        while len(fake_fcm.messages) < 900 + held:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
+
+    await kill_mid_push(settings, fake_fcm, tmp_path, 900, ranges_queued)
     sending = {
         token
-        for (token,) in await _rows(
+        for (token,) in await rows(
             resources,
             "SELECT d.token FROM notification_deliveries x JOIN devices d ON d.id = x.device_id"
             " WHERE x.status = 'sending'",
