@@ -61,19 +61,17 @@ def pacific_day(now: datetime) -> str:
     return now.astimezone(PACIFIC).strftime("%Y-%m-%d")
 
 
-def seconds_to_reset(now: datetime) -> float:
-    """Until the next midnight Pacific time (Google's quota reset)."""
-    local = now.astimezone(PACIFIC)
-    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    # Across a DST change the wall clock lies: compare in UTC.
-    return max(1.0, (midnight.astimezone(PACIFIC) - local).total_seconds())
-
-
 def next_reset(now: datetime) -> datetime:
     """The next midnight Pacific time (Google's quota reset), in UTC."""
     local = now.astimezone(PACIFIC)
     midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return midnight.astimezone(UTC)
+
+
+def seconds_to_reset(now: datetime) -> float:
+    """Until the next midnight Pacific time (Google's quota reset); in UTC, so that a DST change
+    counts as the hour it is."""
+    return max(1.0, (next_reset(now) - now).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)
