@@ -18,6 +18,7 @@ from app.auth.service import auth_service
 from app.kit.errors import AppError, InvalidInput
 from app.kit.failures import failure_summary, translate
 from app.kit.payload import MAX_DEPTH, too_deep
+from app.kit.redisconn import connection_options
 from app.kit.resources import Resources
 from app.kit.rooms import user_room
 from app.kit.supervisor import ProcessSlot
@@ -75,7 +76,9 @@ class SocketApp:
         self.server = SlotServer(
             slot,
             async_mode="asgi",
-            client_manager=FanoutRedisManager(settings.redis_url, channel="socketio"),
+            client_manager=FanoutRedisManager(
+                settings.redis_url, channel="socketio", redis_options=connection_options()
+            ),
             cors_allowed_origins=settings.cors_origins,
             max_http_buffer_size=settings.socket_max_message_bytes,
             logger=False,

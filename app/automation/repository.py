@@ -98,7 +98,7 @@ class AutomationRepository:
             .with_for_update(of=AutomationFiring)
             .execution_options(populate_existing=True)
         )
-        row = result.tuples().one_or_none()
+        row = result.one_or_none()
         return None if row is None else (row[0], row[1])
 
     async def overdue_scheduled(self, session: AsyncSession) -> list[tuple[int, float]]:
@@ -111,7 +111,7 @@ class AutomationRepository:
                 " WHERE f.status = 'scheduled' ORDER BY f.id LIMIT 500"
             )
         )
-        return [(int(firing_id), float(left)) for firing_id, left in result.tuples()]
+        return [(int(firing_id), float(left)) for firing_id, left in result]
 
     # -- stream sessions ------------------------------------------------------------------------
 

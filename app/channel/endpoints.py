@@ -5,7 +5,7 @@ from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,7 +54,7 @@ class ChannelController(Controller):
 
     @get("/by-slug/{slug:str}")
     async def get_channel_by_slug(
-        self, slug: str, session: NamedDependency[AsyncSession]
+        self, slug: FromPath[str], session: NamedDependency[AsyncSession]
     ) -> schemas.Channel:
         """A channel found by its slug (public)."""
         return await channel_service.get_by_slug(session, slug)

@@ -52,7 +52,7 @@ class ChannelRepository:
             .where(or_(owns, Channel.id.in_(moderated)))
             .order_by(owns.desc(), func.lower(Channel.name), Channel.id)
         )
-        return [(channel, bool(owned)) for channel, owned in result.tuples()]
+        return [(channel, bool(owned)) for channel, owned in result]
 
     async def add_channel(self, session: AsyncSession, channel: Channel) -> bool:
         """Insert the channel; False when its slug is taken (also by a concurrent insert,
@@ -154,7 +154,7 @@ class ChannelRepository:
             .where(ChannelModerator.channel_id == channel_id)
             .order_by(ChannelModerator.created_at, ChannelModerator.user_id)
         )
-        return [(moderator, name) for moderator, name in result.tuples()]
+        return [(moderator, name) for moderator, name in result]
 
     async def add_moderator(
         self, session: AsyncSession, channel_id: int, user_id: int, added_by: int

@@ -87,7 +87,7 @@ class CommandRepository:
             )
             .where(User.id.in_(user_ids))
         )
-        return {user_id: name for user_id, name in result.tuples()}
+        return {user_id: name for user_id, name in result}
 
     async def holders(self, session: AsyncSession, user_ids: list[int]) -> dict[int, int]:
         """The account that holds each user's money now: the user, or the account a chat-only
@@ -95,7 +95,7 @@ class CommandRepository:
         result = await session.execute(
             select(User.id, func.coalesce(User.merged_into, User.id)).where(User.id.in_(user_ids))
         )
-        return {user_id: holder for user_id, holder in result.tuples()}
+        return {user_id: holder for user_id, holder in result}
 
     async def linked_chats(
         self, session: AsyncSession, channel_id: int
@@ -107,7 +107,7 @@ class CommandRepository:
                 ChannelLink.status == LinkStatus.verified,
             )
         )
-        return list(result.tuples())
+        return [(platform, external_id) for platform, external_id in result]
 
     async def commands(self, session: AsyncSession, channel_id: int) -> list[ChatCommand]:
         """The channel's recorded commands, oldest first."""

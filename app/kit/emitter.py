@@ -9,6 +9,8 @@ import msgspec
 import socketio
 from redis.asyncio import Redis
 
+from app.kit.redisconn import connection_options
+
 log = logging.getLogger(__name__)
 
 #: Told of each event this process publishes, as it publishes it (``event``, plain ``data``).
@@ -20,10 +22,12 @@ Event = tuple[str, Any, str]
 
 class SocketEmitter:
     def __init__(self, redis_url: str, channel: str = "socketio") -> None:
-        self._manager = socketio.AsyncRedisManager(redis_url, channel=channel, write_only=True)
+        self._manager = socketio.AsyncRedisManager(
+            redis_url, channel=channel, write_only=True, redis_options=connection_options()
+        )
         self._channel = channel
         #: For :meth:`emit_many`'s pipelines; connects on first use.
-        self._redis: Redis = Redis.from_url(redis_url, socket_connect_timeout=2)
+        self._redis: Redis = Redis.from_url(redis_url, **connection_options())
         self.taps: list[Tap] = []
 
     async def emit(self, event: str, data: Any, room: str) -> None:

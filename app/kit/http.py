@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Litestar, Request, Response
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.params import HeaderParameter, Parameter
@@ -46,13 +47,15 @@ async def provide_resources(state: State) -> Resources:
 # "asynchronous generator is already running" on most unauthenticated requests.
 
 
-async def provide_session(resources: Resources) -> AsyncIterator[AsyncSession]:
+async def provide_session(resources: NamedDependency[Resources]) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed before the response goes out."""
     async with unit_of_work(resources) as session:
         yield session
 
 
-async def provide_read_session(resources: Resources) -> AsyncIterator[AsyncSession]:
+async def provide_read_session(
+    resources: NamedDependency[Resources],
+) -> AsyncIterator[AsyncSession]:
     async with read_session(resources) as session:
         yield session
 

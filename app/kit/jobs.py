@@ -6,6 +6,8 @@ import msgspec
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import ConnectionPool
 
+from app.kit.redisconn import CONNECT_TIMEOUT_S, connect_retry, connection_options
+
 _encoder = msgspec.json.Encoder(enc_hook=repr)
 _decoder = msgspec.json.Decoder()
 
@@ -20,14 +22,18 @@ def deserialize(raw: bytes) -> dict[str, Any]:
 
 
 def redis_settings(url: str) -> RedisSettings:
-    return RedisSettings.from_dsn(url)
+    """arq's settings for ``url``: the worker connects as every other client does."""
+    settings = RedisSettings.from_dsn(url)
+    settings.conn_timeout = int(CONNECT_TIMEOUT_S)
+    settings.retry = connect_retry()
+    return settings
 
 
 def create_job_pool(url: str) -> ArqRedis:
     """A queue client that connects on first use, so a process starts even while Redis is down
     (and ``/readyz`` says so)."""
     return ArqRedis(
-        ConnectionPool.from_url(url, socket_connect_timeout=2),
+        ConnectionPool.from_url(url, **connection_options()),
         job_serializer=serialize,
         job_deserializer=deserialize,
     )

@@ -11,6 +11,7 @@ from app.kit.coalesce import Coalescer
 from app.kit.db import create_engine, create_sessionmaker
 from app.kit.emitter import SocketEmitter
 from app.kit.jobs import create_job_pool
+from app.kit.redisconn import connection_options
 from app.settings import Settings
 from integrations.firebase.client import FcmClient
 from integrations.stripe.client import StripeClient
@@ -67,7 +68,7 @@ async def open_resources(settings: Settings) -> Resources:
         if settings.database_read_url
         else engine
     )
-    redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=2)
+    redis = Redis.from_url(settings.redis_url, decode_responses=True, **connection_options())
     return Resources(
         settings=settings,
         engine=engine,

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from litestar import Controller, get
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
+from litestar.params import FromQuery, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.kit.currency import PATTERN
@@ -27,7 +27,7 @@ class LeaderboardController(Controller):
         currency: Annotated[str, QueryParameter(pattern=CURRENCY)],
         read_session: NamedDependency[AsyncSession],
         resources: NamedDependency[Resources],
-        period: schemas.Period = "all",
+        period: FromQuery[schemas.Period] = "all",
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 10,
     ) -> schemas.Leaderboard:
         """Top players by net winnings (with their win counts), all-time or the last 7 or 30

@@ -5,7 +5,7 @@ from typing import Any
 
 from litestar import Controller, MediaType, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -109,7 +109,7 @@ class PaymentController(Controller):
         self,
         session: NamedDependency[AsyncSession],
         principal: NamedDependency[Principal],
-        status: WithdrawalStatus | None = None,
+        status: FromQuery[WithdrawalStatus | None] = None,
     ) -> schemas.WithdrawalList:
         """The caller's withdrawals; an admin sees everyone's (filter with ``status``)."""
         user_id = None if principal.is_admin else principal.user_id

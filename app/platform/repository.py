@@ -126,7 +126,7 @@ class PlatformRepository:
             ),
             {"user": user_id},
         )
-        return [WalletToSweep(*row) for row in result.tuples()]
+        return [WalletToSweep(*row) for row in result]
 
     async def merged_with_money(self, session: AsyncSession, limit: int) -> list[tuple[int, int]]:
         """(merged user, the user it merged into) for merged accounts whose wallets received
@@ -140,7 +140,7 @@ class PlatformRepository:
             ),
             {"limit": limit},
         )
-        return [(int(merged), int(into)) for merged, into in result.tuples()]
+        return [(int(merged), int(into)) for merged, into in result]
 
     # -- tokens -------------------------------------------------------------------------------
 
@@ -236,7 +236,7 @@ class PlatformRepository:
         )
         return [
             DueToken(token, account.platform, account.login, account.user_id)
-            for token, account in result.tuples()
+            for token, account in result
         ]
 
     async def store_refreshed(

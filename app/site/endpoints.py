@@ -4,6 +4,7 @@ and their assets with names that change with their content, cached for a year.""
 
 from litestar import Controller, Response, Router, get
 from litestar.datastructures import CacheControlHeader
+from litestar.params import FromPath
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -54,7 +55,7 @@ def site_router(settings: Settings, build: WebBuild) -> Router:
             return Redirect("/c/demo" if settings.demo_enabled else "/dashboard")
 
         @get("/c/{slug:str}")
-        async def viewer(self, slug: str) -> Response[bytes]:
+        async def viewer(self, slug: FromPath[str]) -> Response[bytes]:
             return _page(build, "viewer")
 
         @get(["/dashboard", "/dashboard/{rest:path}"])
@@ -62,7 +63,7 @@ def site_router(settings: Settings, build: WebBuild) -> Router:
             return _page(build, "dashboard")
 
         @get("/overlay/{channel:str}")
-        async def overlay(self, channel: str) -> Response[bytes]:
+        async def overlay(self, channel: FromPath[str]) -> Response[bytes]:
             # The URL carries the overlay key: never send it on as a referrer.
             return _page(build, "overlay", referrer="no-referrer")
 

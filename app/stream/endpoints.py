@@ -8,6 +8,7 @@ import msgspec
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -165,7 +166,7 @@ class YouTubeWebSubController(Controller):
     async def websub_verify(
         self,
         request: Request[Any, Any, Any],
-        youtube_channel: str,
+        youtube_channel: FromPath[str],
         resources: NamedDependency[Resources],
     ) -> Response[str]:
         """The hub checks a subscription: its `hub.challenge`, raw, when the topic is a linked
@@ -191,7 +192,7 @@ class YouTubeWebSubController(Controller):
     async def websub_notify(
         self,
         request: Request[Any, Any, Any],
-        youtube_channel: str,
+        youtube_channel: FromPath[str],
         resources: NamedDependency[Resources],
     ) -> None:
         """A feed notification: 202 whatever it holds; signed with the subscription's secret,

@@ -71,7 +71,7 @@ class StreamRepository:
                 grant_status=grant_status,
                 scopes=frozenset(scopes or ()),
             )
-            for channel, broadcaster, status, account, grant_status, scopes in result.tuples()
+            for channel, broadcaster, status, account, grant_status, scopes in result
         ]
 
 

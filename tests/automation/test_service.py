@@ -95,7 +95,7 @@ async def _pools(resources: Resources) -> list[tuple[int, str, int | None]]:
         rows = await session.execute(
             text("SELECT id, status::text, winning_outcome_id FROM pools ORDER BY id")
         )
-        return [(pool_id, status, winner) for pool_id, status, winner in rows.tuples()]
+        return [(pool_id, status, winner) for pool_id, status, winner in rows]
 
 
 async def test_stream_online_opens_the_template_once_per_session_and_offline_locks_it(
@@ -291,7 +291,7 @@ async def test_mirrored_predictions_open_lock_and_resolve_by_the_platform_outcom
             text("SELECT id, label FROM pool_outcomes WHERE pool_id = :p ORDER BY position"),
             {"p": pool_id},
         )
-        (yes_id, yes), (_, no) = outcomes.tuples()
+        (yes_id, yes), (_, no) = outcomes
     assert (yes, no) == ("Yes", "No")
 
     # The end arrives before the lock: the pool locks and resolves; the late lock does nothing.

@@ -19,7 +19,7 @@ async def _audit(resources: Resources, channel_id: int) -> list[tuple[str, dict[
             text("SELECT action, details FROM channel_audit WHERE channel_id = :c ORDER BY id"),
             {"c": channel_id},
         )
-        return [(action, details) for action, details in rows.tuples()]
+        return [(action, details) for action, details in rows]
 
 
 async def test_the_real_owner_replaces_an_unverified_claim_and_both_channels_audit_it(

@@ -260,7 +260,7 @@ async def test_merging_moves_money_and_memberships_and_pays_open_bets_after_sett
         members = await session.execute(
             text("SELECT channel_id, user_id FROM channel_members ORDER BY channel_id, user_id")
         )
-        assert sorted(members.tuples()) == sorted([(channel.id, target.id), (other.id, target.id)])
+        assert sorted(members) == sorted([(channel.id, target.id), (other.id, target.id)])
         # Joining again grants nothing: the merged account had its sign-up grant here.
         assert not await channel_service.ensure_member(session, settings, channel, target.id)
 
