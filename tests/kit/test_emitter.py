@@ -18,7 +18,7 @@ async def _published(redis_url: str, send: Any, count: int) -> list[dict[str, An
             await pubsub.subscribe("socketio")
             await send()
             heard: list[dict[str, Any]] = []
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(15):
                 while len(heard) < count:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
                     if message is not None:

@@ -157,7 +157,7 @@ def process_of(client: SocketClient) -> int:
 async def forwarded(url: str, processes: int) -> float:
     """Requests the group's processes passed on to the owner of their session, in total."""
     total = 0.0
-    async with httpx.AsyncClient(base_url=url, timeout=5) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=15) as http:
         for index in range(processes):
             text = (await http.get("/metrics", params={"process": index})).text
             found = re.search(

@@ -37,7 +37,7 @@ async def test_connect_with_a_valid_token_knows_the_user(
     await sio.connect(
         live_server.url, auth={"token": session["access_token"]}, transports=["websocket"]
     )
-    answer = await sio.call("whoami", timeout=5)
+    answer = await sio.call("whoami", timeout=15)
     assert answer == {"ok": True, "user_id": session["user"]["id"]}  # type: ignore[index]
 
 
@@ -45,7 +45,7 @@ async def test_connect_without_a_token_is_anonymous(
     live_server: LiveServer, sio: socketio.AsyncClient
 ) -> None:
     await sio.connect(live_server.url, transports=["websocket"])
-    assert await sio.call("whoami", timeout=5) == {"ok": True, "user_id": None}
+    assert await sio.call("whoami", timeout=15) == {"ok": True, "user_id": None}
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", 12345])

@@ -35,7 +35,7 @@ def chat_subscription(session_id: str) -> objects.JsonObject:
 
 
 async def next_item(client: EventSubWebSocket) -> SessionStarted | EventSubMessage:
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(15):
         return await anext(client)
 
 
@@ -114,7 +114,7 @@ async def test_a_reconnect_moves_to_the_new_url_and_keeps_the_session(
     assert isinstance(started, SessionStarted)
     waiting = asyncio.create_task(next_message(client))
     await fake_ws.ask_to_reconnect()
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(15):
         await fake_ws.wait_for_connections(2)
     event = objects.stream_offline_event(BROADCASTER_ID, "ada")
     offline = objects.subscription(
@@ -128,7 +128,7 @@ async def test_a_reconnect_moves_to_the_new_url_and_keeps_the_session(
 
     assert message.message_id == message_id
     assert fake_ws.current.session_id == started.session_id == client.session_id
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(15):
         await fake_ws.connections[0].ended.wait()
 
 
@@ -142,7 +142,7 @@ async def test_close_ends_the_iteration(
     await client.close()
 
     with pytest.raises(StopAsyncIteration):
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(15):
             await waiting
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(15):
         await fake_ws.current.ended.wait()
