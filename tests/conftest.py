@@ -51,6 +51,7 @@ from app.kit.jobs import deserialize, redis_settings, serialize
 from app.kit.migrate import PROJECT_ROOT, upgrade
 from app.kit.resources import Resources, open_resources
 from app.ledger.service import ledger_service
+from app.models.base import Base
 from app.settings import Settings
 from tests.fakes.kick import FakeKick
 from tests.fakes.kick.signing import new_key
@@ -142,6 +143,18 @@ def sound_ledger(request: pytest.FixtureRequest) -> None:
         "ledger_violations_expected"
     ):
         request.getfixturevalue("ledger_checked")
+
+
+def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    """Drops the ORM's statement caches once a test is over.
+
+    SQLAlchemy caches each mapper's compiled flush statements per dialect, and every test's
+    engines bring a dialect of their own: kept, the finished tests' statements grow the one test
+    process to about two million objects, whose full garbage collections then stop its event
+    loop for seconds at a time (long enough for a connect timeout to fire in whatever test is
+    running). A process of the platform has one dialect, so its caches stay small."""
+    for mapper in Base.registry.mappers:
+        mapper._compiled_cache.clear()
 
 
 @pytest.fixture
