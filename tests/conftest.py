@@ -159,10 +159,10 @@ def pytest_runtest_logfinish(nodeid: str, location: tuple[str, int | None, str])
     """Drops the ORM's statement caches once a test is over.
 
     SQLAlchemy caches each mapper's compiled flush statements per dialect, and every test's
-    engines bring a dialect of their own: kept, the finished tests' statements grow the one test
-    process to about two million objects, whose full garbage collections then stop its event
-    loop for seconds at a time (long enough for a connect timeout to fire in whatever test is
-    running). A process of the platform has one dialect, so its caches stay small."""
+    engines bring a dialect of their own: kept, the finished tests' statements (tens of thousands
+    of objects per hundred tests) stay in the one test process, and each full garbage collection
+    walks them while the event loop every test shares stands still. A process of the platform
+    has one dialect, so its caches stay small."""
     for mapper in Base.registry.mappers:
         mapper._compiled_cache.clear()
 
