@@ -24,6 +24,8 @@ import asyncio
 import gc
 import itertools
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -269,6 +271,23 @@ async def fake_youtube() -> AsyncIterator[FakeYouTube]:
     """The fake Google OAuth and YouTube Data API on a loopback port."""
     async with FakeYouTube() as fake:
         yield fake
+
+
+def worker_process(settings: Settings, **env: str) -> "subprocess.Popen[bytes]":
+    """A real worker process (``python -m arq``, as production starts it) on the test's
+    PostgreSQL and Redis, with ``env`` added to its environment; the caller stops it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
+        env={
+            **os.environ,
+            "DATABASE_URL": settings.database_url,
+            "REDIS_URL": settings.redis_url,
+            "STREAMPOOLS_LOG_LEVEL": "WARNING",
+            **env,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @asynccontextmanager

@@ -2,10 +2,7 @@
 send path pointed at the fake)."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ from app.kit.resources import Resources
 from app.kit.uow import unit_of_work
 from app.settings import Settings
 from integrations.firebase.client import FcmClient
+from tests.conftest import worker_process
 from tests.fakes.fcm import FakeFcm, StaticCredential, service_account
 from tests.worlds import world
 
@@ -89,21 +87,11 @@ async def kill_mid_push(
     what it sends past the first ``hold_after`` messages; then FCM takes the held ones after
     all (they reached their devices). Returns how many were held."""
     fake_fcm.hold_after(hold_after)
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "STREAMPOOLS_LOG_LEVEL": "WARNING",
-        "STREAMPOOLS_FIREBASE_CREDENTIALS": str(
-            service_account(fake_fcm.url, fake_fcm.project, tmp_path / "key.json")
-        ),
-        "STREAMPOOLS_FCM_API_BASE": fake_fcm.url,
-    }
-    worker = subprocess.Popen(  # noqa: ASYNC220 - a real worker process, killed below
-        [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    key = service_account(fake_fcm.url, fake_fcm.project, tmp_path / "key.json")
+    worker = worker_process(
+        settings,
+        STREAMPOOLS_FIREBASE_CREDENTIALS=str(key),
+        STREAMPOOLS_FCM_API_BASE=fake_fcm.url,
     )
     try:
         await enqueue()

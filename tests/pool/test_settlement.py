@@ -3,10 +3,7 @@ twice and concurrently, surviving a worker killed mid-settlement; bets cannot pa
 timers lock and cancel."""
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 from collections import Counter
 
 import httpx
@@ -31,7 +28,7 @@ from app.pool.betting import pool_betting
 from app.pool.lifecycle import pool_lifecycle
 from app.pool.settlement import pool_settlement
 from app.settings import Settings
-from tests.conftest import RunJobs
+from tests.conftest import RunJobs, worker_process
 from tests.factories import create_channel, create_pool, create_user, fund_wallet
 from tests.worlds import World, bet, open_pool, points_balance
 
@@ -291,18 +288,7 @@ async def test_a_worker_killed_mid_settlement_pays_everyone_exactly_once_after_t
         channel = await create_channel(session, owner.id)
     pool_id, escrow, bettors = await _big_resolved_pool(resources, owner.id, channel, 20_000)
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "STREAMPOOLS_LOG_LEVEL": "WARNING",
-    }
-    worker = subprocess.Popen(  # noqa: ASYNC220 - a real worker process, killed below
-        [sys.executable, "-m", "arq", "workers.settings.WorkerSettings"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = worker_process(settings)
     try:
         await resources.jobs.enqueue_job("pool.settle", pool_id, _job_id=f"pool.settle:{pool_id}")
         assert await _settlement_in_progress(resources, pool_id)
